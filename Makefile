@@ -1,0 +1,52 @@
+# PGM Explorer. The two commands a fresh machine with Go needs:
+#   make demo   build and run the demo (see README)
+#   make test   every check the project has (what CI runs)
+# Targets install what they need themselves and are idempotent.
+
+GO      ?= go
+BIN     := bin
+SAMPLE  ?= traces/samples/modes.txt
+WASMPKG := ./engine/... ./traces/... ./wasm/...
+
+.PHONY: all build test fmt-check vet unit wasm-check bench demo wasm clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/explorer ./cmd/explorer
+
+## test: gofmt, go vet, unit tests under the race detector, and the
+## js/wasm build of every package that must run in the browser.
+test: fmt-check vet unit wasm-check
+
+fmt-check:
+	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG)
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+wasm-check:
+	GOOS=js GOARCH=wasm $(GO) build -o /dev/null $(WASMPKG)
+
+## bench: the figures BENCHMARKS.md records.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
+
+## wasm: the browser build of the engine (no UI yet: it replays a sample
+## trace and prints statistics into the page).
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o web/explorer.wasm ./wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
+
+## demo: until the interactive UI lands, a headless replay of a sample
+## trace through the reference CPU, with its outcomes and statistics.
+demo: build
+	$(BIN)/explorer replay --engine=ref --outcomes=jsonl --stats $(SAMPLE)
+
+clean:
+	rm -rf $(BIN) web/explorer.wasm web/wasm_exec.js

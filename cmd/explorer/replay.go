@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+)
+
+func init() {
+	register(&command{
+		name:    "replay",
+		summary: "replay a trace through the engine and report outcomes and statistics",
+		usage:   "FILE",
+		flags:   replayFlags,
+	})
+}
+
+type replayOptions struct {
+	engine   string
+	outcomes string
+	stats    bool
+	out      string
+}
+
+func replayFlags(fs *flag.FlagSet) func([]string) error {
+	var o replayOptions
+	fs.StringVar(&o.engine, "engine", "ref", "engine to run: ref (the reference CPU that walks the guest tables on every access)")
+	fs.StringVar(&o.outcomes, "outcomes", "none", "print outcomes: none or jsonl (one JSON object per r, w, x and pr event)")
+	fs.BoolVar(&o.stats, "stats", false, "print statistics when the replay ends")
+	fs.StringVar(&o.out, "o", "-", "write outcomes to this file instead of standard output")
+	return func(args []string) error {
+		if len(args) != 1 {
+			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
+		}
+		return replay(args[0], o, os.Stdout, os.Stderr)
+	}
+}
+
+func newEngine(kind string, cfg engine.Config) (engine.Engine, error) {
+	switch kind {
+	case "ref":
+		return engine.NewReference(cfg)
+	}
+	return nil, usageErrorf("unknown engine %q (want ref)", kind)
+}
+
+func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
+	if o.outcomes != "none" && o.outcomes != "jsonl" {
+		return usageErrorf("unknown --outcomes %q (want none or jsonl)", o.outcomes)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd, err := traces.NewTextReader(bufio.NewReaderSize(f, 1<<16), path)
+	if err != nil {
+		return err
+	}
+	eng, err := newEngine(o.engine, rd.Header().Config)
+	if err != nil {
+		return err
+	}
+	var out *bufio.Writer
+	if o.outcomes == "jsonl" {
+		w := stdout
+		if o.out != "-" {
+			of, err := os.Create(o.out)
+			if err != nil {
+				return err
+			}
+			defer of.Close()
+			w = of
+		}
+		out = bufio.NewWriterSize(w, 1<<16)
+	}
+	var sum replaySummary
+	start := time.Now()
+	var buf []byte
+	for {
+		ev, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		oc, err := eng.Apply(ev)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %s: %w", path, rd.Line(), traces.AppendEvent(nil, ev), err)
+		}
+		sum.add(&oc)
+		if out != nil && oc.Reported() {
+			buf = oc.AppendJSON(buf[:0])
+			buf = append(buf, '\n')
+			if _, err := out.Write(buf); err != nil {
+				return err
+			}
+		}
+	}
+	sum.elapsed = time.Since(start)
+	if out != nil {
+		if err := out.Flush(); err != nil {
+			return err
+		}
+	}
+	if o.stats {
+		sum.print(stderr, eng)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// EventKind is what a trace event does. The numbers are stored in binary
+// traces: changing one is a format change (a test pins them).
+type EventKind uint8
+
+const (
+	EvInvalid   EventKind = 0
+	EvCR0       EventKind = 1  // Value: new CR0
+	EvCR3       EventKind = 2  // Value: new CR3
+	EvCR4       EventKind = 3  // Value: new CR4
+	EvEFER      EventKind = 4  // Value: new EFER (LMA ignored)
+	EvCPL       EventKind = 5  // Value: 0..3
+	EvPhysWrite EventKind = 6  // Addr: GPA, Size, Value
+	EvPhysRead  EventKind = 7  // Addr: GPA, Size
+	EvRead      EventKind = 8  // Addr: GVA, Size
+	EvWrite     EventKind = 9  // Addr: GVA, Size, Value
+	EvExec      EventKind = 10 // Addr: GVA
+	EvInvlpg    EventKind = 11 // Addr: GVA
+	EvLabel     EventKind = 12 // Text
+	evMax       EventKind = 13
+)
+
+var eventNames = [evMax]string{
+	"invalid", "cr0", "cr3", "cr4", "efer", "cpl", "pw", "pr", "r", "w", "x", "invlpg", "label",
+}
+
+// String is the kind's name as the text form spells it (without size).
+func (k EventKind) String() string {
+	if k < evMax {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// Valid reports whether k is a known kind.
+func (k EventKind) Valid() bool { return k > EvInvalid && k < evMax }
+
+// Sized reports whether events of kind k carry an access size.
+func (k EventKind) Sized() bool {
+	return k == EvPhysWrite || k == EvPhysRead || k == EvRead || k == EvWrite
+}
+
+// Access reports whether k is a guest memory access through paging.
+func (k EventKind) Access() bool { return k == EvRead || k == EvWrite || k == EvExec }
+
+// Reg is the control register a register-write kind writes.
+func (k EventKind) Reg() (x86.Reg, bool) {
+	switch k {
+	case EvCR0:
+		return x86.CR0, true
+	case EvCR3:
+		return x86.CR3, true
+	case EvCR4:
+		return x86.CR4, true
+	case EvEFER:
+		return x86.EFER, true
+	}
+	return 0, false
+}
+
+// Event is one step of a guest workload.
+type Event struct {
+	Kind  EventKind
+	Size  uint8  // 1, 2, 4 or 8 for sized kinds
+	Addr  uint64 // GVA or GPA, by kind
+	Value uint64 // data written, register value, or CPL
+	Text  string // label text
+}
+
+// Op is the event's operation as the text form and outcomes spell it:
+// "r4", "pw8", "x", "cr3", ...
+func (e Event) Op() string {
+	if e.Kind.Sized() {
+		return fmt.Sprintf("%s%d", e.Kind, e.Size)
+	}
+	return e.Kind.String()
+}
+
+// ValidSize reports whether s is an access size the engine accepts.
+func ValidSize(s uint8) bool { return s == 1 || s == 2 || s == 4 || s == 8 }
+
+// Validate checks the fields an engine relies on. Trace readers call it so
+// that malformed events become errors, never panics.
+func (e Event) Validate() error {
+	switch {
+	case !e.Kind.Valid():
+		return fmt.Errorf("unknown event kind %d", uint8(e.Kind))
+	case e.Kind.Sized() && !ValidSize(e.Size):
+		return fmt.Errorf("%s: access size %d is not 1, 2, 4 or 8", e.Kind, e.Size)
+	case e.Kind == EvCPL && e.Value > 3:
+		return fmt.Errorf("cpl %d is not 0..3", e.Value)
+	}
+	return nil
+}

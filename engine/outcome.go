@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// Path is how an engine resolved an event: the vocabulary of outcomes,
+// the UI's highlights and trace analysis. The numbers are stable.
+type Path uint8
+
+const (
+	PathNone         Path = 0
+	PathWalk         Path = 1  // the reference CPU walked the guest tables
+	PathIdentity     Path = 2  // no paging: linear = physical
+	PathTLBHit       Path = 3  // the software TLB had the translation
+	PathShadowHit    Path = 4  // the shadow tables had it
+	PathSyncPage     Path = 5  // a #PF synced one or more shadow PTEs
+	PathSyncPT       Path = 6  // a #PF created a shadow page table
+	PathDirtyTrap    Path = 7  // a write hit a dirty-tracking read-only shadow PTE
+	PathAccessedTrap Path = 8  // an access hit an accessed-emulation not-present PTE
+	PathGuestFault   Path = 9  // a real guest #PF, reflected
+	PathGP           Path = 10 // a #GP (non-canonical address)
+	PathHandler      Path = 11 // an access handler was called
+	PathPoolEvict    Path = 12 // resolving needed a pool eviction
+	PathNestedWalk   Path = 13 // nested paging: 2D walk
+	PathPhys         Path = 14 // a physical access (pw/pr)
+	pathMax          Path = 15
+)
+
+var pathNames = [pathMax]string{
+	"", "walk", "identity", "tlb-hit", "shadow-hit", "sync-page", "sync-pt", "dirty-trap",
+	"accessed-trap", "guest-fault", "gp", "handler", "pool-evict", "nested-walk", "phys",
+}
+
+func (p Path) String() string {
+	if p < pathMax {
+		return pathNames[p]
+	}
+	return fmt.Sprintf("Path(%d)", uint8(p))
+}
+
+// Notes are side effects of an event worth showing, beside its path.
+type Notes uint32
+
+const (
+	NoteModeChange  Notes = 1 << iota // the guest paging mode changed
+	NoteCR3Load                       // CR3 was (re)loaded
+	NoteTLBFlush                      // the TLB was flushed (non-global)
+	NoteTLBFlushAll                   // the TLB was flushed including global entries
+	NotePoolEvict                     // a pool page was evicted
+	NotePoolFlush                     // the whole pool was flushed
+	NoteLabel                         // a label event
+)
+
+// Outcome is what happened when an engine applied one event.
+type Outcome struct {
+	Index   uint64 // event index, from 0
+	Event   Event
+	OK      bool      // the access completed (always true for non-access events)
+	GPA     x86.GPA   // translation of the first byte (accesses), or the physical address
+	Value   uint64    // data read (r, pr)
+	Fault   x86.Fault // why OK is false
+	Path    Path
+	Notes   Notes
+	MemRefs uint16 // memory references of the translation (nested: 2D walk)
+}
+
+// Reported reports whether the outcome appears in `--outcomes=jsonl`:
+// guest reads, writes, fetches and physical reads.
+func (o *Outcome) Reported() bool {
+	return o.Event.Kind.Access() || o.Event.Kind == EvPhysRead
+}
+
+// AppendJSON appends the outcome as one JSON object in the form fixed by
+// TRACE-TEXT.md (field order included), without a newline. Hand-written
+// rather than encoding/json because replays print millions of them.
+func (o *Outcome) AppendJSON(b []byte) []byte {
+	b = append(b, `{"i":`...)
+	b = strconv.AppendUint(b, o.Index, 10)
+	b = append(b, `,"op":"`...)
+	b = append(b, o.Event.Op()...)
+	b = append(b, '"')
+	phys := o.Event.Kind == EvPhysRead || o.Event.Kind == EvPhysWrite
+	if phys {
+		b = appendHexField(b, "gpa", o.Event.Addr)
+	} else {
+		b = appendHexField(b, "gva", o.Event.Addr)
+	}
+	if o.OK {
+		b = append(b, `,"ok":true`...)
+		if !phys {
+			b = appendHexField(b, "gpa", uint64(o.GPA))
+		}
+		if o.Event.Kind == EvRead || o.Event.Kind == EvPhysRead {
+			b = appendHexField(b, "value", o.Value)
+		}
+	} else {
+		b = append(b, `,"ok":false,"err":"`...)
+		if o.Fault.Kind == x86.NonCanonical {
+			b = append(b, "gp"...)
+		} else {
+			b = append(b, "0x"...)
+			b = strconv.AppendUint(b, uint64(o.Fault.Code), 16)
+		}
+		b = append(b, '"')
+	}
+	if !phys && o.Path != PathNone {
+		b = append(b, `,"path":"`...)
+		b = append(b, o.Path.String()...)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+func appendHexField(b []byte, name string, v uint64) []byte {
+	b = append(b, `,"`...)
+	b = append(b, name...)
+	b = append(b, `":"0x`...)
+	b = strconv.AppendUint(b, v, 16)
+	return append(b, '"')
+}

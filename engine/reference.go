@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// Engine applies events and exposes the guest-visible state.
+type Engine interface {
+	// Apply performs one event. An error is a trace error (a #GP on a
+	// control-register write, a physical access outside every range, a
+	// malformed event): the state is unchanged and the replay must stop.
+	Apply(ev Event) (Outcome, error)
+	Config() Config
+	Regs() x86.Regs
+	Format() *x86.Format
+	Events() uint64
+}
+
+// Reference is the oracle CPU: it walks the guest tables on every access,
+// has no TLB and keeps no shadow state, and sets accessed and dirty bits
+// as hardware does. It is deliberately simple; correctness, not speed.
+type Reference struct {
+	guest
+	walk x86.Walk
+}
+
+// NewReference builds a reference CPU in the power-on state (real mode).
+func NewReference(cfg Config) (*Reference, error) {
+	r := &Reference{}
+	if err := r.init(cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Apply performs one event.
+func (r *Reference) Apply(ev Event) (Outcome, error) {
+	o, err := r.begin(ev)
+	if err != nil {
+		return o, err
+	}
+	switch k := ev.Kind; {
+	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
+		_, err = r.writeReg(ev, &o)
+	case k == EvCPL:
+		r.setCPL(ev)
+	case k == EvPhysWrite || k == EvPhysRead:
+		err = r.physAccess(ev, &o)
+	case k.Access():
+		r.access(ev, &o)
+	case k == EvInvlpg:
+		// No TLB: nothing to invalidate.
+	case k == EvLabel:
+		o.Notes |= NoteLabel
+	default:
+		err = fmt.Errorf("event kind %v not handled", k)
+	}
+	if err != nil {
+		r.next--
+	}
+	return o, err
+}
+
+// access translates every page piece first; only when all succeed are
+// accessed/dirty bits set and data moved, so that a faulting access
+// leaves no trace (no data, no dirty bit).
+func (r *Reference) access(ev Event, o *Outcome) {
+	acc := r.accessOf(ev.Kind)
+	ps, n := r.splitAccess(ev)
+	var walks [2]x86.Walk
+	for i := 0; i < n; i++ {
+		w := &walks[i]
+		r.format.Walk(r.mem, r.regs.Root(), ps[i].va, acc, w)
+		if !w.OK() {
+			o.OK, o.Fault = false, w.Fault
+			o.Path = PathGuestFault
+			if w.Fault.Kind == x86.NonCanonical {
+				o.Path = PathGP
+			}
+			return
+		}
+		ps[i].gpa = w.GPA
+		o.MemRefs += uint16(w.N)
+	}
+	o.Path = PathWalk
+	if !r.format.Mode.Paging() {
+		o.Path = PathIdentity
+	}
+	for i := 0; i < n; i++ {
+		walks[i].SetAccessedDirty(r.mem, acc.Kind == x86.Write)
+	}
+	r.transfer(ev, ps, n, o)
+}

@@ -1,0 +1,181 @@
+package x86
+
+import "fmt"
+
+// Reg names a control register a guest can write.
+type Reg uint8
+
+const (
+	CR0 Reg = iota
+	CR3
+	CR4
+	EFER
+)
+
+func (r Reg) String() string {
+	switch r {
+	case CR0:
+		return "cr0"
+	case CR3:
+		return "cr3"
+	case CR4:
+		return "cr4"
+	case EFER:
+		return "efer"
+	}
+	return "reg?"
+}
+
+// GPError is a control-register write the processor rejects with #GP.
+// Traces cannot express the guest's #GP handler, so callers report it as
+// a trace error.
+type GPError struct {
+	Reg    Reg
+	Value  uint64
+	Reason string
+}
+
+func (e *GPError) Error() string {
+	return fmt.Sprintf("%v %#x: #GP: %s", e.Reg, e.Value, e.Reason)
+}
+
+// Bits a write may set; anything else is reserved (or a feature the
+// modelled CPU lacks: no SMEP, SMAP, PKE or PCID) and raises #GP.
+const (
+	cr0Known  uint64 = 0xffffffff
+	cr4Known  uint64 = 1<<15 - 1 | 1<<16 | 1<<18
+	eferKnown uint64 = 1<<0 | EFERLME | EFERLMA | EFERNXE | 1<<12 | 1<<13 | 1<<14 | 1<<15
+	cr0NW     uint64 = 1 << 29
+	cr0CD     uint64 = 1 << 30
+)
+
+// Regs is the paging-relevant processor state. The zero value is not
+// usable; start from Reset.
+type Regs struct {
+	CR0, CR3, CR4, EFER uint64
+	CPL                 uint8
+	PDPTE               [4]uint64 // legacy PAE PDPTE registers
+	MaxPhys             uint8
+}
+
+// Reset puts r in the power-on state: real mode, CR0 = ET.
+func (r *Regs) Reset(maxPhys uint8) {
+	*r = Regs{CR0: CR0ET, MaxPhys: maxPhys}
+}
+
+// Mode is the current guest paging mode.
+func (r *Regs) Mode() Mode { return GuestMode(r.CR0, r.CR4, r.EFER) }
+
+// Root is where a walk of the current tables starts.
+func (r *Regs) Root() Root {
+	return Root{CR3: r.CR3, PDPTE: &r.PDPTE, WP: r.CR0&CR0WP != 0}
+}
+
+// Access is the paging view of an access of kind k at the current CPL.
+func (r *Regs) Access(k AccessKind) Access { return Access{Kind: k, User: r.CPL == 3} }
+
+// Change reports what a control-register write did, so that the paging
+// engine can flush and resynchronise exactly as much as needed.
+type Change struct {
+	Reg          Reg
+	OldMode      Mode
+	NewMode      Mode
+	CR3Loaded    bool // a CR3 load (the TLB drops non-global entries)
+	FlushAll     bool // global entries go too (PG, WP, PSE, PAE, PGE, LA57, NXE, LME changes)
+	PDPTEsLoaded bool // the PDPTE registers were reloaded from memory
+}
+
+// ModeChanged reports whether the guest paging mode changed.
+func (c Change) ModeChanged() bool { return c.OldMode != c.NewMode }
+
+// Write performs a guest write of v to reg, with the processor's checks.
+// On #GP (a *GPError) the state is unchanged. mem is read when the PDPTE
+// registers must be loaded.
+func (r *Regs) Write(reg Reg, v uint64, mem Memory) (Change, error) {
+	next := *r
+	ch := Change{Reg: reg, OldMode: r.Mode()}
+	gp := func(why string) (Change, error) { return Change{}, &GPError{reg, v, why} }
+	lma := r.EFER&EFERLMA != 0
+	switch reg {
+	case CR0:
+		switch {
+		case v&^cr0Known != 0:
+			return gp("reserved bits 63:32 set")
+		case v&CR0PG != 0 && v&CR0PE == 0:
+			return gp("PG set without PE")
+		case v&cr0NW != 0 && v&cr0CD == 0:
+			return gp("NW set without CD")
+		case v&CR0PG != 0 && r.CR0&CR0PG == 0 && r.EFER&EFERLME != 0 && r.CR4&CR4PAE == 0:
+			return gp("enabling paging with EFER.LME set requires CR4.PAE")
+		}
+		next.CR0 = v
+		ch.FlushAll = (v^r.CR0)&(CR0PG|CR0WP|CR0PE) != 0
+	case CR4:
+		switch {
+		case v&^cr4Known != 0:
+			return gp("reserved or unsupported bits set")
+		case lma && v&CR4PAE == 0:
+			return gp("clearing PAE in long mode")
+		case lma && (v^r.CR4)&CR4LA57 != 0:
+			return gp("changing LA57 in long mode")
+		}
+		next.CR4 = v
+		ch.FlushAll = (v^r.CR4)&(CR4PSE|CR4PAE|CR4PGE|CR4LA57) != 0
+	case EFER:
+		// LMA is the processor's to set: the written bit is ignored. Work
+		// on a copy so that a #GP reports the value the guest wrote (gp
+		// captures v).
+		w := v &^ EFERLMA
+		switch {
+		case w&^eferKnown != 0:
+			return gp("reserved bits set")
+		case r.CR0&CR0PG != 0 && (w^r.EFER)&EFERLME != 0:
+			return gp("changing LME while paging is on")
+		}
+		next.EFER = w | r.EFER&EFERLMA
+		ch.FlushAll = (w^r.EFER)&(EFERNXE|EFERLME) != 0
+	case CR3:
+		if lma {
+			if v&^bits(uint(r.MaxPhys)-1, 0) != 0 {
+				return gp("bits above MAXPHYADDR set")
+			}
+		} else if v>>32 != 0 {
+			return gp("bits above 31 set outside long mode")
+		}
+		next.CR3 = v
+		ch.CR3Loaded = true
+	default:
+		return gp("not a control register")
+	}
+	// The processor sets LMA when paging turns on with LME, clears it when
+	// paging turns off.
+	if next.CR0&CR0PG != 0 && next.EFER&EFERLME != 0 {
+		next.EFER |= EFERLMA
+	} else {
+		next.EFER &^= EFERLMA
+	}
+	ch.NewMode = next.Mode()
+	if ch.NewMode == ModePAE || ch.NewMode == ModePAENX {
+		pagingBits := (next.CR0^r.CR0)&CR0PG != 0 || (next.CR4^r.CR4)&(CR4PAE|CR4PSE|CR4PGE) != 0
+		if reg == CR3 || pagingBits {
+			next.loadPDPTEs(mem)
+			ch.PDPTEsLoaded = true
+		}
+	}
+	if ch.ModeChanged() {
+		ch.FlushAll = true
+	}
+	*r = next
+	return ch, nil
+}
+
+// loadPDPTEs reads the four PDPTEs of legacy PAE paging into registers.
+// Reserved bits are not checked here: the walker reports them as RSVD
+// faults on each access (a trace cannot express the #GP some processors
+// raise at the load).
+func (r *Regs) loadPDPTEs(mem Memory) {
+	base := GPA(r.CR3 & 0xffffffe0)
+	for i := range r.PDPTE {
+		r.PDPTE[i] = mem.ReadEntry(base+GPA(8*i), 8)
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/pgm-explorer/pgm-explorer
+
+go 1.26

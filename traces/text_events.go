@@ -1,0 +1,183 @@
+package traces
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// op is what the first word of an event line means.
+type op struct {
+	kind engine.EventKind
+	size uint8
+}
+
+// ops maps every event keyword, sizes included ("r4", "pw8"), to its
+// meaning. A map indexed with string(bytes) does not allocate, and one
+// lookup replaces splitting the size off the keyword.
+var ops = func() map[string]op {
+	m := map[string]op{}
+	for k := engine.EventKind(1); k.Valid(); k++ {
+		if !k.Sized() {
+			m[k.String()] = op{kind: k}
+			continue
+		}
+		for _, s := range []uint8{1, 2, 4, 8} {
+			m[fmt.Sprintf("%s%d", k, s)] = op{kind: k, size: s}
+		}
+	}
+	return m
+}()
+
+// usage is how the error for a wrong number of operands spells a line.
+func usage(o op) string {
+	name := o.kind.String()
+	if o.kind.Sized() {
+		name = fmt.Sprintf("%s%d", name, o.size)
+	}
+	switch o.kind {
+	case engine.EvCR0, engine.EvCR3, engine.EvCR4, engine.EvEFER:
+		return name + " VALUE"
+	case engine.EvCPL:
+		return name + " 0..3"
+	case engine.EvPhysWrite:
+		return name + " GPA VALUE"
+	case engine.EvPhysRead:
+		return name + " GPA"
+	case engine.EvWrite:
+		return name + " GVA VALUE"
+	case engine.EvLabel:
+		return name + " TEXT"
+	}
+	return name + " GVA"
+}
+
+// parseEvent reads one event line. The header must be complete: pw and
+// pr are checked against its ranges.
+func (tr *TextReader) parseEvent(b []byte) (engine.Event, error) {
+	kw, rest := cutToken(b)
+	o, ok := ops[string(kw)]
+	if !ok {
+		return engine.Event{}, unknownKeyword(kw)
+	}
+	ev := engine.Event{Kind: o.kind, Size: o.size}
+	if o.kind == engine.EvLabel {
+		ev.Text = string(trimBlanks(rest))
+		if ev.Text == "" {
+			return ev, fmt.Errorf("want `%s`: the text is missing", usage(o))
+		}
+		return ev, checkText(ev.Text, "label", MaxLabelBytes)
+	}
+	var arg [2][]byte
+	n := 1
+	if o.kind == engine.EvPhysWrite || o.kind == engine.EvWrite {
+		n = 2
+	}
+	if !operands(rest, arg[:n]) {
+		return ev, fmt.Errorf("want `%s`", usage(o))
+	}
+	first, err := parseUint(arg[0])
+	if err != nil {
+		return ev, err
+	}
+	switch o.kind {
+	case engine.EvCR0, engine.EvCR3, engine.EvCR4, engine.EvEFER, engine.EvCPL:
+		ev.Value = first
+	case engine.EvPhysWrite, engine.EvWrite:
+		ev.Addr = first
+		if ev.Value, err = parseUint(arg[1]); err != nil {
+			return ev, err
+		}
+	default:
+		ev.Addr = first
+	}
+	return ev, tr.check(ev)
+}
+
+// unknownKeyword explains a first word that names no line kind.
+func unknownKeyword(kw []byte) error {
+	s := string(kw)
+	if headerKeywords[s] {
+		return errors.New("header line after the first event")
+	}
+	for _, p := range []string{"pw", "pr", "r", "w"} {
+		digits, ok := strings.CutPrefix(s, p)
+		if !ok {
+			continue
+		}
+		if digits == "" {
+			return fmt.Errorf("%s needs an access size: %s1, %s2, %s4 or %s8", p, p, p, p, p)
+		}
+		if strings.Trim(digits, "0123456789") == "" {
+			return fmt.Errorf("access size %s is not 1, 2, 4 or 8", shown([]byte(digits)))
+		}
+	}
+	if lower := strings.ToLower(s); lower != s {
+		if _, ok := ops[lower]; ok || headerKeywords[lower] {
+			return fmt.Errorf("unknown line kind %s (keywords are lower case: %s)", shown(kw), lower)
+		}
+	}
+	return fmt.Errorf("unknown line kind %s", shown(kw))
+}
+
+// check is every rule an event obeys beyond its syntax, shared by the
+// reader and the writer so that whatever one accepts the other does too.
+func (tr *TextReader) check(ev engine.Event) error { return checkEvent(ev, tr.ranges) }
+
+func checkEvent(ev engine.Event, ranges rangeSet) error {
+	if err := ev.Validate(); err != nil {
+		return err
+	}
+	if ev.Kind == engine.EvPhysWrite || ev.Kind == engine.EvWrite {
+		if ev.Size < 8 && ev.Value>>(8*ev.Size) != 0 {
+			return fmt.Errorf("value %#x does not fit in %d byte%s", ev.Value, ev.Size, plural(ev.Size))
+		}
+	}
+	if ev.Kind == engine.EvPhysWrite || ev.Kind == engine.EvPhysRead {
+		if !ranges.covers(x86.GPA(ev.Addr), uint64(ev.Size)) {
+			r := x86.GPARange{Start: x86.GPA(ev.Addr), End: x86.GPA(ev.Addr + uint64(ev.Size))}
+			if uint64(r.End) < uint64(r.Start) {
+				return fmt.Errorf("%s at %#x wraps around: %w", ev.Op(), ev.Addr, engine.ErrOutsideRAM)
+			}
+			return fmt.Errorf("%v: %w", r, engine.ErrOutsideRAM)
+		}
+	}
+	return nil
+}
+
+func plural(n uint8) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// checkCanonical rejects fields an event's kind does not use: the text
+// form has nowhere to put them, so they would not survive a round trip.
+func checkCanonical(ev engine.Event) error {
+	k := ev.Kind
+	usesAddr := k == engine.EvPhysWrite || k == engine.EvPhysRead || k == engine.EvRead ||
+		k == engine.EvWrite || k == engine.EvExec || k == engine.EvInvlpg
+	usesValue := k == engine.EvPhysWrite || k == engine.EvWrite || k == engine.EvCPL
+	if _, reg := k.Reg(); reg {
+		usesValue = true
+	}
+	switch {
+	case !k.Sized() && ev.Size != 0:
+		return fmt.Errorf("%s event carries an access size %d", k, ev.Size)
+	case !usesAddr && ev.Addr != 0:
+		return fmt.Errorf("%s event carries an address %#x", k, ev.Addr)
+	case !usesValue && ev.Value != 0:
+		return fmt.Errorf("%s event carries a value %#x", k, ev.Value)
+	case k != engine.EvLabel && ev.Text != "":
+		return fmt.Errorf("%s event carries a text %q", k, ev.Text)
+	case k == engine.EvLabel && ev.Text == "":
+		return fmt.Errorf("label event with an empty text")
+	case k == engine.EvLabel:
+		return checkText(ev.Text, "label", MaxLabelBytes)
+	}
+	return nil
+}
