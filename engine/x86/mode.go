@@ -33,8 +33,11 @@ func (m Mode) String() string {
 	return "unknown mode value"
 }
 
-// Paging reports whether m translates through page tables.
-func (m Mode) Paging() bool { return m >= Mode32Bit && m != ModeNested && m != ModeEPT }
+// Paging reports whether m translates through page tables. Values past
+// the last mode (a corrupt saved state, say) are not paging modes.
+func (m Mode) Paging() bool {
+	return m >= Mode32Bit && m < modeMax && m != ModeNested && m != ModeEPT
+}
 
 // PAEFormat reports whether m uses 8-byte entries (PAE and long modes).
 func (m Mode) PAEFormat() bool { return m.Paging() && m != Mode32Bit }

@@ -13,7 +13,7 @@ type Memory interface {
 // Root is the processor state a walk starts from.
 type Root struct {
 	CR3   uint64
-	PDPTE *[4]uint64 // legacy PAE: the PDPTE registers loaded at the last CR3 load
+	PDPTE *[4]uint64 // legacy PAE: the PDPTE registers; must not be nil for PAE formats
 	WP    bool       // CR0.WP
 }
 
@@ -47,7 +47,10 @@ type Walk struct {
 // OK reports whether the translation succeeded.
 func (w *Walk) OK() bool { return w.Fault.Kind == NoFault }
 
-// Leaf is the step that mapped the page, or nil for identity and faulting walks.
+// Leaf is the step that mapped the page, or nil for identity walks and for
+// walks stopped by a not-present or reserved-bit entry. A protection fault
+// has a leaf: the translation exists, only the access is forbidden, and
+// the shadow #PF handler needs that entry.
 func (w *Walk) Leaf() *Step {
 	if w.N == 0 || !w.Steps[w.N-1].Leaf {
 		return nil
