@@ -31,7 +31,7 @@ func (m *Memory) Read(gpa x86.GPA, size int) uint64 {
 	// counts its own lookups, so each access is counted once.
 	if off := x86.PageOffset(gpa); off+uint64(size) <= x86.PageSize {
 		key, idx := pageKey(gpa)
-		if e := &m.ptlb[idx]; e.key == key && e.bytes != nil {
+		if e := &m.ptlb[idx]; e.key == key && e.bytes != nil && e.plainRead {
 			m.st.PageTLBHits++
 			return load(e.bytes[off:off+uint64(size)], size)
 		}
@@ -124,6 +124,7 @@ func (m *Memory) readSegment(gpa x86.GPA, dst []byte) int {
 	n := segment(gpa, len(dst))
 	e := m.pageEntry(gpa)
 	switch {
+	case e != nil && !e.plainRead && m.handler != nil && !m.bypass && m.handler.PhysRead(gpa, dst[:n]):
 	case e == nil:
 		fill(dst[:n], 0xff)
 	case e.bytes == nil:
@@ -140,6 +141,7 @@ func (m *Memory) writeSegment(gpa x86.GPA, src []byte) int {
 	e := m.pageEntry(gpa)
 	switch {
 	case e == nil:
+	case !e.plainWrite && m.handler != nil && !m.bypass && m.handler.PhysWrite(gpa, src[:n]):
 	case e.bytes == nil:
 		n = mmioSegment(gpa, len(src), e.rng)
 		m.writeMMIO(gpa, src[:n])
@@ -191,10 +193,16 @@ func (m *Memory) ReadEntry(addr x86.GPA, size int) uint64 { return m.Read(addr, 
 // SetEntryBits implements x86.Memory: a read-modify-write OR with the
 // semantics of Write (an entry in ROM stays unchanged). Nothing is
 // written when no bit changes, so a zero page is never allocated for it.
+// Access handlers are not called: accessed and dirty updates are the
+// paging unit's own, and the engine keeps its shadow state consistent
+// with them itself.
 func (m *Memory) SetEntryBits(addr x86.GPA, size int, bits uint64) {
+	old := m.bypass
+	m.bypass = true
 	if v := m.Read(addr, size); v|bits != v {
 		m.Write(addr, size, v|bits)
 	}
+	m.bypass = old
 }
 
 var _ x86.Memory = (*Memory)(nil)

@@ -134,7 +134,10 @@ type pageTLBEntry struct {
 	rng      *Range
 	bytes    *[x86.PageSize]byte // nil for MMIO; the zero page when unbacked
 	writable bool                // writes may go to bytes directly
-	mc       *mappedChunk        // the chunk bytes belong to, nil for the zero page
+	// plainRead and plainWrite say that no access handler wants to see
+	// reads or writes of the page, so the fast paths may skip the hook.
+	plainRead, plainWrite bool
+	mc                    *mappedChunk // the chunk bytes belong to, nil for the zero page
 }
 
 func pageKey(gpa x86.GPA) (key uint64, idx int) {
@@ -163,6 +166,8 @@ func (m *Memory) pageEntry(gpa x86.GPA) *pageTLBEntry {
 func (m *Memory) fillEntry(e *pageTLBEntry, key uint64, p *Page, r *Range) {
 	m.dropEntry(e)
 	e.key, e.page, e.rng = key, p, r
+	e.plainRead = p.PhysHandler() < HandlerAll
+	e.plainWrite = p.PhysHandler() < HandlerWrite
 	switch {
 	case p.Type() == TypeMMIO:
 	case p.Frame() == 0:
@@ -173,7 +178,7 @@ func (m *Memory) fillEntry(e *pageTLBEntry, key uint64, p *Page, r *Range) {
 		mc.pageRefs++
 		e.mc = mc
 		e.bytes = mc.chunk.bytes[f%PagesPerChunk]
-		e.writable = p.Writable()
+		e.writable = p.Writable() && e.plainWrite
 	}
 }
 
@@ -210,7 +215,9 @@ func (m *Memory) checkTLBs() error {
 		if p.Type() == TypeMMIO {
 			want = nil
 		}
-		if e.bytes != want || e.writable != p.Writable() {
+		plainW := p.PhysHandler() < HandlerWrite
+		if e.bytes != want || e.writable != (p.Writable() && plainW) ||
+			e.plainWrite != plainW || e.plainRead != (p.PhysHandler() < HandlerAll) {
 			return fmt.Errorf("page TLB entry %d for %v is stale (%v)", i, gpa, *p)
 		}
 		if e.mc != nil {

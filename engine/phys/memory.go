@@ -62,6 +62,8 @@ type Memory struct {
 	host      *Host
 	zeroBytes *[x86.PageSize]byte
 	mmio      MMIO
+	handler   AccessHandler
+	bypass    bool // set while the paging unit updates A/D bits: no handler sees them
 	observer  Observer
 	ptlb      [pageTLBSize]pageTLBEntry
 	chunks    chunkMap
