@@ -27,12 +27,15 @@ const (
 	PathPoolEvict    Path = 12 // resolving needed a pool eviction
 	PathNestedWalk   Path = 13 // nested paging: 2D walk
 	PathPhys         Path = 14 // a physical access (pw/pr)
-	pathMax          Path = 15
+	PathMonitorWrite Path = 15 // a write to a monitored guest page table, emulated
+	PathWPEmulation  Path = 16 // a CR0.WP=0 supervisor write to a read-only page, emulated
+	pathMax          Path = 17
 )
 
 var pathNames = [pathMax]string{
 	"", "walk", "identity", "tlb-hit", "shadow-hit", "sync-page", "sync-pt", "dirty-trap",
 	"accessed-trap", "guest-fault", "gp", "handler", "pool-evict", "nested-walk", "phys",
+	"pt-write", "wp-emulation",
 }
 
 func (p Path) String() string {

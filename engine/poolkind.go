@@ -127,15 +127,19 @@ func (k PoolKind) Entries() int { return kinds[k].entries }
 // reusedByKind decides, when the cache holds a page for the same guest
 // address under another kind, whether the guest has reused the page for
 // something else (so the cached page must go), following the original
-// engine's rules: physical kinds are always replaced; a 32-bit guest's
-// tables are replaced by PAE/long-mode ones and the other way round;
-// anything else is an ordinary second role (a PD also used as a PT).
+// engine's rules: a 32-bit guest's tables are replaced by PAE/long-mode
+// ones and the other way round; anything else is an ordinary second role
+// (a PD also used as a PT). Physical kinds key linear ranges rather than
+// guest tables, so the levels of one identity map share keys and never
+// replace each other (the original made their keys unique instead); they
+// meet guest-table kinds only across a mode change, which flushes the
+// pool anyway.
 func reusedByKind(cached, wanted PoolKind) bool {
 	c, w := cached.info(), wanted.info()
 	switch {
-	case c.src == srcPhys:
-		return true
-	case w.src == srcPhys:
+	case c.src == srcPhys && w.src == srcPhys:
+		return false
+	case c.src == srcPhys || w.src == srcPhys:
 		return true
 	case c.guest != 0 && w.guest != 0 && c.guest != w.guest:
 		return true

@@ -29,17 +29,17 @@ type replayOptions struct {
 	out      string
 }
 
-func replayFlags(fs *flag.FlagSet) func([]string) error {
+func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	var o replayOptions
-	fs.StringVar(&o.engine, "engine", "ref", "engine to run: ref (the reference CPU that walks the guest tables on every access)")
+	fs.StringVar(&o.engine, "engine", "shadow", "engine to run: shadow (the PGM engine: shadow or nested paging) or ref (the reference CPU that walks the guest tables on every access)")
 	fs.StringVar(&o.outcomes, "outcomes", "none", "print outcomes: none or jsonl (one JSON object per r, w, x and pr event)")
 	fs.BoolVar(&o.stats, "stats", false, "print statistics when the replay ends")
 	fs.StringVar(&o.out, "o", "-", "write outcomes to this file instead of standard output")
-	return func(args []string) error {
+	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
 		}
-		return replay(args[0], o, os.Stdout, os.Stderr)
+		return replay(args[0], o, stdout, stderr)
 	}
 }
 
@@ -47,8 +47,10 @@ func newEngine(kind string, cfg engine.Config) (engine.Engine, error) {
 	switch kind {
 	case "ref":
 		return engine.NewReference(cfg)
+	case "shadow":
+		return engine.NewShadow(cfg)
 	}
-	return nil, usageErrorf("unknown engine %q (want ref)", kind)
+	return nil, usageErrorf("unknown engine %q (want shadow or ref)", kind)
 }
 
 func replay(path string, o replayOptions, stdout, stderr io.Writer) error {

@@ -1,0 +1,262 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// Check verifies the engine's whole state against the invariants of the
+// original's strict builds (PGM-INVENTORY §13): pool lists, hash, user
+// records and tracking; every present shadow entry against the guest
+// tables (never more rights, the right frame, dirty and accessed
+// emulation, handlers); the TLB against the shadow tables; and guest
+// memory's own bookkeeping. It returns the first violations found.
+func (s *Shadow) Check() error {
+	c := checker{s: s}
+	c.pool()
+	c.users()
+	c.tracking()
+	c.monitors()
+	if s.root != nilIdx && s.paging == PagingShadow {
+		c.walkShadow()
+	}
+	c.tlb()
+	if err := s.mem.Check(); err != nil {
+		c.errf("guest memory: %v", err)
+	}
+	return errors.Join(c.errs...)
+}
+
+type checker struct {
+	s    *Shadow
+	errs []error
+}
+
+func (c *checker) errf(format string, a ...any) {
+	if len(c.errs) < 10 {
+		c.errs = append(c.errs, fmt.Errorf(format, a...))
+	}
+}
+
+func (c *checker) pool() {
+	p := &c.s.pool
+	onFree := make([]bool, len(p.pages))
+	for idx, n := p.freeHead, 0; idx != nilIdx; idx, n = p.pages[idx].freeNext, n+1 {
+		if n > len(p.pages) || onFree[idx] {
+			c.errf("pool: free list loops at %d", idx)
+			return
+		}
+		onFree[idx] = true
+	}
+	used, present := 0, 0
+	for i := 1; i < len(p.pages); i++ {
+		pg := &p.pages[i]
+		switch {
+		case pg.idx != uint16(i):
+			c.errf("pool page %d: idx %d", i, pg.idx)
+		case pg.inUse == onFree[i]:
+			c.errf("pool page %d: in use %v, on free list %v", i, pg.inUse, onFree[i])
+		case !pg.inUse && (pg.kind != KindFree || pg.key != nilGPA || pg.userHead != nilIdx):
+			c.errf("pool page %d: free but kind %v key %v users %d", i, pg.kind, pg.key, pg.userHead)
+		case pg.inUse && !pg.cached:
+			c.errf("pool page %d (%v): in use but not cached", i, pg.kind)
+		}
+		if !pg.inUse {
+			continue
+		}
+		used++
+		n, first := 0, len(pg.ents)
+		for j, e := range pg.ents {
+			if e&uint64(x86.P) != 0 {
+				n++
+				first = min(first, j)
+			}
+		}
+		if n != pg.present || pg.firstPresent > first {
+			c.errf("pool page %d (%v): %d present (recorded %d), first %d (recorded %d)", i, pg.kind, n, pg.present, first, pg.firstPresent)
+		}
+		if pg.kind.Level() == x86.LevelPT {
+			present += n
+		}
+		found := false
+		for idx := p.hash[hashOf(pg.key)]; idx != nilIdx; idx = p.pages[idx].hashNext {
+			if idx == pg.idx {
+				found = true
+			}
+		}
+		if !found {
+			c.errf("pool page %d (%v %v): not in its hash chain", i, pg.kind, pg.key)
+		}
+	}
+	if used != p.used || present != p.present {
+		c.errf("pool: %d pages used (recorded %d), %d PTEs present (recorded %d)", used, p.used, present, p.present)
+	}
+	seen := 0
+	prev := nilIdx
+	for idx := p.ageHead; idx != nilIdx; prev, idx = idx, p.pages[idx].ageNext {
+		if seen++; seen > used || !p.pages[idx].inUse || p.pages[idx].agePrev != prev {
+			c.errf("pool: age list broken at %d", idx)
+			return
+		}
+	}
+	if seen != used || p.ageTail != prev {
+		c.errf("pool: age list holds %d of %d used pages", seen, used)
+	}
+	if c.s.root != nilIdx && !p.pages[c.s.root].inUse {
+		c.errf("pool: root %d is not in use", c.s.root)
+	}
+}
+
+func (c *checker) users() {
+	s := c.s
+	p := &s.pool
+	owner := make([]int, len(p.users))
+	for r := p.freeUser; r != nilIdx; r = p.users[r].next {
+		if owner[r] != 0 {
+			c.errf("user records: free list loops at %d", r)
+			return
+		}
+		owner[r] = -1
+	}
+	for i := 1; i < len(p.pages); i++ {
+		pg := &p.pages[i]
+		for r := pg.userHead; r != nilIdx; r = p.users[r].next {
+			if owner[r] != 0 {
+				c.errf("user record %d of page %d also belongs to %d", r, i, owner[r])
+				return
+			}
+			owner[r] = i
+			u := p.users[r]
+			if u.user == userCR3 {
+				if s.root != pg.idx {
+					c.errf("page %d (%v) has a CR3 user but the root is %d", i, pg.kind, s.root)
+				}
+				continue
+			}
+			parent := &p.pages[u.user]
+			if !parent.inUse || int(u.table) >= len(parent.ents) || parent.ents[u.table]&uint64(x86.P) == 0 ||
+				s.frameOf(parent.ents[u.table]) != uint64(pg.hpa) {
+				c.errf("page %d (%v): user record (%d, %d) but that entry does not point here", i, pg.kind, u.user, u.table)
+			}
+		}
+	}
+	for r := 1; r < len(p.users); r++ {
+		if owner[r] == 0 {
+			c.errf("user record %d is lost (neither free nor used)", r)
+			return
+		}
+	}
+	// Conversely, every present directory entry has its record.
+	for i := 1; i < len(p.pages); i++ {
+		pg := &p.pages[i]
+		if !pg.inUse || pg.kind.Level() == x86.LevelPT {
+			continue
+		}
+		for j, e := range pg.ents {
+			if e&uint64(x86.P) == 0 {
+				continue
+			}
+			child := p.page(x86.HPA(s.frameOf(e)))
+			if child == nil || !child.inUse {
+				c.errf("page %d (%v) entry %d points at no pool page in use", i, pg.kind, j)
+				continue
+			}
+			if !c.hasUser(child, pg.idx, uint16(j)) {
+				c.errf("page %d (%v) entry %d points at page %d, which has no user record for it", i, pg.kind, j, child.idx)
+			}
+		}
+	}
+}
+
+func (c *checker) hasUser(pg *poolPage, user, table uint16) bool {
+	p := &c.s.pool
+	for r := pg.userHead; r != nilIdx; r = p.users[r].next {
+		if p.users[r].user == user && p.users[r].table == table {
+			return true
+		}
+	}
+	return false
+}
+
+// tracking recounts which page tables map each guest page.
+func (c *checker) tracking() {
+	s := c.s
+	p := &s.pool
+	refs := map[x86.GPA]map[uint16]int{}
+	for i := 1; i < len(p.pages); i++ {
+		pg := &p.pages[i]
+		if !pg.inUse || pg.kind.Level() != x86.LevelPT {
+			continue
+		}
+		for j, e := range pg.ents {
+			if e&uint64(x86.P) == 0 {
+				continue
+			}
+			g := pg.gpas[j]
+			if refs[g] == nil {
+				refs[g] = map[uint16]int{}
+			}
+			refs[g][pg.idx]++
+		}
+	}
+	for _, r := range s.mem.Ranges() {
+		for k := range r.Pages {
+			gpa := r.GPA(k)
+			t := r.Pages[k].Tracking()
+			want := refs[gpa]
+			total := 0
+			for _, n := range want {
+				total += n
+			}
+			rc, idx := phys.TrackRefs(t), phys.TrackIndex(t)
+			switch {
+			case t == 0 && total != 0:
+				c.errf("tracking of %v is empty but %d PTEs map it", gpa, total)
+			case rc == 1 && (total != 1 || want[idx] != 1):
+				c.errf("tracking of %v names page table %d alone, but the mappings are %v", gpa, idx, want)
+			case rc == phys.TrackRefsPhysExt && idx != phys.TrackIdxOverflowed:
+				got := map[uint16]int{}
+				n := 0
+				for e := idx; e != nilIdx && n <= maxExtChain; e, n = p.exts[e].next, n+1 {
+					for _, k := range p.exts[e].idx {
+						if k != nilIdx {
+							got[k]++
+						}
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					c.errf("tracking extents of %v hold %v, the mappings are %v", gpa, got, want)
+				}
+			}
+		}
+	}
+}
+
+func (c *checker) monitors() {
+	s := c.s
+	p := &s.pool
+	inChain := map[uint16]bool{}
+	for page, head := range s.monitors {
+		prev := nilIdx
+		for idx := head; idx != nilIdx; prev, idx = idx, p.pages[idx].monNext {
+			pg := &p.pages[idx]
+			if !pg.inUse || !pg.monitored || x86.PageDown(pg.key) != page || pg.monPrev != prev || inChain[idx] {
+				c.errf("monitor chain of %v broken at page %d", page, idx)
+				break
+			}
+			inChain[idx] = true
+		}
+		if pp, _, ok := s.mem.Lookup(page); ok && pp.PhysHandler() < phys.HandlerWrite {
+			c.errf("monitored page %v has handler state %v", page, pp.PhysHandler())
+		}
+	}
+	for i := 1; i < len(p.pages); i++ {
+		pg := &p.pages[i]
+		if pg.inUse && pg.kind.Monitored() != inChain[pg.idx] {
+			c.errf("page %d (%v %v): monitored kind %v but in a chain %v", i, pg.kind, pg.key, pg.kind.Monitored(), inChain[pg.idx])
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// walkShadow visits every present entry of the shadow hierarchy and
+// checks it against the guest: directory entries must point at the table
+// the planner would choose with the flags it would give; leaf entries
+// must never grant more than the guest, map the guest page's host frame,
+// and follow the dirty, accessed, handler and backing rules.
+func (c *checker) walkShadow() {
+	s := c.s
+	var visit func(pg *poolPage, level int, base uint64)
+	visit = func(pg *poolPage, level int, base uint64) {
+		lv := &s.shw.Levels[level]
+		for i, e := range pg.ents {
+			if e&uint64(x86.P) == 0 {
+				continue
+			}
+			va := s.canonicalVA(base | uint64(i)<<lv.Shift)
+			if level == s.shw.N-1 {
+				c.leaf(pg, i, x86.GVA(va))
+				continue
+			}
+			child := s.pool.page(x86.HPA(s.frameOf(e)))
+			if child == nil {
+				continue // reported by users()
+			}
+			c.dir(pg, i, level, x86.GVA(va), child)
+			visit(child, level+1, base|uint64(i)<<lv.Shift)
+		}
+	}
+	visit(&s.pool.pages[s.root], 0, 0)
+}
+
+// canonicalVA sign-extends a long-mode address built from indices.
+func (s *Shadow) canonicalVA(va uint64) uint64 {
+	if bits := s.shw.VABits; s.shw.Mode.Long() && va&(1<<(bits-1)) != 0 {
+		va |= ^uint64(0) << bits
+	}
+	return va
+}
+
+// guestView walks the guest tables for va without side effects.
+func (c *checker) guestView(va x86.GVA) *x86.Walk {
+	s := c.s
+	w := new(x86.Walk)
+	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, w)
+	return w
+}
+
+func (c *checker) dir(pg *poolPage, i, level int, va x86.GVA, child *poolPage) {
+	s := c.s
+	gw := c.guestView(va)
+	j := s.guestLevelOf(level + 1)
+	if s.format.Mode.Paging() && !gw.OK() && (j > gw.Fault.Level || child.kind.info().src == srcBig) {
+		c.errf("shadow %v entry %d (va %#x) is present but the guest has no entry there (%v)", pg.kind, i, uint64(va), gw.Fault)
+		return
+	}
+	var specs [5]tableSpec
+	s.plan(va, gw, &specs)
+	want := &specs[level+1]
+	flags := pg.ents[i] &^ s.shw.Levels[0].FrameMask
+	if child.kind != want.kind || child.key != want.key || flags != want.flags {
+		c.errf("shadow %v entry %d (va %#x) points at %v %v with flags %#x; the guest says %v %v with %#x",
+			pg.kind, i, uint64(va), child.kind, child.key, flags, want.kind, want.key, want.flags)
+	}
+}
+
+func (c *checker) leaf(pt *poolPage, i int, va x86.GVA) {
+	s := c.s
+	e := x86.Entry(pt.ents[i])
+	gw := c.guestView(va)
+	if !gw.OK() {
+		c.errf("shadow PTE %d of %v (va %#x) is present but the guest faults (%v)", i, pt.kind, uint64(va), gw.Fault)
+		return
+	}
+	bad := func(why string) {
+		c.errf("shadow PTE %d of %v (va %#x, entry %#x): %s", i, pt.kind, uint64(va), uint64(e), why)
+	}
+	gpa := x86.PageDown(gw.GPA)
+	if pt.gpas[i] != gpa {
+		bad("records guest page " + pt.gpas[i].String() + ", the guest maps " + gpa.String())
+	}
+	p, _, ok := s.mem.Lookup(gpa)
+	if !ok {
+		bad("maps a guest page with no RAM")
+		return
+	}
+	if hpa, ok := s.mem.HostAddr(*p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
+		bad("does not map the guest page's host frame " + hpa.String())
+	}
+	sr := x86.RightsOf(e, s.shw.NX)
+	gr := gw.Rights
+	if !s.shw.NX || !s.format.NX {
+		sr |= x86.RightExec
+		gr |= x86.RightExec
+	}
+	// Upper shadow levels may only narrow: compare the leaf with the
+	// guest's effective rights after the same narrowing.
+	if sr&x86.RightUser != 0 && gr&x86.RightUser == 0 && c.pathRights(va)&x86.RightUser != 0 {
+		bad("grants user access the guest does not")
+	}
+	if sr&x86.RightWrite != 0 && gr&x86.RightWrite == 0 && c.pathRights(va)&x86.RightWrite != 0 {
+		bad("is writable where the guest is read-only")
+	}
+	if sr&x86.RightExec != 0 && gr&x86.RightExec == 0 && c.pathRights(va)&x86.RightExec != 0 {
+		bad("is executable where the guest says no-execute")
+	}
+	g := x86.Entry(x86.P | x86.RW | x86.US | x86.A | x86.D)
+	if l := gw.Leaf(); l != nil {
+		g = l.Entry
+	}
+	switch {
+	case p.Type() == phys.TypeMMIO || p.Handler() == phys.HandlerAll:
+		bad("maps a page that every access must trap on")
+	case e.Writable() && (p.Handler() == phys.HandlerWrite || !p.Writable()):
+		bad("is writable but the page is " + p.Type().String() + "/" + p.State().String() + " with handler " + p.Handler().String())
+	case !g.Accessed():
+		bad("is present but the guest entry is not accessed")
+	case pt.kind.info().src == srcTable && g.Writable() && !g.Dirty() && p.Handler() < phys.HandlerWrite &&
+		p.Type().Writable() && (e.Writable() || e&x86.Entry(shwTrackDirtyPTE) == 0):
+		bad("the guest page is clean and writable, but the shadow does not track the dirty bit")
+	case e&x86.Entry(shwTrackDirtyPTE) != 0 && (g.Dirty() || !g.Writable()):
+		bad("tracks the dirty bit of a page that is dirty or read-only")
+	}
+}
+
+// pathRights are the rights the shadow directory entries above va grant.
+func (c *checker) pathRights(va x86.GVA) x86.Rights {
+	s := c.s
+	r := x86.AllRights
+	pg := &s.pool.pages[s.root]
+	for l := 0; l < s.shw.N-1; l++ {
+		lv := &s.shw.Levels[l]
+		e := x86.Entry(pg.ents[lv.Index(va)])
+		if lv.Rights {
+			r = r.Intersect(x86.RightsOf(e, s.shw.NX))
+		}
+		child := s.pool.page(x86.HPA(s.frameOf(uint64(e))))
+		if child == nil {
+			return 0
+		}
+		pg = child
+	}
+	return r
+}
+
+// tlb checks that every valid TLB entry is what the shadow tables say.
+func (c *checker) tlb() {
+	s := c.s
+	if s.paging != PagingShadow {
+		return
+	}
+	for i := range s.tlb.e {
+		e := &s.tlb.e[i]
+		va := x86.GVA((e.vpn - 1) << x86.PageShift)
+		if e.vpn == 0 || s.tlb.lookup(va) != e {
+			continue
+		}
+		sw := s.shadowWalk(va)
+		if !sw.ok && e.global {
+			// Global translations outlive CR3 loads, like on hardware; the
+			// new root may simply not have synced the page yet.
+			continue
+		}
+		if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa {
+			c.errf("TLB entry for %#x (%v -> %v, %v) disagrees with the shadow tables (ok %v, %v -> %v, %v)",
+				uint64(va), e.gpa, e.hpa, e.rights, sw.ok, sw.gpa, sw.hpa, sw.rights)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package engine_test
+
+import (
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+var (
+	diffEvents = flag.Int("diff.events", 2500, "events per random guest in the differential tests")
+	diffSeeds  = flag.Int("diff.seeds", 2, "random guests per configuration in the differential tests")
+)
+
+var allGuestModes = []x86.Mode{x86.Mode32Bit, x86.ModePAE, x86.ModePAENX, x86.ModeAMD64, x86.ModeAMD64NX, x86.ModeLA57NX}
+
+// differ replays events through the reference CPU and engine e, and
+// reports the first guest-visible difference: an outcome's ok, error
+// code, physical address or value, or at the end any byte of guest
+// memory (page tables with their accessed and dirty bits included).
+func differ(t *testing.T, cfg engine.Config, events []engine.Event, e engine.Engine, check func() error) {
+	t.Helper()
+	ref, err := engine.NewReference(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ev := range events {
+		want, werr := ref.Apply(ev)
+		got, gerr := e.Apply(ev)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("event %d %s: ref error %v, engine error %v", i, ev.Op(), werr, gerr)
+		}
+		if werr != nil {
+			continue
+		}
+		if got.OK != want.OK || got.Fault.Kind != want.Fault.Kind || got.Fault.Code != want.Fault.Code ||
+			(want.OK && (got.GPA != want.GPA || got.Value != want.Value)) {
+			t.Fatalf("event %d %s %#x: engine %s\nreference %s\n%s", i, ev.Op(), ev.Addr,
+				got.AppendJSON(nil), want.AppendJSON(nil), context(events, i))
+		}
+		if check != nil {
+			if err := check(); err != nil {
+				t.Fatalf("after event %d %s %#x: %v\n%s", i, ev.Op(), ev.Addr, err, context(events, i))
+			}
+		}
+	}
+	rm, em := ref.Memory(), e.(interface{ Memory() *engine.PhysMemory }).Memory()
+	for _, r := range rm.Ranges() {
+		a, b := make([]byte, r.Spec.Size), make([]byte, r.Spec.Size)
+		rm.ReadNoHandler(r.Spec.Start, a)
+		em.ReadNoHandler(r.Spec.Start, b)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("guest memory differs at %#x: engine %#x, reference %#x", uint64(r.Spec.Start)+uint64(i), b[i], a[i])
+			}
+		}
+	}
+}
+
+func context(events []engine.Event, i int) string {
+	s := ""
+	for j := max(0, i-12); j <= i; j++ {
+		ev := events[j]
+		s += fmt.Sprintf("  %d: %s %#x %#x %s\n", j, ev.Op(), ev.Addr, ev.Value, ev.Text)
+	}
+	return s
+}
+
+func TestShadowMatchesReference(t *testing.T) {
+	hosts := []engine.HostMode{engine.Host32Bit, engine.HostPAE, engine.HostPAENX, engine.HostPAEGlobal, engine.HostAMD64, engine.HostAMD64NX}
+	pools := []int{16, 64, 1024}
+	start := time.Now()
+	n := 0
+	for _, host := range hosts {
+		for _, pool := range pools {
+			for seed := 0; seed < *diffSeeds; seed++ {
+				name := fmt.Sprintf("%s/pool%d/seed%d", host.TraceName(), pool, seed)
+				t.Run(name, func(t *testing.T) {
+					cfg := engine.Config{Ranges: rguest.Ranges(), Host: host, PoolPages: pool}
+					events := rguest.New(uint64(seed)*7919+uint64(pool), allGuestModes).Events(*diffEvents)
+					e, err := engine.NewShadow(cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					differ(t, cfg, events, e, e.Check)
+					n += len(events)
+				})
+			}
+		}
+	}
+	t.Logf("%d events in %v", n, time.Since(start))
+}

@@ -1,0 +1,199 @@
+// Package rguest generates random well-behaved guests: page tables built
+// and changed through guest and physical writes, invlpg or CR3 reloads
+// after every change to a present entry, mode switches in architectural
+// order, several address spaces, big pages, NX, read-only and user or
+// supervisor pages, accesses that mostly hit mapped memory. It is the
+// workload of the engine's differential tests: any engine configuration
+// must give such a guest exactly what the reference CPU gives it.
+package rguest
+
+import (
+	"math/rand/v2"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// Layout of the generated guests' physical memory.
+const (
+	RAMSize  = 8 << 20
+	tableLo  = 1 << 20 // page tables live in [tableLo, tableHi)
+	tableHi  = 3 << 20 // identity-mapped so the guest can edit them with w
+	dataLo   = 4 << 20
+	ROMBase  = 0x900000
+	ROMSize  = 64 << 10
+	MMIOBase = 0xa00000
+	MMIOSize = 16 << 10
+)
+
+// Ranges is the guests' physical memory.
+func Ranges() []phys.RangeSpec {
+	return []phys.RangeSpec{
+		{Type: phys.TypeRAM, Start: 0, Size: RAMSize, Name: "ram"},
+		{Type: phys.TypeROM, Start: ROMBase, Size: ROMSize, Name: "rom"},
+		{Type: phys.TypeMMIO, Start: MMIOBase, Size: MMIOSize, Name: "mmio"},
+	}
+}
+
+type mapping struct {
+	va    x86.GVA
+	shift uint8 // page size
+	space int
+}
+
+type space struct {
+	root uint64 // CR3 value
+}
+
+// Gen produces the events of one random guest.
+type Gen struct {
+	r      *rand.Rand
+	out    []engine.Event
+	regs   x86.Regs
+	f      *x86.Format
+	mem    map[x86.GPA]uint64 // the generator's own view of table entries it wrote
+	next   x86.GPA            // bump allocator for table pages
+	spaces []space
+	cur    int
+	maps   []mapping
+	cpl    uint8
+	modes  []x86.Mode
+	// written remembers, per table page, the entries ever written non-zero
+	// (in any mode), so a page can be cleared before it is reused.
+	written map[x86.GPA]map[x86.GPA]uint8
+}
+
+// New returns a generator; modes lists the paging modes it may visit.
+func New(seed uint64, modes []x86.Mode) *Gen {
+	g := &Gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), modes: modes,
+		written: map[x86.GPA]map[x86.GPA]uint8{}}
+	g.regs.Reset(x86.DefaultMaxPhys)
+	return g
+}
+
+func (g *Gen) emit(e engine.Event) { g.out = append(g.out, e) }
+
+// Events generates about n events.
+func (g *Gen) Events(n int) []engine.Event {
+	g.emit(engine.Event{Kind: engine.EvLabel, Text: "real mode"})
+	for i := 0; i < 10; i++ {
+		g.access(x86.GVA(g.r.Uint64N(RAMSize)))
+	}
+	g.cr(engine.EvCR0, x86.CR0PE|x86.CR0ET)
+	for len(g.out) < n {
+		g.enterMode(g.modes[g.r.IntN(len(g.modes))])
+		steps := 50 + g.r.IntN(400)
+		for i := 0; i < steps && len(g.out) < n; i++ {
+			g.step()
+		}
+		g.leavePaging()
+	}
+	return g.out
+}
+
+func (g *Gen) cr(k engine.EventKind, v uint64) {
+	reg, _ := k.Reg()
+	if _, err := g.regs.Write(reg, v, nullMem{}); err != nil {
+		panic("rguest: generated an illegal write: " + err.Error())
+	}
+	g.emit(engine.Event{Kind: k, Value: v})
+}
+
+type nullMem struct{}
+
+func (nullMem) ReadEntry(x86.GPA, int) uint64     { return 0 }
+func (nullMem) SetEntryBits(x86.GPA, int, uint64) {}
+
+// leavePaging returns to protected mode without paging, in legal order.
+func (g *Gen) leavePaging() {
+	g.cr(engine.EvCR0, x86.CR0PE|x86.CR0ET)
+	if g.regs.EFER&x86.EFERLME != 0 {
+		g.cr(engine.EvEFER, g.regs.EFER&^x86.EFERLME)
+	}
+	g.cr(engine.EvCR4, 0)
+	if g.r.IntN(3) == 0 {
+		for i := 0; i < 5; i++ {
+			g.access(x86.GVA(g.r.Uint64N(RAMSize)))
+		}
+	}
+}
+
+// enterMode builds fresh page tables for mode m and turns paging on.
+func (g *Gen) enterMode(m x86.Mode) {
+	g.emit(engine.Event{Kind: engine.EvLabel, Text: "enter " + m.String()})
+	var cr4, efer uint64
+	switch m {
+	case x86.Mode32Bit:
+		if g.r.IntN(2) == 0 {
+			cr4 |= x86.CR4PSE
+		}
+	case x86.ModePAE, x86.ModePAENX:
+		cr4 |= x86.CR4PAE
+	case x86.ModeAMD64, x86.ModeAMD64NX:
+		cr4 |= x86.CR4PAE
+		efer |= x86.EFERLME
+	case x86.ModeLA57, x86.ModeLA57NX:
+		cr4 |= x86.CR4PAE | x86.CR4LA57
+		efer |= x86.EFERLME
+	}
+	if m.NX() {
+		efer |= x86.EFERNXE
+	}
+	if g.r.IntN(2) == 0 {
+		cr4 |= x86.CR4PGE
+	}
+	f, err := x86.NewFormat(m, cr4, x86.DefaultMaxPhys)
+	if err != nil {
+		panic(err)
+	}
+	g.f = f
+	g.mem = map[x86.GPA]uint64{}
+	g.next = tableLo
+	g.maps = g.maps[:0]
+	g.spaces = g.spaces[:0]
+	nspaces := 1 + g.r.IntN(3)
+	var shared []linked
+	for s := 0; s < nspaces; s++ {
+		root := g.newTable()
+		if f.Mode == x86.ModePAE || f.Mode == x86.ModePAENX {
+			// The PDPT may sit at any 32-byte offset.
+			root += x86.GPA(32 * g.r.IntN(4))
+		}
+		g.spaces = append(g.spaces, space{root: uint64(root)})
+		g.cur = s
+		// Identity-map the table area, sharing leaf tables between spaces
+		// after the first, so pool pages get several users.
+		shared = g.identity(shared)
+	}
+	g.cur = 0
+	for i := 0; i < 20; i++ {
+		g.mapRandom()
+	}
+	if efer != g.regs.EFER {
+		g.cr(engine.EvEFER, efer)
+	}
+	g.cr(engine.EvCR4, cr4)
+	g.cr(engine.EvCR3, g.spaces[0].root)
+	cr0 := x86.CR0PE | x86.CR0ET | x86.CR0PG
+	if g.r.IntN(4) != 0 {
+		cr0 |= x86.CR0WP
+	}
+	g.cr(engine.EvCR0, cr0)
+}
+
+// newTable allocates a zeroed page-table page. Pages are not reused
+// within a mode; a page used in an earlier mode has its old entries
+// cleared (with pw, paging being off or the page unused by now).
+func (g *Gen) newTable() x86.GPA {
+	if g.next >= tableHi {
+		g.next = tableLo
+	}
+	t := g.next
+	g.next += x86.GPA(x86.PageSize)
+	for _, a := range sortedKeys(g.written[t]) {
+		g.emit(engine.Event{Kind: engine.EvPhysWrite, Size: g.written[t][a], Addr: uint64(a)})
+	}
+	delete(g.written, t)
+	return t
+}

@@ -1,0 +1,82 @@
+package engine
+
+import "github.com/pgm-explorer/pgm-explorer/engine/x86"
+
+// invalidatePage is invlpg (PGMInvalidatePage): the TLB entry goes, and
+// the shadow path of the address is checked against the guest's, level
+// by level: a table whose guest entry is gone (PDNPs), not accessed
+// (PDNAs) or changed (PDOutOfSync) is dropped; the leaf PTE is resynced
+// (4KBPages) or, under a big page, kept if unchanged (4MBPagesSkip).
+// The guest is assumed to update before it invalidates.
+func (s *Shadow) invalidatePage(va x86.GVA) {
+	s.tlb.invalidate(va)
+	s.st.TLBInvlpg.Inc()
+	if s.paging != PagingShadow || !s.format.Mode.Paging() {
+		return
+	}
+	pt := s.st.InvalidatePage.Begin()
+	defer s.st.InvalidatePage.End(pt)
+	va = s.format.Linear(va)
+	if !s.format.Canonical(va) || s.root == nilIdx {
+		s.st.InvlSkip.Inc()
+		return
+	}
+	gw := &s.gw
+	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, gw)
+	faultAt := s.format.N
+	if !gw.OK() {
+		faultAt = gw.Fault.Level
+	}
+	var specs [5]tableSpec
+	s.plan(va, gw, &specs)
+	pg := &s.pool.pages[s.root]
+	n := s.shw.N
+	for l := 0; l < n-1; l++ {
+		i := int(s.shw.Levels[l].Index(va))
+		e := pg.ents[i]
+		if e&uint64(x86.P) == 0 {
+			s.st.InvlSkip.Inc()
+			return
+		}
+		child := s.pool.page(x86.HPA(s.frameOf(e)))
+		j := s.guestLevelOf(l + 1)
+		want := &specs[l+1]
+		drop := func() {
+			s.setEntry(pg, i, 0)
+			s.tlb.flushAll()
+			s.st.TLBFlushesAll.Inc()
+		}
+		switch {
+		case j > faultAt || (want.big && !gw.OK()):
+			s.st.InvlPDNPs.Inc()
+			drop()
+			return
+		case j > 0 && !gw.Steps[j-1].Register && !gw.Steps[j-1].Entry.Accessed():
+			s.st.InvlPDNAs.Inc()
+			drop()
+			return
+		case child == nil || child.kind != want.kind || child.key != want.key ||
+			e&^s.shw.Levels[0].FrameMask != want.flags:
+			s.st.InvlPDOutOfSync.Inc()
+			drop()
+			return
+		}
+		pg = child
+	}
+	i := int(s.shw.Levels[n-1].Index(va))
+	before := pg.ents[i]
+	if pg.kind.info().src == srcBig && !gw.OK() {
+		s.st.InvlPDNPs.Inc()
+		s.setEntry(pg, i, 0)
+		return
+	}
+	s.syncPTE(pg, i, va, gw, false)
+	switch {
+	case pg.kind.info().src != srcBig:
+		s.st.Invl4KB.Inc()
+	case before == pg.ents[i]:
+		s.st.Invl4MBSkip.Inc()
+	default:
+		s.st.Invl4MB.Inc()
+	}
+}

@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// Write monitoring: every guest page holding a table the pool mirrors
+// carries a physical write handler, so that every write to it (emulated
+// guest instructions, DMA, loaders) first clears the shadow entries the
+// write changes. Pages shadowing the same guest page form a chain whose
+// head is the monitor's owner.
+
+// Monitoring thresholds: after this many writes since the last CR3 sync
+// a page is assumed to be reused for something else and is flushed.
+const (
+	maxModsRZ = 48 // writes from guest instructions
+	maxModsR3 = 96 // writes from loaders and DMA
+)
+
+func (s *Shadow) monitorInsert(pg *poolPage) {
+	page := x86.PageDown(pg.key)
+	pg.monitored = true
+	if head, ok := s.monitors[page]; ok {
+		h := &s.pool.pages[head]
+		pg.monNext, pg.monPrev = h.monNext, head
+		if h.monNext != nilIdx {
+			s.pool.pages[h.monNext].monPrev = pg.idx
+		}
+		h.monNext = pg.idx
+		return
+	}
+	pg.monNext, pg.monPrev = nilIdx, nilIdx
+	s.monitors[page] = pg.idx
+	s.updatePhysState(page)
+}
+
+func (s *Shadow) monitorRemove(pg *poolPage) {
+	page := x86.PageDown(pg.key)
+	if pg.monPrev != nilIdx {
+		s.pool.pages[pg.monPrev].monNext = pg.monNext
+	} else if pg.monNext != nilIdx {
+		s.monitors[page] = pg.monNext
+	} else {
+		delete(s.monitors, page)
+		s.updatePhysState(page)
+	}
+	if pg.monNext != nilIdx {
+		s.pool.pages[pg.monNext].monPrev = pg.monPrev
+	}
+	pg.monNext, pg.monPrev, pg.monitored = nilIdx, nilIdx, false
+}
+
+// updatePhysState recomputes the physical handler state of a guest page:
+// the maximum over the monitor and registered handlers.
+func (s *Shadow) updatePhysState(page x86.GPA) {
+	p, _, ok := s.mem.Lookup(page)
+	if !ok {
+		return
+	}
+	st := phys.HandlerNone
+	if _, ok := s.monitors[page]; ok {
+		st = phys.HandlerWrite
+	}
+	if st != p.PhysHandler() {
+		s.mem.SetHandlerState(page, st, p.VirtHandler())
+		// Mappings derived under the old state are wrong either way: too
+		// permissive when it rises, needlessly strict when it falls.
+		s.flushGCPhys(page)
+	}
+}
+
+// monitorWrite is called before a write to a monitored guest page: it
+// clears the shadow entries the write touches in every page of the chain,
+// or flushes the chain when the page no longer looks like a page table.
+func (s *Shadow) monitorWrite(gpa x86.GPA, src []byte) {
+	page := x86.PageDown(gpa)
+	rz := s.guestWrite
+	prof := s.st.MonitorR3
+	if rz {
+		prof = s.st.MonitorRZ
+	}
+	pt := prof.Begin()
+	defer prof.End(pt)
+	off := int(x86.PageOffset(gpa))
+	// Collect the chain first: flushing edits it.
+	var chain []uint16
+	for idx := s.monitors[page]; idx != nilIdx; idx = s.pool.pages[idx].monNext {
+		chain = append(chain, idx)
+	}
+	for _, idx := range chain {
+		pg := &s.pool.pages[idx]
+		if !pg.inUse {
+			continue
+		}
+		if s.reusedAsData(pg, off, src, rz) {
+			if rz {
+				s.st.MonRZFlushPage.Inc()
+			} else {
+				s.st.MonR3FlushPage.Inc()
+			}
+			if pg.idx != s.root {
+				s.flushPage(pg)
+				continue
+			}
+		}
+		if rz {
+			s.st.MonRZHandled.Inc()
+		} else {
+			s.st.MonR3Handled.Inc()
+		}
+		if pg.mods == 0 {
+			s.pool.modified++
+		}
+		pg.mods++
+		s.chainChanging(pg, off, len(src))
+	}
+	s.tlb.flushAll()
+	s.st.TLBFlushesAll.Inc()
+}
+
+// reusedAsData applies the heuristics that tell a page-table update from
+// a page being reused: too many writes since the last CR3 sync; a write
+// not shaped like an entry (misaligned or of another size); and a fork,
+// where an OS write-protects every entry of a table one by one (it will
+// rewrite the whole table, so flushing is cheaper than following).
+func (s *Shadow) reusedAsData(pg *poolPage, off int, src []byte, rz bool) bool {
+	limit := maxModsR3
+	if rz {
+		limit = maxModsRZ
+	}
+	if pg.mods >= limit {
+		return true
+	}
+	esize := int(pg.kind.info().guest / 8)
+	if esize == 0 {
+		return false
+	}
+	if rz && (len(src) != esize || off%esize != 0) && !(esize == 8 && len(src) == 4 && off%4 == 0) {
+		return true
+	}
+	if len(src) == esize && off%esize == 0 {
+		var oldv, newv uint64
+		old := s.mem.PageBytes(x86.PageDown(pg.key))
+		for i := esize - 1; i >= 0; i-- {
+			newv = newv<<8 | uint64(src[i])
+			if old != nil {
+				oldv = oldv<<8 | uint64(old[off+i])
+			}
+		}
+		rw := uint64(x86.RW)
+		if oldv&uint64(x86.P) != 0 && oldv&rw != 0 && newv == oldv&^rw {
+			return true
+		}
+	}
+	return false
+}
+
+// chainChanging clears the shadow entries of pg derived from the guest
+// bytes [off, off+n) of its guest page.
+func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
+	info := pg.kind.info()
+	esize := int(info.guest / 8)
+	if esize == 0 {
+		return
+	}
+	slice := int(x86.PageOffset(pg.key))
+	span := len(pg.ents) / info.ratio * esize
+	first, last := off/esize, (off+n-1)/esize
+	for gi := first; gi <= last; gi++ {
+		b := gi * esize
+		if b < slice || b >= slice+span {
+			continue
+		}
+		for r := 0; r < info.ratio; r++ {
+			si := (b-slice)/esize*info.ratio + r
+			if pg.ents[si]&uint64(x86.P) != 0 {
+				s.setEntry(pg, si, 0)
+			}
+		}
+	}
+}
+
+// handlerDispatch is the engine's phys.AccessHandler.
+type handlerDispatch struct{ s *Shadow }
+
+func (h handlerDispatch) PhysRead(gpa x86.GPA, dst []byte) bool { return false }
+
+func (h handlerDispatch) PhysWrite(gpa x86.GPA, src []byte) bool {
+	if _, ok := h.s.monitors[x86.PageDown(gpa)]; ok {
+		h.s.monitorWrite(gpa, src)
+	}
+	return false
+}
+
+// backingChanged follows phys: a page whose host frame changed must not
+// stay mapped to the old frame anywhere.
+func (s *Shadow) backingChanged(gpa x86.GPA, old, new phys.Page) {
+	if old.Frame() != new.Frame() || old.State() != new.State() {
+		s.flushGCPhys(gpa)
+	}
+}

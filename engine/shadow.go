@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pgm-explorer/pgm-explorer/engine/stats"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// Software bits of shadow entries (the original engine's AVL usage).
+const (
+	shwTrackDirtyPTE = uint64(x86.AVL9)  // PTE made read-only to catch the first write
+	shwMapping       = uint64(x86.AVL10) // PDE of a hypervisor mapping
+	shwTrackDirtyPDE = uint64(x86.AVL11) // PDE of a big page made read-only likewise
+)
+
+// errLivelock reports an access the engine could not resolve: a bug.
+var errLivelock = errors.New("engine: access did not resolve after repeated traps")
+
+// Shadow is the PGM engine proper: guest accesses are translated through
+// a software TLB and shadow page tables in the host's paging format,
+// built lazily in a page pool; misses trap to a #PF handler that syncs,
+// emulates accessed and dirty bits, calls handlers or reflects real
+// guest faults. With nested paging the guest tables are walked directly
+// and only the guest-physical to host mapping comes from the pool.
+type Shadow struct {
+	guest
+	reg *stats.Registry
+	st  pgmStats
+
+	paging   Paging
+	shwMode  x86.Mode // shadow paging mode (NESTED or EPT under nested paging)
+	switcher Switcher
+	shw      *x86.Format // format of the shadow (or nested) tables
+	root     uint16      // pool index of the shadow root, nilIdx when none yet
+	pdptes   [4]uint64   // PAE guest: the PDPTE registers the root mirrors
+
+	pool     pool
+	tlb      tlb
+	monitors map[x86.GPA]uint16 // guest page -> head of its monitor chain
+
+	gw         x86.Walk // scratch guest walk
+	out        *Outcome // outcome of the event being applied
+	guestWrite bool     // the write being emulated comes from a guest instruction
+}
+
+// NewShadow builds the engine in the power-on state (real mode).
+func NewShadow(cfg Config) (*Shadow, error) {
+	s := &Shadow{}
+	if err := s.init(cfg); err != nil {
+		return nil, err
+	}
+	s.paging = s.cfg.Paging
+	s.reg = stats.New()
+	s.reg.SetTiming(false)
+	s.st.register(s.reg)
+	s.registerGauges()
+	s.pool.init(s.mem.Host(), s.cfg.PoolPages)
+	s.monitors = make(map[x86.GPA]uint16)
+	s.mem.SetAccessHandler(handlerDispatch{s})
+	s.mem.SetObserver(s.backingChanged)
+	if err := s.changeMode(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stats is the engine's statistics registry.
+func (s *Shadow) Stats() *stats.Registry { return s.reg }
+
+// SetTiming turns the time measurement of profiles on or off (off by
+// default, so that statistics are deterministic).
+func (s *Shadow) SetTiming(on bool) { s.reg.SetTiming(on) }
+
+// ShadowMode is the current shadow paging mode and switcher.
+func (s *Shadow) ShadowMode() (x86.Mode, Switcher) { return s.shwMode, s.switcher }
+
+// Apply performs one event.
+func (s *Shadow) Apply(ev Event) (Outcome, error) {
+	o, err := s.begin(ev)
+	if err != nil {
+		return o, err
+	}
+	s.out = &o
+	switch k := ev.Kind; {
+	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
+		err = s.writeCR(ev, &o)
+	case k == EvCPL:
+		s.setCPL(ev)
+	case k == EvPhysWrite || k == EvPhysRead:
+		err = s.physAccess(ev, &o)
+	case k.Access():
+		err = s.access(ev, &o)
+	case k == EvInvlpg:
+		s.invalidatePage(x86.GVA(ev.Addr))
+	case k == EvLabel:
+		o.Notes |= NoteLabel
+	default:
+		err = fmt.Errorf("event kind %v not handled", k)
+	}
+	s.out = nil
+	if err != nil {
+		s.next--
+	}
+	return o, err
+}
+
+// writeCR applies a control-register write and keeps the shadow in step:
+// a mode change rebuilds everything, a CR3 load switches roots, and
+// changes to how guest entries are read (PSE, PGE, NXE) drop the pool.
+func (s *Shadow) writeCR(ev Event, o *Outcome) error {
+	old := s.regs
+	ch, err := s.writeReg(ev, o)
+	if err != nil {
+		return err
+	}
+	if ch.ModeChanged() {
+		s.st.ModeChanges.Inc()
+		return s.changeMode()
+	}
+	const layout = x86.CR4PSE | x86.CR4PGE
+	if (old.CR4^s.regs.CR4)&layout != 0 || (old.EFER^s.regs.EFER)&x86.EFERNXE != 0 {
+		s.flushAll()
+	}
+	if ch.CR3Loaded || ch.FlushAll {
+		global := ch.FlushAll || s.regs.CR4&x86.CR4PGE == 0
+		s.flushTLB(global)
+	}
+	return nil
+}
+
+// changeMode recomputes the shadow mode after a guest mode change, in the
+// original's order: new shadow mode, pool flush, new root.
+func (s *Shadow) changeMode() error {
+	mode, sw, err := ShadowMode(s.format.Mode, s.cfg.Host, s.paging, s.shwMode)
+	if err != nil {
+		return err
+	}
+	shw := mode
+	switch {
+	case mode == x86.ModeNested || mode == x86.ModeEPT:
+		shw = x86.ModeAMD64NX
+	case s.format.Mode.NX() && mode == x86.ModePAE:
+		shw = x86.ModePAENX
+	case s.format.Mode.NX() && mode == x86.ModeAMD64:
+		shw = x86.ModeAMD64NX
+	case s.format.Mode.NX() && mode == x86.ModeLA57:
+		shw = x86.ModeLA57NX
+	}
+	f, err := x86.NewFormat(shw, 0, x86.MaxMaxPhys)
+	if err != nil {
+		return err
+	}
+	s.shwMode, s.shw = mode, f
+	if sw != SwitcherInvalid {
+		s.switcher = sw
+	}
+	s.flushAll()
+	s.tlb.flushAll()
+	s.st.TLBFlushesAll.Inc()
+	return nil
+}
+
+// flushTLB is the CR3-load path (PGMFlushTLB): a new CR3 switches the
+// shadow root, the same one resyncs it; then the TLB is flushed.
+func (s *Shadow) flushTLB(global bool) {
+	p := s.st.FlushTLB.Begin()
+	defer s.st.FlushTLB.End(p)
+	kind, key := s.rootSpec()
+	same := s.root != nilIdx && s.pool.pages[s.root].kind == kind && s.pool.pages[s.root].key == key
+	switch {
+	case same && global:
+		s.st.SameCR3Global.Inc()
+	case same:
+		s.st.SameCR3.Inc()
+	case global:
+		s.st.NewCR3Global.Inc()
+	default:
+		s.st.NewCR3.Inc()
+	}
+	if !same {
+		s.releaseRoot()
+	}
+	if global {
+		s.tlb.flushAll()
+		s.st.TLBFlushesAll.Inc()
+	} else {
+		s.tlb.flush()
+		s.st.TLBFlushes.Inc()
+	}
+	s.syncCR3(global)
+}

@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// maxTraps bounds how often one access may trap before the engine gives
+// up: each trap makes progress (a level synced, a bit emulated), so a
+// correct engine needs at most one per level plus a dirty trap.
+const maxTraps = 12
+
+// xlate is how one page piece of an access was translated.
+type xlate struct {
+	gpa     x86.GPA
+	data    *[x86.PageSize]byte // host bytes; nil when the access is emulated
+	emulate bool
+	fault   x86.Fault
+	path    Path
+}
+
+// access performs a guest read, write or fetch. A page-crossing access is
+// checked against the guest tables first, so that a fault in its second
+// page leaves no trace of the first (no data, no accessed or dirty bit).
+func (s *Shadow) access(ev Event, o *Outcome) error {
+	acc := s.accessOf(ev.Kind)
+	ps, n := s.splitAccess(ev)
+	if n == 2 && s.format.Mode.Paging() {
+		for i := 0; i < n; i++ {
+			s.format.Walk(s.mem, s.regs.Root(), ps[i].va, acc, &s.gw)
+			if !s.gw.OK() {
+				s.guestFault(o, s.gw.Fault)
+				return nil
+			}
+		}
+	}
+	var xs [2]xlate
+	for i := 0; i < n; i++ {
+		x, err := s.translate(ps[i].va, acc)
+		if err != nil {
+			return err
+		}
+		if x.fault.Kind != x86.NoFault {
+			s.guestFault(o, x.fault)
+			return nil
+		}
+		xs[i] = x
+		ps[i].gpa = x.gpa
+		if i == 0 || o.Path == PathTLBHit || o.Path == PathShadowHit {
+			o.Path = x.path
+		}
+	}
+	o.GPA = ps[0].gpa
+	var v uint64
+	for i := 0; i < n; i++ {
+		x, p := &xs[i], &ps[i]
+		off := x86.PageOffset(p.va)
+		switch {
+		case ev.Kind == EvWrite && x.data != nil:
+			storeLE(x.data[off:off+uint64(p.size)], ev.Value>>(8*uint(sizeBefore(ps, i))))
+		case ev.Kind == EvWrite:
+			s.emulateWrite(p.gpa, p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
+		case ev.Kind == EvRead && x.data != nil:
+			v |= loadLE(x.data[off:off+uint64(p.size)]) << (8 * uint(sizeBefore(ps, i)))
+		case ev.Kind == EvRead:
+			v |= s.mem.Read(p.gpa, p.size) << (8 * uint(sizeBefore(ps, i)))
+		}
+	}
+	o.Value = v
+	return nil
+}
+
+func sizeBefore(ps [2]piece, i int) int {
+	if i == 0 {
+		return 0
+	}
+	return ps[0].size
+}
+
+func (s *Shadow) guestFault(o *Outcome, f x86.Fault) {
+	o.OK, o.Fault, o.Path = false, f, PathGuestFault
+	if f.Kind == x86.NonCanonical {
+		o.Path = PathGP
+	}
+}
+
+// emulateWrite performs a write the shadow tables do not allow directly:
+// through guest physical memory, which calls handlers and monitors.
+func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
+	s.guestWrite = true
+	s.mem.Write(gpa, size, v)
+	s.guestWrite = false
+}
+
+// translate resolves one page piece: the TLB, then the shadow tables,
+// then the trap handler until the access can proceed.
+func (s *Shadow) translate(va x86.GVA, acc x86.Access) (xlate, error) {
+	if !s.format.Canonical(va) {
+		return xlate{fault: x86.Fault{Kind: x86.NonCanonical}}, nil
+	}
+	path := PathTLBHit
+	for try := 0; try < maxTraps; try++ {
+		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) {
+			s.st.TLBHits.Inc()
+			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}, nil
+		}
+		s.st.TLBMisses.Inc()
+		sw := s.shadowWalk(va)
+		if sw.ok && permits(sw.rights, acc) {
+			if path == PathTLBHit {
+				path = PathShadowHit
+				s.st.ShadowHits.Inc()
+			}
+			data := s.mem.Host().Bytes(sw.hpa)
+			s.tlb.fill(va, sw.gpa, sw.hpa, sw.rights, sw.global, data)
+			return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
+		}
+		x, done, err := s.trap(va, acc, &sw)
+		if err != nil || done {
+			return x, err
+		}
+		if path == PathTLBHit || path == PathShadowHit || rank(x.path) > rank(path) {
+			path = x.path
+		}
+	}
+	return xlate{}, errLivelock
+}
+
+// rank orders trap paths by how much work they stand for, so that an
+// access that first synced a table and then took a dirty trap reports
+// the table.
+func rank(p Path) int {
+	switch p {
+	case PathSyncPT:
+		return 4
+	case PathDirtyTrap:
+		return 3
+	case PathAccessedTrap:
+		return 2
+	case PathSyncPage:
+		return 1
+	}
+	return 0
+}
+
+// shadowResult is a walk of the shadow tables.
+type shadowResult struct {
+	ok       bool
+	hpa      x86.HPA
+	gpa      x86.GPA
+	rights   x86.Rights
+	global   bool
+	notPres  bool // stopped on a not-present entry (else: a protection miss)
+	rsvd     bool
+	pdIndex  int
+	leafPage *poolPage
+}
+
+// shadowWalk walks the shadow hierarchy like the host MMU would.
+func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
+	var r shadowResult
+	if s.root == nilIdx {
+		r.notPres = true
+		return r
+	}
+	pg := &s.pool.pages[s.root]
+	rights := x86.AllRights
+	f := s.shw
+	for l := 0; l < f.N; l++ {
+		lv := &f.Levels[l]
+		i := lv.Index(va)
+		e := x86.Entry(pg.ents[i])
+		if l == f.N-2 {
+			r.pdIndex = int(i)
+		}
+		if !e.Present() {
+			r.notPres = true
+			return r
+		}
+		if lv.Rights {
+			rights = rights.Intersect(x86.RightsOf(e, f.NX))
+		}
+		if l == f.N-1 {
+			r.ok, r.rights, r.global = true, rights, e.Global()
+			r.hpa = x86.HPA(uint64(e) & lv.FrameMask)
+			r.gpa = pg.gpas[i]
+			r.leafPage = pg
+			return r
+		}
+		child := s.pool.page(x86.HPA(uint64(e) & lv.FrameMask))
+		if child == nil {
+			r.notPres = true
+			return r
+		}
+		pg = child
+	}
+	return r
+}
+
+// trap is the #PF handler (Trap0eHandler). done means the access is
+// settled (a guest fault, or emulated through guest-physical memory);
+// otherwise the shadow was fixed and the access must be retried.
+func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool, error) {
+	tp := s.st.Trap0e.Begin()
+	defer s.st.Trap0e.End(tp)
+	s.countError(acc, sw)
+	s.st.TrapPD.Inc(sw.pdIndex % 2048)
+	gw := &s.gw
+	s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
+	if !gw.OK() {
+		s.st.DirtyRealPF.Inc()
+		s.st.GuestPF.Inc()
+		s.st.GuestPFUnhandled.Inc()
+		s.st.T2GuestTrap.Inc()
+		return xlate{fault: gw.Fault}, true, nil
+	}
+	leafAccessed := true
+	if l := gw.Leaf(); l != nil {
+		leafAccessed = l.Entry.Accessed()
+		if acc.Kind == x86.Write {
+			if l.Entry.Dirty() {
+				s.st.DirtyAlreadySet.Inc()
+			} else {
+				s.st.DirtySetDirty.Inc()
+			}
+		}
+	}
+	dp := s.st.DirtyPage.Begin()
+	gw.SetAccessedDirty(s.mem, acc.Kind == x86.Write)
+	s.st.DirtyPage.End(dp)
+	gpa := gw.GPA
+	write := acc.Kind == x86.Write
+	p, _, inRAM := s.mem.Lookup(gpa)
+	switch {
+	case !inRAM:
+		s.st.HndInvalid.Inc()
+		s.st.T2Misc.Inc()
+		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+	case p.Type() == phys.TypeMMIO || p.PhysHandler() == phys.HandlerAll:
+		s.st.HndPhysical.Inc()
+		s.st.T2HndPhys.Inc()
+		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+	case write && (p.Handler() == phys.HandlerWrite || !p.Type().Writable()):
+		if _, monitored := s.monitors[x86.PageDown(gpa)]; monitored {
+			s.st.T2HndUnhandled.Inc()
+			return xlate{gpa: gpa, emulate: true, path: PathMonitorWrite}, true, nil
+		}
+		s.st.HndUnhandled.Inc()
+		s.st.T2HndPhys.Inc()
+		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+	case write && !acc.User && gw.Rights&x86.RightWrite == 0:
+		// CR0.WP=0: the guest lets its kernel write read-only pages; the
+		// shadow runs with WP set, so the write is emulated.
+		s.st.WPInRZ.Inc()
+		s.st.T2WP.Inc()
+		return xlate{gpa: gpa, emulate: true, path: PathWPEmulation}, true, nil
+	}
+	wasPresent := !sw.notPres
+	res, err := s.syncPath(va, gw, write)
+	if err != nil {
+		return xlate{}, true, err
+	}
+	x := xlate{gpa: gpa}
+	switch {
+	case res.createdTable:
+		x.path = PathSyncPT
+		s.st.T2SyncPT.Inc()
+	case res.dirtyTrap:
+		x.path = PathDirtyTrap
+		s.st.T2DirtyAcc.Inc()
+	case !leafAccessed:
+		x.path = PathAccessedTrap
+		s.st.T2DirtyAcc.Inc()
+	default:
+		x.path = PathSyncPage
+		s.st.T2OutOfSync.Inc()
+		if !wasPresent {
+			if acc.User {
+				s.st.OutOfSyncUser.Inc()
+			} else {
+				s.st.OutOfSyncSuper.Inc()
+			}
+		}
+	}
+	return x, false, nil
+}
+
+// countError files a trap under the original's error-code counters.
+func (s *Shadow) countError(acc x86.Access, sw *shadowResult) {
+	write, fetch := acc.Kind == x86.Write, acc.Kind == x86.Fetch
+	switch {
+	case acc.User && sw.notPres && write:
+		s.st.ErrUserNPWrite.Inc()
+	case acc.User && sw.notPres:
+		s.st.ErrUserNPRead.Inc()
+	case acc.User && write:
+		s.st.ErrUserWrite.Inc()
+	case acc.User && fetch:
+		s.st.ErrUserNXE.Inc()
+	case acc.User:
+		s.st.ErrUserRead.Inc()
+	case sw.notPres && write:
+		s.st.ErrSupNPWrite.Inc()
+	case sw.notPres:
+		s.st.ErrSupNPRead.Inc()
+	case write:
+		s.st.ErrSupWrite.Inc()
+	case fetch:
+		s.st.ErrSupNXE.Inc()
+	}
+}
+
+func loadLE(b []byte) uint64 {
+	var v uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
+}
+
+func storeLE(b []byte, v uint64) {
+	for i := range b {
+		b[i] = byte(v >> (8 * i))
+	}
+}
