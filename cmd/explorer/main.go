@@ -24,7 +24,9 @@ type command struct {
 	name    string
 	summary string
 	usage   string // arguments after the flags
-	flags   func(fs *flag.FlagSet) func(args []string) error
+	// flags declares the command's flags and returns its body, which
+	// writes only to the writers it is given (tests pass buffers).
+	flags func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error
 }
 
 var commands = map[string]*command{}
@@ -84,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explorer %s: %v\nrun 'explorer help %s' for usage\n", c.name, err, c.name)
 		return 2
 	}
-	if err := body(fs.Args()); err != nil {
+	if err := body(fs.Args(), stdout, stderr); err != nil {
 		var ee *exitError
 		code := 1
 		if errors.As(err, &ee) {
