@@ -20,7 +20,7 @@ func (s *Shadow) Check() error {
 	c.users()
 	c.tracking()
 	c.monitors()
-	if s.root != nilIdx && s.paging == PagingShadow {
+	if s.root != nilIdx {
 		c.walkShadow()
 	}
 	c.tlb()

@@ -21,14 +21,20 @@ func (c *checker) walkShadow() {
 			}
 			va := s.canonicalVA(base | uint64(i)<<lv.Shift)
 			if level == s.shw.N-1 {
-				c.leaf(pg, i, x86.GVA(va))
+				if s.paging != PagingShadow {
+					c.nestedLeaf(pg, i)
+				} else {
+					c.leaf(pg, i, x86.GVA(va))
+				}
 				continue
 			}
 			child := s.pool.page(x86.HPA(s.frameOf(e)))
 			if child == nil {
 				continue // reported by users()
 			}
-			c.dir(pg, i, level, x86.GVA(va), child)
+			if s.paging == PagingShadow {
+				c.dir(pg, i, level, x86.GVA(va), child)
+			}
 			visit(child, level+1, base|uint64(i)<<lv.Shift)
 		}
 	}
@@ -169,6 +175,28 @@ func (c *checker) tlb() {
 		if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa {
 			c.errf("TLB entry for %#x (%v -> %v, %v) disagrees with the shadow tables (ok %v, %v -> %v, %v)",
 				uint64(va), e.gpa, e.hpa, e.rights, sw.ok, sw.gpa, sw.hpa, sw.rights)
+		}
+	}
+}
+
+// nestedLeaf checks a nested PTE: it maps its guest-physical page's host
+// frame, writable only for private RAM without write handlers, and never
+// MMIO or fully handled pages.
+func (c *checker) nestedLeaf(pt *poolPage, i int) {
+	s := c.s
+	e := x86.Entry(pt.ents[i])
+	gpa := pt.key + x86.GPA(uint64(i)<<x86.PageShift)
+	p, _, ok := s.mem.Lookup(gpa)
+	switch {
+	case pt.gpas[i] != gpa:
+		c.errf("nested PTE %d of %v records %v, maps %v", i, pt.key, pt.gpas[i], gpa)
+	case !ok || p.Type() == phys.TypeMMIO || p.Handler() == phys.HandlerAll:
+		c.errf("nested PTE for %v maps a page every access must trap on", gpa)
+	case e.Writable() && (p.Handler() == phys.HandlerWrite || !p.Writable()):
+		c.errf("nested PTE for %v is writable but the page is %v/%v", gpa, p.Type(), p.State())
+	default:
+		if hpa, ok := s.mem.HostAddr(*p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
+			c.errf("nested PTE for %v does not map its host frame %v", gpa, hpa)
 		}
 	}
 }

@@ -94,3 +94,21 @@ func TestShadowMatchesReference(t *testing.T) {
 	}
 	t.Logf("%d events in %v", n, time.Since(start))
 }
+
+func TestNestedMatchesReference(t *testing.T) {
+	for _, paging := range []engine.Paging{engine.PagingNested, engine.PagingEPT} {
+		for _, pool := range []int{16, 64} {
+			for seed := 0; seed < *diffSeeds; seed++ {
+				t.Run(fmt.Sprintf("%v/pool%d/seed%d", paging, pool, seed), func(t *testing.T) {
+					cfg := engine.Config{Ranges: rguest.Ranges(), Paging: paging, PoolPages: pool}
+					events := rguest.New(uint64(seed)*104729+uint64(pool), allGuestModes).Events(*diffEvents)
+					e, err := engine.NewShadow(cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					differ(t, cfg, events, e, e.Check)
+				})
+			}
+		}
+	}
+}

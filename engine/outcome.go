@@ -29,13 +29,14 @@ const (
 	PathPhys         Path = 14 // a physical access (pw/pr)
 	PathMonitorWrite Path = 15 // a write to a monitored guest page table, emulated
 	PathWPEmulation  Path = 16 // a CR0.WP=0 supervisor write to a read-only page, emulated
-	pathMax          Path = 17
+	PathNestedFault  Path = 17 // nested paging: a nested entry was missing and got synced
+	pathMax          Path = 18
 )
 
 var pathNames = [pathMax]string{
 	"", "walk", "identity", "tlb-hit", "shadow-hit", "sync-page", "sync-pt", "dirty-trap",
 	"accessed-trap", "guest-fault", "gp", "handler", "pool-evict", "nested-walk", "phys",
-	"pt-write", "wp-emulation",
+	"pt-write", "wp-emulation", "nested-fault",
 }
 
 func (p Path) String() string {

@@ -120,7 +120,7 @@ func (s *Shadow) writeCR(ev Event, o *Outcome) error {
 		return s.changeMode()
 	}
 	const layout = x86.CR4PSE | x86.CR4PGE
-	if (old.CR4^s.regs.CR4)&layout != 0 || (old.EFER^s.regs.EFER)&x86.EFERNXE != 0 {
+	if s.paging == PagingShadow && ((old.CR4^s.regs.CR4)&layout != 0 || (old.EFER^s.regs.EFER)&x86.EFERNXE != 0) {
 		s.flushAll()
 	}
 	if ch.CR3Loaded || ch.FlushAll {
@@ -156,7 +156,11 @@ func (s *Shadow) changeMode() error {
 	if sw != SwitcherInvalid {
 		s.switcher = sw
 	}
-	s.flushAll()
+	if s.paging == PagingShadow || s.root == nilIdx {
+		// Nested tables map guest-physical memory, whatever the guest's
+		// mode: they survive mode changes.
+		s.flushAll()
+	}
 	s.tlb.flushAll()
 	s.st.TLBFlushesAll.Inc()
 	return nil

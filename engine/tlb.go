@@ -14,8 +14,9 @@ type tlbEntry struct {
 	genAll uint32
 	genNG  uint32
 	global bool
-	rights x86.Rights
-	gpa    x86.GPA // guest page (for outcomes)
+	rights x86.Rights // what the shadow (or nested) entry allows
+	guest  x86.Rights // nested paging: the guest's own rights, checked with its CR0.WP
+	gpa    x86.GPA    // guest page (for outcomes)
 	hpa    x86.HPA
 	data   *[x86.PageSize]byte
 }
@@ -29,12 +30,16 @@ type tlb struct {
 	genNG  uint32 // bumped by every flush
 }
 
-func tlbIndex(va x86.GVA) int { return int(uint64(va) >> x86.PageShift % tlbSize) }
+// tlbKey is the tag (page number + 1, so that 0 means empty) and slot of va.
+func tlbKey(va x86.GVA) (vpn uint64, slot int) {
+	vpn = uint64(va)>>x86.PageShift + 1
+	return vpn, int(vpn % tlbSize)
+}
 
 // lookup returns the entry for va if it is valid; the caller checks rights.
 func (t *tlb) lookup(va x86.GVA) *tlbEntry {
-	vpn := uint64(va)>>x86.PageShift + 1
-	e := &t.e[vpn%tlbSize]
+	vpn, slot := tlbKey(va)
+	e := &t.e[slot]
 	if e.vpn == vpn && e.genAll == t.genAll && (e.global || e.genNG == t.genNG) {
 		return e
 	}
@@ -42,26 +47,49 @@ func (t *tlb) lookup(va x86.GVA) *tlbEntry {
 }
 
 func (t *tlb) fill(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights x86.Rights, global bool, data *[x86.PageSize]byte) {
-	vpn := uint64(va)>>x86.PageShift + 1
-	t.e[vpn%tlbSize] = tlbEntry{vpn: vpn, genAll: t.genAll, genNG: t.genNG, global: global,
-		rights: rights, gpa: x86.PageDown(gpa), hpa: x86.PageDown(hpa), data: data}
+	vpn, slot := tlbKey(va)
+	t.e[slot] = tlbEntry{vpn: vpn, genAll: t.genAll, genNG: t.genNG, global: global,
+		rights: rights, guest: x86.AllRights, gpa: x86.PageDown(gpa), hpa: x86.PageDown(hpa), data: data}
+}
+
+// fillNested caches a translation of a 2D walk: guest rights (applied
+// with the guest's CR0.WP) and nested rights both hold.
+func (t *tlb) fillNested(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights, guest x86.Rights, global bool, data *[x86.PageSize]byte) {
+	t.fill(va, gpa, hpa, rights, global, data)
+	_, slot := tlbKey(va)
+	t.e[slot].guest = guest
 }
 
 // invalidate drops the translation of one page, global or not (invlpg).
 func (t *tlb) invalidate(va x86.GVA) {
-	vpn := uint64(va)>>x86.PageShift + 1
-	if e := &t.e[vpn%tlbSize]; e.vpn == vpn {
+	vpn, slot := tlbKey(va)
+	if e := &t.e[slot]; e.vpn == vpn {
 		*e = tlbEntry{}
 	}
 }
 
 // flush drops non-global entries (a CR3 load with CR4.PGE set).
-func (t *tlb) flush() { t.genNG++ }
+func (t *tlb) flush() {
+	t.genNG++
+	if t.genNG == 0 {
+		t.reset()
+	}
+}
 
 // flushAll drops everything.
 func (t *tlb) flushAll() {
 	t.genAll++
 	t.genNG++
+	if t.genAll == 0 || t.genNG == 0 {
+		t.reset()
+	}
+}
+
+// reset clears every entry, for when a generation number wraps and an old
+// entry could otherwise look current again.
+func (t *tlb) reset() {
+	t.e = [tlbSize]tlbEntry{}
+	t.genAll, t.genNG = 1, 1
 }
 
 // permits reports whether rights r allow acc. The shadow context runs

@@ -25,6 +25,10 @@ type xlate struct {
 func (s *Shadow) access(ev Event, o *Outcome) error {
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
+	if !s.canonical(ps, n) {
+		s.guestFault(o, x86.Fault{Kind: x86.NonCanonical})
+		return nil
+	}
 	if n == 2 && s.format.Mode.Paging() {
 		for i := 0; i < n; i++ {
 			s.format.Walk(s.mem, s.regs.Root(), ps[i].va, acc, &s.gw)
@@ -97,6 +101,9 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 func (s *Shadow) translate(va x86.GVA, acc x86.Access) (xlate, error) {
 	if !s.format.Canonical(va) {
 		return xlate{fault: x86.Fault{Kind: x86.NonCanonical}}, nil
+	}
+	if s.paging != PagingShadow {
+		return s.translateNested(va, acc)
 	}
 	path := PathTLBHit
 	for try := 0; try < maxTraps; try++ {

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// Nested paging: the processor walks the guest's own tables, and every
+// guest-physical address it touches (each table entry, then the final
+// page) goes through the nested tables, which map guest-physical to host
+// pages and are built lazily in the pool. A missing or read-only nested
+// entry is a nested page fault (#NPF) that the engine resolves: it syncs
+// the nested entry (allocating zero or shared pages on write) or, for
+// MMIO, handlers, ROM writes and unbacked memory, emulates the access.
+// Guest faults go straight to the guest; the walk sets accessed and
+// dirty bits itself. The nested tables use the long-mode entry layout
+// (for EPT too: the layouts carry the same facts here).
+
+// nestedMem is the guest-table reader of a 2D walk: every entry read is
+// translated through the nested tables first, which is where the memory
+// references of the walk are counted and nested faults raised.
+type nestedMem struct {
+	s    *Shadow
+	refs int
+	npf  bool
+	err  error
+}
+
+func (m *nestedMem) ReadEntry(addr x86.GPA, size int) uint64 {
+	m.translate(addr, false)
+	m.refs++
+	return m.s.mem.ReadEntry(addr, size)
+}
+
+func (m *nestedMem) SetEntryBits(addr x86.GPA, size int, bits uint64) {
+	m.s.mem.SetEntryBits(addr, size, bits)
+}
+
+// translate resolves gpa through the nested tables, syncing on a miss.
+func (m *nestedMem) translate(gpa x86.GPA, write bool) nestedResult {
+	s := m.s
+	for try := 0; try < maxTraps; try++ {
+		r := s.nestedWalk(gpa)
+		m.refs += r.levels
+		if r.ok && (!write || r.writable) {
+			return r
+		}
+		if !s.nestedMappable(gpa, write) {
+			r.ok, r.emulate = false, true
+			return r
+		}
+		m.npf = true
+		s.st.NestedFaults.Inc()
+		if _, err := s.syncPath(x86.GVA(gpa), nil, write); err != nil {
+			m.err = err
+			return nestedResult{emulate: true}
+		}
+	}
+	m.err = errLivelock
+	return nestedResult{emulate: true}
+}
+
+// nestedMappable reports whether gpa can be mapped by a nested entry for
+// the access (else the access is emulated).
+func (s *Shadow) nestedMappable(gpa x86.GPA, write bool) bool {
+	p, _, ok := s.mem.Lookup(gpa)
+	switch {
+	case !ok || p.Type() == phys.TypeMMIO || p.Handler() == phys.HandlerAll:
+		return false
+	case write && (p.Handler() == phys.HandlerWrite || !p.Type().Writable()):
+		return false
+	}
+	return true
+}
+
+type nestedResult struct {
+	ok, writable, emulate bool
+	hpa                   x86.HPA
+	levels                int
+}
+
+// nestedWalk walks the nested tables for gpa.
+func (s *Shadow) nestedWalk(gpa x86.GPA) nestedResult {
+	var r nestedResult
+	if s.root == nilIdx {
+		return r
+	}
+	pg := &s.pool.pages[s.root]
+	w := true
+	for l := 0; l < s.shw.N; l++ {
+		lv := &s.shw.Levels[l]
+		e := x86.Entry(pg.ents[lv.Index(x86.GVA(gpa))])
+		r.levels++
+		if !e.Present() {
+			return r
+		}
+		w = w && e.Writable()
+		if l == s.shw.N-1 {
+			r.ok, r.writable, r.hpa = true, w, x86.HPA(uint64(e)&lv.FrameMask)
+			return r
+		}
+		child := s.pool.page(x86.HPA(uint64(e) & lv.FrameMask))
+		if child == nil {
+			return r
+		}
+		pg = child
+	}
+	return r
+}
+
+// translateNested is translate under nested paging.
+func (s *Shadow) translateNested(va x86.GVA, acc x86.Access) (xlate, error) {
+	if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) {
+		s.st.TLBHits.Inc()
+		return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}, nil
+	}
+	s.st.TLBMisses.Inc()
+	if err := s.ensureRoot(); err != nil {
+		return xlate{}, err
+	}
+	s.st.NestedWalks.Inc()
+	m := nestedMem{s: s}
+	gw := &s.gw
+	s.format.Walk(&m, s.regs.Root(), va, acc, gw)
+	if m.err != nil {
+		return xlate{}, m.err
+	}
+	if !gw.OK() {
+		s.st.NestedMemRefs.Add(uint64(m.refs))
+		s.out.MemRefs += uint16(m.refs)
+		return xlate{fault: gw.Fault}, nil
+	}
+	gw.SetAccessedDirty(s.mem, acc.Kind == x86.Write)
+	r := m.translate(gw.GPA, acc.Kind == x86.Write)
+	s.st.NestedMemRefs.Add(uint64(m.refs))
+	s.out.MemRefs += uint16(m.refs)
+	if m.err != nil {
+		return xlate{}, m.err
+	}
+	path := PathNestedWalk
+	if m.npf {
+		path = PathNestedFault
+	}
+	if r.emulate || !r.ok {
+		return xlate{gpa: gw.GPA, emulate: true, path: PathHandler}, nil
+	}
+	rights := x86.RightUser | x86.RightExec
+	if r.writable {
+		rights |= x86.RightWrite
+	}
+	data := s.mem.Host().Bytes(r.hpa)
+	s.tlb.fillNested(va, gw.GPA, r.hpa, rights, gw.Rights, gw.Leaf() != nil && gw.Leaf().Entry.Global() && s.regs.CR4&x86.CR4PGE != 0, data)
+	return xlate{gpa: gw.GPA, data: data, path: path}, nil
+}
