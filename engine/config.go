@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
@@ -56,7 +57,7 @@ func ParseHostMode(s string) (HostMode, error) {
 			return h, nil
 		}
 	}
-	return HostInvalid, fmt.Errorf("unknown host paging mode %q (want 32bit, pae, pae-nx, pae-global, amd64 or amd64-nx)", s)
+	return HostInvalid, fmt.Errorf("unknown host paging mode %q (want one of %s)", s, strings.Join(HostModeNames(), ", "))
 }
 
 // HostModeNames lists the trace names of every host mode.

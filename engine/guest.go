@@ -157,6 +157,19 @@ func (g *guest) splitAccess(ev Event) (ps [2]piece, n int) {
 	return ps, 2
 }
 
+// canonical reports whether every piece of an access is canonical. The
+// processor checks the whole access (first and last byte) before paging,
+// so an access whose tail leaves the canonical range is a #GP even when
+// its first page would fault or translate.
+func (g *guest) canonical(ps [2]piece, n int) bool {
+	for i := 0; i < n; i++ {
+		if !g.format.Canonical(ps[i].va) {
+			return false
+		}
+	}
+	return true
+}
+
 // accessKind maps an event kind to the paging unit's view of it.
 func (g *guest) accessOf(k EventKind) x86.Access {
 	switch k {

@@ -69,6 +69,10 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 func (r *Reference) access(ev Event, o *Outcome) {
 	acc := r.accessOf(ev.Kind)
 	ps, n := r.splitAccess(ev)
+	if !r.canonical(ps, n) {
+		o.OK, o.Fault, o.Path = false, x86.Fault{Kind: x86.NonCanonical}, PathGP
+		return
+	}
 	var walks [2]x86.Walk
 	for i := 0; i < n; i++ {
 		w := &walks[i]
