@@ -61,6 +61,7 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 			drop()
 			return
 		}
+		pg.clearStale(i)
 		pg = child
 	}
 	i := int(s.shw.Levels[n-1].Index(va))

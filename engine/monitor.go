@@ -174,7 +174,11 @@ func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
 		}
 		for r := 0; r < info.ratio; r++ {
 			si := (b-slice)/esize*info.ratio + r
-			if pg.ents[si]&uint64(x86.P) != 0 {
+			switch {
+			case pg.ents[si]&uint64(x86.P) == 0:
+			case s.lazyDir(pg):
+				pg.markStale(si)
+			default:
 				s.setEntry(pg, si, 0)
 			}
 		}
@@ -199,4 +203,29 @@ func (s *Shadow) backingChanged(gpa x86.GPA, old, new phys.Page) {
 	if old.Frame() != new.Frame() || old.State() != new.State() {
 		s.flushGCPhys(gpa)
 	}
+}
+
+// lazyDir reports whether guest writes to the table pg mirrors leave its
+// shadow entries in place until the guest flushes: page directories of
+// 32-bit and PAE shadows, as in the original (long-mode shadows zap).
+func (s *Shadow) lazyDir(pg *poolPage) bool {
+	f := s.family()
+	return pg.kind.Level() == x86.LevelPD && (f == fam32 || f == famPAE)
+}
+
+func (pg *poolPage) markStale(i int) {
+	if pg.stale == nil {
+		pg.stale = make([]uint64, (len(pg.ents)+63)/64)
+	}
+	pg.stale[i/64] |= 1 << (i % 64)
+}
+
+func (pg *poolPage) clearStale(i int) {
+	if pg.stale != nil {
+		pg.stale[i/64] &^= 1 << (i % 64)
+	}
+}
+
+func (pg *poolPage) isStale(i int) bool {
+	return pg.stale != nil && pg.stale[i/64]&(1<<(i%64)) != 0
 }

@@ -30,6 +30,10 @@ type poolPage struct {
 	key  x86.GPA // the guest address shadowed (table, big-page piece or physical base)
 	ents []uint64
 	gpas []x86.GPA
+	// stale marks directory entries whose guest entry was written since
+	// they were last checked (32-bit and PAE shadows resolve guest PDE
+	// writes lazily, at invlpg or the next CR3 load, as the original did).
+	stale []uint64
 
 	hashNext         uint16
 	ageNext, agePrev uint16

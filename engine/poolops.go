@@ -151,8 +151,9 @@ func (s *Shadow) freePage(pg *poolPage) {
 	if pg.mods > 0 {
 		p.modified--
 	}
+	clear(pg.stale)
 	*pg = poolPage{idx: pg.idx, kind: KindFree, hpa: pg.hpa, key: nilGPA, ents: pg.ents, gpas: pg.gpas,
-		freeNext: p.freeHead}
+		stale: pg.stale, freeNext: p.freeHead}
 	p.freeHead = pg.idx
 	p.used--
 }
@@ -197,6 +198,9 @@ func (s *Shadow) setEntry(pg *poolPage, i int, v uint64) {
 	}
 	if pg.present == 0 {
 		pg.firstPresent = len(pg.ents)
+	}
+	if v&p == 0 {
+		pg.clearStale(i)
 	}
 	pg.ents[i] = v
 }

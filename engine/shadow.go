@@ -34,6 +34,7 @@ type Shadow struct {
 	switcher Switcher
 	shw      *x86.Format // format of the shadow (or nested) tables
 	root     uint16      // pool index of the shadow root, nilIdx when none yet
+	cr3      x86.GPA     // guest CR3 as last mapped (GCPhysCR3)
 	pdptes   [4]uint64   // PAE guest: the PDPTE registers the root mirrors
 
 	pool     pool
@@ -156,6 +157,7 @@ func (s *Shadow) changeMode() error {
 	if sw != SwitcherInvalid {
 		s.switcher = sw
 	}
+	s.cr3 = x86.GPA(s.regs.CR3 & s.format.RootMask)
 	if s.paging == PagingShadow || s.root == nilIdx {
 		// Nested tables map guest-physical memory, whatever the guest's
 		// mode: they survive mode changes.
@@ -172,7 +174,11 @@ func (s *Shadow) flushTLB(global bool) {
 	p := s.st.FlushTLB.Begin()
 	defer s.st.FlushTLB.End(p)
 	kind, key := s.rootSpec()
-	same := s.root != nilIdx && s.pool.pages[s.root].kind == kind && s.pool.pages[s.root].key == key
+	same := x86.GPA(s.regs.CR3&s.format.RootMask) == s.cr3
+	s.cr3 = x86.GPA(s.regs.CR3 & s.format.RootMask)
+	if s.root != nilIdx && (s.pool.pages[s.root].kind != kind || s.pool.pages[s.root].key != key) {
+		s.releaseRoot()
+	}
 	switch {
 	case same && global:
 		s.st.SameCR3Global.Inc()
@@ -182,9 +188,6 @@ func (s *Shadow) flushTLB(global bool) {
 		s.st.NewCR3Global.Inc()
 	default:
 		s.st.NewCR3.Inc()
-	}
-	if !same {
-		s.releaseRoot()
 	}
 	if global {
 		s.tlb.flushAll()

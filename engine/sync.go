@@ -124,6 +124,7 @@ func (s *Shadow) checkPDE(pd *poolPage, i int, va x86.GVA, child *poolPage, glob
 	want := &specs[ptLevel]
 	if child != nil && child.kind == want.kind && child.key == want.key && pd.ents[i]&^s.shw.Levels[0].FrameMask == want.flags {
 		s.st.DstCacheHit.Inc()
+		pd.clearStale(i)
 		return
 	}
 	s.st.DstFreed.Inc()
@@ -180,6 +181,7 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 		if e&uint64(x86.P) != 0 {
 			child := s.pool.page(x86.HPA(s.frameOf(e)))
 			if child != nil && child.kind == want.kind && child.key == want.key {
+				pg.clearStale(i)
 				if fl := e &^ s.shw.Levels[0].FrameMask; fl != want.flags {
 					if fl&shwTrackDirtyPDE != 0 && want.flags&shwTrackDirtyPDE == 0 {
 						res.dirtyTrap = true

@@ -123,8 +123,14 @@ func mmioSegment(gpa x86.GPA, n int, r *Range) int {
 func (m *Memory) readSegment(gpa x86.GPA, dst []byte) int {
 	n := segment(gpa, len(dst))
 	e := m.pageEntry(gpa)
+	if e != nil && !e.plainRead && m.handler != nil && !m.bypass {
+		if m.handler.PhysRead(gpa, dst[:n]) {
+			return n
+		}
+		// The handler may have changed the page (and dropped the entry).
+		e = m.pageEntry(gpa)
+	}
 	switch {
-	case e != nil && !e.plainRead && m.handler != nil && !m.bypass && m.handler.PhysRead(gpa, dst[:n]):
 	case e == nil:
 		fill(dst[:n], 0xff)
 	case e.bytes == nil:
@@ -139,9 +145,15 @@ func (m *Memory) readSegment(gpa x86.GPA, dst []byte) int {
 func (m *Memory) writeSegment(gpa x86.GPA, src []byte) int {
 	n := segment(gpa, len(src))
 	e := m.pageEntry(gpa)
+	if e != nil && !e.plainWrite && m.handler != nil && !m.bypass {
+		if m.handler.PhysWrite(gpa, src[:n]) {
+			return n
+		}
+		// The handler may have changed the page (and dropped the entry).
+		e = m.pageEntry(gpa)
+	}
 	switch {
 	case e == nil:
-	case !e.plainWrite && m.handler != nil && !m.bypass && m.handler.PhysWrite(gpa, src[:n]):
 	case e.bytes == nil:
 		n = mmioSegment(gpa, len(src), e.rng)
 		m.writeMMIO(gpa, src[:n])

@@ -74,3 +74,30 @@ func TestAccessHandlerStates(t *testing.T) {
 		})
 	}
 }
+
+// stateChanger drops the page's handler state from inside its write
+// handler, as the engine does when a write retires the last monitored
+// table of a page.
+type stateChanger struct{ m *Memory }
+
+func (h stateChanger) PhysRead(x86.GPA, []byte) bool { return false }
+func (h stateChanger) PhysWrite(gpa x86.GPA, src []byte) bool {
+	h.m.SetHandlerState(gpa, HandlerNone, HandlerNone)
+	return false
+}
+
+func TestHandlerChangingState(t *testing.T) {
+	m := New(0)
+	if err := m.AddRange(RangeSpec{Type: TypeRAM, Size: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	m.SetAccessHandler(stateChanger{m})
+	m.SetHandlerState(0x2000, HandlerWrite, HandlerNone)
+	m.Write(0x2000, 4, 0x1234)
+	if got := m.Read(0x2000, 4); got != 0x1234 {
+		t.Fatalf("read %#x after the handler changed the page, want 0x1234", got)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
