@@ -81,7 +81,7 @@ func TestTrapPaths(t *testing.T) {
 	tests := []struct {
 		name     string
 		events   string
-		wantPath string // of the last event
+		wantPath string            // of the last event
 		counters map[string]uint64 // lower bounds
 	}{
 		{"first touch creates the page table", "r4 0x0\n", "sync-pt",
