@@ -109,11 +109,8 @@ func (s *Shadow) nestedWalk(gpa x86.GPA) nestedResult {
 }
 
 // translateNested is translate under nested paging.
+// The TLB was already tried by translate.
 func (s *Shadow) translateNested(va x86.GVA, acc x86.Access) (xlate, error) {
-	if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) {
-		s.st.TLBHits.Inc()
-		return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}, nil
-	}
 	s.st.TLBMisses.Inc()
 	if err := s.ensureRoot(); err != nil {
 		return xlate{}, err

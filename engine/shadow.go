@@ -42,7 +42,8 @@ type Shadow struct {
 	monitors map[x86.GPA]uint16 // guest page -> head of its monitor chain
 
 	gw         x86.Walk // scratch guest walk
-	out        *Outcome // outcome of the event being applied
+	cur        Outcome  // outcome of the event being applied (kept here: no allocation)
+	out        *Outcome // &cur while an event is applied, else nil
 	guestWrite bool     // the write being emulated comes from a guest instruction
 }
 
@@ -79,20 +80,22 @@ func (s *Shadow) ShadowMode() (x86.Mode, Switcher) { return s.shwMode, s.switche
 
 // Apply performs one event.
 func (s *Shadow) Apply(ev Event) (Outcome, error) {
-	o, err := s.begin(ev)
+	var err error
+	s.cur, err = s.begin(ev)
 	if err != nil {
-		return o, err
+		return s.cur, err
 	}
-	s.out = &o
+	o := &s.cur
+	s.out = o
 	switch k := ev.Kind; {
 	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
-		err = s.writeCR(ev, &o)
+		err = s.writeCR(ev, o)
 	case k == EvCPL:
 		s.setCPL(ev)
 	case k == EvPhysWrite || k == EvPhysRead:
-		err = s.physAccess(ev, &o)
+		err = s.physAccess(ev, o)
 	case k.Access():
-		err = s.access(ev, &o)
+		err = s.access(ev, o)
 	case k == EvInvlpg:
 		s.invalidatePage(x86.GVA(ev.Addr))
 	case k == EvLabel:
@@ -104,7 +107,7 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	if err != nil {
 		s.next--
 	}
-	return o, err
+	return *o, err
 }
 
 // writeCR applies a control-register write and keeps the shadow in step:

@@ -40,15 +40,14 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 	}
 	var xs [2]xlate
 	for i := 0; i < n; i++ {
-		x, err := s.translate(ps[i].va, acc)
-		if err != nil {
+		x := &xs[i]
+		if err := s.translate(ps[i].va, acc, x); err != nil {
 			return err
 		}
 		if x.fault.Kind != x86.NoFault {
 			s.guestFault(o, x.fault)
 			return nil
 		}
-		xs[i] = x
 		ps[i].gpa = x.gpa
 		if i == 0 || o.Path == PathTLBHit || o.Path == PathShadowHit {
 			o.Path = x.path
@@ -97,8 +96,27 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 }
 
 // translate resolves one page piece: the TLB, then the shadow tables,
-// then the trap handler until the access can proceed.
-func (s *Shadow) translate(va x86.GVA, acc x86.Access) (xlate, error) {
+// then the trap handler until the access can proceed. The TLB hit is the
+// hot path of every replay, so it is checked inline before anything else:
+// a non-canonical address can never hit (its page number differs from
+// every canonical one the TLB was filled with).
+//
+// The result goes to *x (returning the struct by value cost more than the
+// rest of a TLB hit).
+func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
+	vpn, slot := tlbKey(va)
+	t := &s.tlb
+	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.genNG == t.genNG) &&
+		permits(e.rights, acc) && (s.paging == PagingShadow || e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0)) {
+		s.st.TLBHits.Inc()
+		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
+		return nil
+	}
+	*x, err = s.translateSlow(va, acc)
+	return err
+}
+
+func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 	if !s.format.Canonical(va) {
 		return xlate{fault: x86.Fault{Kind: x86.NonCanonical}}, nil
 	}
