@@ -33,9 +33,15 @@ unit:
 wasm-check:
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null $(WASMPKG)
 
-## bench: the figures BENCHMARKS.md records.
+## bench: the figures BENCHMARKS.md records, with the machine they ran on
+## (under a minute here: three runs of each benchmark).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
+	@echo "date:    $$(date -u +%F)"
+	@echo "machine: $$(nproc 2>/dev/null) CPUs, $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')"
+	@echo "go:      $$($(GO) version)"
+	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
+	$(GO) test -run '^$$' -bench '^(BenchmarkWalk|BenchmarkNew4GiB|BenchmarkRead4|BenchmarkWrite4|BenchmarkRead4Scattered|BenchmarkTextReader|BenchmarkReferenceReplay)$$' -benchmem -count=3 ./engine/x86 ./engine/phys ./traces ./engine
+	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
 
 ## wasm: the browser build of the engine (no UI yet: it replays a sample
 ## trace and prints statistics into the page).

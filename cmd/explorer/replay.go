@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
@@ -83,6 +84,14 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 		}
 		out = bufio.NewWriterSize(w, 1<<16)
 	}
+	// fail stops the replay; the outcomes of the events before the
+	// failing one are still printed, whatever the buffer held.
+	fail := func(err error) error {
+		if out != nil {
+			out.Flush()
+		}
+		return err
+	}
 	var sum replaySummary
 	start := time.Now()
 	var buf []byte
@@ -92,11 +101,17 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 			break
 		}
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		oc, err := eng.Apply(ev)
 		if err != nil {
-			return fmt.Errorf("%s:%d: %s: %w", path, rd.Line(), traces.AppendEvent(nil, ev), err)
+			// Name the line and the event, unless the error already
+			// starts with the event (a #GP names register and value).
+			text := string(traces.AppendEvent(nil, ev))
+			if strings.HasPrefix(err.Error(), text) {
+				return fail(fmt.Errorf("%s:%d: %w", path, rd.Line(), err))
+			}
+			return fail(fmt.Errorf("%s:%d: %s: %w", path, rd.Line(), text, err))
 		}
 		sum.add(&oc)
 		if out != nil && oc.Reported() {
