@@ -31,6 +31,9 @@ func TestPathNumbers(t *testing.T) {
 		{engine.PathPoolEvict, 12, "pool-evict"},
 		{engine.PathNestedWalk, 13, "nested-walk"},
 		{engine.PathPhys, 14, "phys"},
+		{engine.PathMonitorWrite, 15, "pt-write"},
+		{engine.PathWPEmulation, 16, "wp-emulation"},
+		{engine.PathNestedFault, 17, "nested-fault"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

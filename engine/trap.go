@@ -54,6 +54,11 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 		}
 	}
 	o.GPA = ps[0].gpa
+	if o.Notes&NotePoolEvict != 0 {
+		// Resolving the access cost a pool page: the path says so (the
+		// most expensive thing that happened).
+		o.Path = PathPoolEvict
+	}
 	var v uint64
 	for i := 0; i < n; i++ {
 		x, p := &xs[i], &ps[i]

@@ -36,9 +36,28 @@ func (m *Memory) Read(gpa x86.GPA, size int) uint64 {
 			return load(e.bytes[off:off+uint64(size)], size)
 		}
 	}
-	var buf [8]byte
+	buf := m.takeScratch()
 	m.ReadBytes(gpa, buf[:size])
-	return binary.LittleEndian.Uint64(buf[:])
+	v := binary.LittleEndian.Uint64(buf[:])
+	m.depth--
+	return v
+}
+
+// takeScratch lends an 8-byte buffer for a slow-path access. A local
+// array would escape to the heap through the access-handler interface
+// (an allocation per access); handlers may access memory themselves, so
+// there is one buffer per nesting level, and a fresh one beyond that.
+// The caller decrements m.depth when done.
+func (m *Memory) takeScratch() *[8]byte {
+	var b *[8]byte
+	if m.depth < len(m.scratch) {
+		b = &m.scratch[m.depth]
+		*b = [8]byte{}
+	} else {
+		b = new([8]byte)
+	}
+	m.depth++
+	return b
 }
 
 // Write stores the low size bytes (1..8) of v at gpa. An invalid size
@@ -55,9 +74,10 @@ func (m *Memory) Write(gpa x86.GPA, size int, v uint64) {
 			return
 		}
 	}
-	var buf [8]byte
+	buf := m.takeScratch()
 	binary.LittleEndian.PutUint64(buf[:], v)
 	m.WriteBytes(gpa, buf[:size])
+	m.depth--
 }
 
 func load(b []byte, size int) uint64 {

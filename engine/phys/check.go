@@ -31,7 +31,11 @@ func CheckRange(existing []RangeSpec, spec RangeSpec, maxPhys uint8) error {
 	for _, e := range existing {
 		er, _ := x86.MakeRange(e.Start, e.Size)
 		if er.Overlaps(r) {
-			return fmt.Errorf("%s range %v overlaps %s range %q %v", spec.Type, r, e.Type, e.Name, er)
+			name := ""
+			if e.Name != "" {
+				name = fmt.Sprintf(" %q", e.Name)
+			}
+			return fmt.Errorf("%s range %v overlaps %s range%s %v", spec.Type, r, e.Type, name, er)
 		}
 		total += e.Size
 	}

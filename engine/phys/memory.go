@@ -63,7 +63,9 @@ type Memory struct {
 	zeroBytes *[x86.PageSize]byte
 	mmio      MMIO
 	handler   AccessHandler
-	bypass    bool // set while the paging unit updates A/D bits: no handler sees them
+	bypass    bool       // set while the paging unit updates A/D bits: no handler sees them
+	scratch   [4][8]byte // slow-path access buffers, one per handler nesting level
+	depth     int
 	observer  Observer
 	ptlb      [pageTLBSize]pageTLBEntry
 	chunks    chunkMap
