@@ -127,9 +127,13 @@ func (s *Shadow) writeCR(ev Event, o *Outcome) error {
 	if s.paging == PagingShadow && ((old.CR4^s.regs.CR4)&layout != 0 || (old.EFER^s.regs.EFER)&x86.EFERNXE != 0) {
 		s.flushAll()
 	}
-	if ch.CR3Loaded || ch.FlushAll {
-		global := ch.FlushAll || s.regs.CR4&x86.CR4PGE == 0
-		s.flushTLB(global)
+	switch {
+	case ch.CR3Loaded:
+		s.flushTLB(s.regs.CR4&x86.CR4PGE == 0)
+	case ch.FlushAll:
+		// CR0/CR4 changes that drop global translations too (PGE, WP).
+		s.tlb.flushAll()
+		s.st.TLBFlushesAll.Inc()
 	}
 	return nil
 }
@@ -160,7 +164,7 @@ func (s *Shadow) changeMode() error {
 	if sw != SwitcherInvalid {
 		s.switcher = sw
 	}
-	s.cr3 = x86.GPA(s.regs.CR3 & s.format.RootMask)
+	s.cr3 = s.guestCR3()
 	if s.paging == PagingShadow || s.root == nilIdx {
 		// Nested tables map guest-physical memory, whatever the guest's
 		// mode: they survive mode changes.
@@ -177,8 +181,8 @@ func (s *Shadow) flushTLB(global bool) {
 	p := s.st.FlushTLB.Begin()
 	defer s.st.FlushTLB.End(p)
 	kind, key := s.rootSpec()
-	same := x86.GPA(s.regs.CR3&s.format.RootMask) == s.cr3
-	s.cr3 = x86.GPA(s.regs.CR3 & s.format.RootMask)
+	same := s.guestCR3() == s.cr3
+	s.cr3 = s.guestCR3()
 	if s.root != nilIdx && (s.pool.pages[s.root].kind != kind || s.pool.pages[s.root].key != key) {
 		s.releaseRoot()
 	}
@@ -200,4 +204,13 @@ func (s *Shadow) flushTLB(global bool) {
 		s.st.TLBFlushes.Inc()
 	}
 	s.syncCR3(global)
+}
+
+// guestCR3 is CR3 masked as the current mode reads it (GCPhysCR3); without
+// paging, as a 32-bit CR3.
+func (s *Shadow) guestCR3() x86.GPA {
+	if s.format.RootMask == 0 {
+		return x86.GPA(s.regs.CR3 & 0xfffff000)
+	}
+	return x86.GPA(s.regs.CR3 & s.format.RootMask)
 }

@@ -80,6 +80,10 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", []string{"replay", "--frob", sampleTrace}, []string{"-frob", "explorer help replay"}},
 		{"unknown outcomes", []string{"replay", "--outcomes=xml", sampleTrace}, []string{`unknown --outcomes "xml"`}},
 		{"unknown engine", []string{"replay", "--engine=qemu", sampleTrace}, []string{`unknown engine "qemu"`}},
+		{"unknown host", []string{"replay", "--host=sparc", sampleTrace}, []string{`unknown host paging mode "sparc"`}},
+		{"unknown paging", []string{"replay", "--paging=magic", sampleTrace}, []string{`unknown paging "magic"`}},
+		{"pool too small", []string{"replay", "--pool=3", sampleTrace}, []string{"--pool 3 outside 16..16383"}},
+		{"check on the reference", []string{"replay", "--engine=ref", "--check", sampleTrace}, []string{"--check needs the shadow engine"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,5 +313,51 @@ func TestReplayFileErrors(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestReplayOverrides: every host mode, paging kind and a tiny pool give
+// the sample the same guest-visible outcomes, with the invariant checker
+// on after every event.
+func TestReplayOverrides(t *testing.T) {
+	_, want, _ := explorer(t, "replay", "--engine=ref", "--outcomes=jsonl", sampleTrace)
+	strip := func(s string) string {
+		var b strings.Builder
+		for _, line := range strings.Split(s, "\n") {
+			if i := strings.Index(line, `,"path"`); i >= 0 {
+				line = line[:i] + "}"
+			}
+			b.WriteString(line + "\n")
+		}
+		return b.String()
+	}
+	for _, args := range [][]string{
+		{"--host=32bit"}, {"--host=pae"}, {"--host=pae-nx"}, {"--host=amd64"},
+		{"--paging=nested"}, {"--paging=ept"}, {"--pool=16"}, {"--host=32bit", "--pool=16"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			all := append([]string{"replay", "--check", "--outcomes=jsonl"}, args...)
+			code, got, errOut := explorer(t, append(all, sampleTrace)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if strip(got) != strip(want) {
+				t.Errorf("outcomes differ from the reference CPU's:\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestReplayShadowStats: the shadow engine's --stats ends with its mode
+// and the /PGM statistics tree.
+func TestReplayShadowStats(t *testing.T) {
+	code, _, errOut := explorer(t, "replay", "--stats", "--host=pae", sampleTrace)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"shadow paging mode: AMD64 (host PAE", "statistics (non-zero):", "Trap0e", "SyncPT"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stats do not contain %q:\n%s", want, errOut)
+		}
 	}
 }

@@ -27,7 +27,11 @@ type replayOptions struct {
 	engine   string
 	outcomes string
 	stats    bool
+	check    bool
 	out      string
+	host     string // overrides of the trace header, "" when not given
+	paging   string
+	pool     int
 }
 
 func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -36,6 +40,10 @@ func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.outcomes, "outcomes", "none", "print outcomes: none or jsonl (one JSON object per r, w, x and pr event)")
 	fs.BoolVar(&o.stats, "stats", false, "print statistics when the replay ends")
 	fs.StringVar(&o.out, "o", "-", "write outcomes to this file instead of standard output")
+	fs.BoolVar(&o.check, "check", false, "run the invariant checker after every event and stop at the first violation (slow)")
+	fs.StringVar(&o.host, "host", "", "host paging mode, overriding the trace header: "+strings.Join(engine.HostModeNames(), ", "))
+	fs.StringVar(&o.paging, "paging", "", "shadow, nested or ept, overriding the trace header")
+	fs.IntVar(&o.pool, "pool", 0, fmt.Sprintf("shadow page pool size in pages (%d..%d), overriding the trace header", engine.MinPoolPages, engine.MaxPoolPages))
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
@@ -54,9 +62,40 @@ func newEngine(kind string, cfg engine.Config) (engine.Engine, error) {
 	return nil, usageErrorf("unknown engine %q (want shadow or ref)", kind)
 }
 
+// applyOverrides puts the command-line choices over the trace header's.
+func applyOverrides(cfg engine.Config, o replayOptions) (engine.Config, error) {
+	if o.host != "" {
+		h, err := engine.ParseHostMode(o.host)
+		if err != nil {
+			return cfg, &exitError{2, err}
+		}
+		cfg.Host = h
+	}
+	if o.paging != "" {
+		p, err := engine.ParsePaging(o.paging)
+		if err != nil {
+			return cfg, &exitError{2, err}
+		}
+		cfg.Paging = p
+	}
+	if o.pool != 0 {
+		if o.pool < engine.MinPoolPages || o.pool > engine.MaxPoolPages {
+			return cfg, usageErrorf("--pool %d outside %d..%d", o.pool, engine.MinPoolPages, engine.MaxPoolPages)
+		}
+		cfg.PoolPages = o.pool
+	}
+	return cfg, nil
+}
+
+// checker is an engine that can verify its own invariants.
+type checker interface{ Check() error }
+
 func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 	if o.outcomes != "none" && o.outcomes != "jsonl" {
 		return usageErrorf("unknown --outcomes %q (want none or jsonl)", o.outcomes)
+	}
+	if o.engine != "shadow" && o.engine != "ref" {
+		return usageErrorf("unknown engine %q (want shadow or ref)", o.engine)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -67,9 +106,20 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(o.engine, rd.Header().Config)
+	cfg, err := applyOverrides(rd.Header().Config, o)
 	if err != nil {
 		return err
+	}
+	eng, err := newEngine(o.engine, cfg)
+	if err != nil {
+		return err
+	}
+	if sh, ok := eng.(*engine.Shadow); ok && o.stats {
+		sh.SetTiming(true) // profiles show time per call; outcomes do not depend on it
+	}
+	chk, _ := eng.(checker)
+	if o.check && chk == nil {
+		return usageErrorf("--check needs the shadow engine")
 	}
 	var out *bufio.Writer
 	if o.outcomes == "jsonl" {
@@ -112,6 +162,11 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 				return fail(fmt.Errorf("%s:%d: %w", path, rd.Line(), err))
 			}
 			return fail(fmt.Errorf("%s:%d: %s: %w", path, rd.Line(), text, err))
+		}
+		if o.check {
+			if err := chk.Check(); err != nil {
+				return fail(fmt.Errorf("%s:%d: after %s: invariant violated:\n%w", path, rd.Line(), traces.AppendEvent(nil, ev), err))
+			}
 		}
 		sum.add(&oc)
 		if out != nil && oc.Reported() {

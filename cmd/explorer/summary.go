@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/stats"
 )
 
 // replaySummary counts what a replay did, for --stats.
@@ -43,7 +44,15 @@ func (s *replaySummary) print(w io.Writer, eng engine.Engine) {
 	fmt.Fprintln(w, "outcomes by path:")
 	for p := range s.byPath {
 		if s.byPath[p] > 0 && engine.Path(p) != engine.PathNone {
-			fmt.Fprintf(w, "  %-12s %d\n", engine.Path(p), s.byPath[p])
+			fmt.Fprintf(w, "  %-14s %d\n", engine.Path(p), s.byPath[p])
 		}
+	}
+	if sh, ok := eng.(*engine.Shadow); ok {
+		mode, sw := sh.ShadowMode()
+		cfg := sh.Config()
+		fmt.Fprintf(w, "shadow paging mode: %v (host %v, switcher %v, %v paging, pool of %d pages)\n",
+			mode, cfg.Host, sw, cfg.Paging, cfg.PoolPages)
+		fmt.Fprintln(w, "statistics (non-zero):")
+		sh.Stats().WriteTree(w, stats.TreeOptions{SkipZero: true})
 	}
 }
