@@ -41,6 +41,11 @@ bench:
 	@echo "go:      $$($(GO) version)"
 	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
 	$(GO) test -run '^$$' -bench '^(BenchmarkWalk|BenchmarkNew4GiB|BenchmarkRead4|BenchmarkWrite4|BenchmarkRead4Scattered|BenchmarkTextReader|BenchmarkReferenceReplay)$$' -benchmem -count=3 ./engine/x86 ./engine/phys ./traces ./engine
+	$(GO) test -run '^$$' -bench '^(BenchmarkTLBHitAccess|BenchmarkTLBHitApply|BenchmarkSyncPageFault|BenchmarkReplay|BenchmarkPoolCacheContextSwitch)$$' -benchmem -count=3 ./engine
+	@if command -v node >/dev/null 2>&1; then \
+		echo "WebAssembly under Node $$(node --version):"; \
+		PATH="$$PATH:$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench '^BenchmarkReplay$$' -benchmem -count=3 ./engine; \
+	else echo "node not found: the WebAssembly figures need Node.js (apt-get install nodejs)"; fi
 	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
 
 ## wasm: the browser build of the engine (no UI yet: it replays a sample

@@ -116,9 +116,10 @@ func (s *Shadow) translateNested(va x86.GVA, acc x86.Access) (xlate, error) {
 		return xlate{}, err
 	}
 	s.st.NestedWalks.Inc()
-	m := nestedMem{s: s}
+	m := &s.nm // reused: as an x86.Memory it would escape to the heap on every walk
+	*m = nestedMem{s: s}
 	gw := &s.gw
-	s.format.Walk(&m, s.regs.Root(), va, acc, gw)
+	s.format.Walk(m, s.regs.Root(), va, acc, gw)
 	if m.err != nil {
 		return xlate{}, m.err
 	}

@@ -94,7 +94,7 @@ func (s *pgmStats) register(r *stats.Registry) {
 	c(&s.HndInvalid, "/PGM/RZ/Trap0e/Handlers/Invalid", "Traps on guest physical addresses with no RAM (emulated).")
 	c(&s.HndUnhandled, "/PGM/RZ/Trap0e/Handlers/Unhandled", "Traps on monitored pages that no handler claimed (emulated).")
 	c(&s.WPInRZ, "/PGM/RZ/Trap0e/WP/InRZ", "CR0.WP=0 supervisor writes emulated in the trap handler.")
-	s.TrapPD = r.CounterFamily("/PGM/RZ/Trap0e/PD/%04X", stats.UnitOccurrences, "Traps per shadow page-directory index.", 2048)
+	s.TrapPD = r.CounterFamily("/PGM/RZ/Trap0e/PD/%04X", stats.UnitOccurrences, "Traps per shadow page-directory index.", pdFamily)
 	c(&s.OutOfSyncUser, "/PGM/RZ/OutOfSync/User", "Not-present traps on user pages fixed by SyncPage.")
 	c(&s.OutOfSyncSuper, "/PGM/RZ/OutOfSync/SuperVisor", "Not-present traps on supervisor pages fixed by SyncPage.")
 
@@ -112,8 +112,8 @@ func (s *pgmStats) register(r *stats.Registry) {
 	c(&s.SyncPTFailed, "/PGM/RZ/SyncPT/Failed", "Shadow page table creations that failed.")
 	c(&s.SyncPT4K, "/PGM/RZ/SyncPT/4K", "Shadow page tables created for guest page tables.")
 	c(&s.SyncPT4M, "/PGM/RZ/SyncPT/4M", "Shadow page tables created for guest big pages.")
-	s.PDSyncPT = r.CounterFamily("/PGM/PDSyncPT/%04X", stats.UnitOccurrences, "SyncPT calls per shadow page-directory index.", 2048)
-	s.PDSyncPage = r.CounterFamily("/PGM/PDSyncPage/%04X", stats.UnitOccurrences, "SyncPage calls per shadow page-directory index.", 2048)
+	s.PDSyncPT = r.CounterFamily("/PGM/PDSyncPT/%04X", stats.UnitOccurrences, "SyncPT calls per shadow page-directory index.", pdFamily)
+	s.PDSyncPage = r.CounterFamily("/PGM/PDSyncPage/%04X", stats.UnitOccurrences, "SyncPage calls per shadow page-directory index.", pdFamily)
 	c(&s.SyncPagePDNAs, "/PGM/RZ/SyncPagePDNAs", "Shadow page tables dropped because the guest PDE is not accessed.")
 	c(&s.SyncPagePDOutOfSync, "/PGM/RZ/SyncPagePDOutOfSync", "Shadow page tables dropped because the guest PDE changed.")
 	c(&s.AccessedPage, "/PGM/RZ/AccessedPage", "Shadow PTEs left not present to emulate the accessed bit.")
@@ -183,3 +183,7 @@ func (s *pgmStats) register(r *stats.Registry) {
 	c(&s.NestedFaults, "/PGM/Nested/Faults", "Nested page faults (a missing nested entry).")
 	c(&s.NestedMemRefs, "/PGM/Nested/MemRefs", "Memory references made by two-dimensional walks.")
 }
+
+// pdFamily is the size of the per-PD-index families: a shadow page
+// directory has at most 1024 entries (32-bit; PAE and long mode 512).
+const pdFamily = 1024

@@ -41,10 +41,11 @@ type Shadow struct {
 	tlb      tlb
 	monitors map[x86.GPA]uint16 // guest page -> head of its monitor chain
 
-	gw         x86.Walk // scratch guest walk
-	cur        Outcome  // outcome of the event being applied (kept here: no allocation)
-	out        *Outcome // &cur while an event is applied, else nil
-	guestWrite bool     // the write being emulated comes from a guest instruction
+	gw         x86.Walk  // scratch guest walk
+	nm         nestedMem // scratch 2D-walk reader
+	cur        Outcome   // outcome of the event being applied (kept here: no allocation)
+	out        *Outcome  // &cur while an event is applied, else nil
+	guestWrite bool      // the write being emulated comes from a guest instruction
 }
 
 // NewShadow builds the engine in the power-on state (real mode).

@@ -217,7 +217,7 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 			} else {
 				s.st.SyncPT4K.Inc()
 			}
-			s.st.PDSyncPT.Inc(i % 2048)
+			s.st.PDSyncPT.Inc(i % pdFamily)
 		}
 		s.st.SyncPT.End(sp)
 		pg = child
@@ -233,7 +233,7 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 		s.st.DirtyTrap.Inc()
 	}
 	if old&uint64(x86.P) == 0 && !res.createdTable {
-		s.st.PDSyncPage.Inc(int(s.shw.Levels[n-2].Index(va)) % 2048)
+		s.st.PDSyncPage.Inc(int(s.shw.Levels[n-2].Index(va)) % pdFamily)
 		s.fillWindow(pg, va, gw, i)
 	}
 	s.syncPTE(pg, i, va, gw, write)

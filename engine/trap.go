@@ -234,7 +234,7 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 	tp := s.st.Trap0e.Begin()
 	defer s.st.Trap0e.End(tp)
 	s.countError(acc, sw)
-	s.st.TrapPD.Inc(sw.pdIndex % 2048)
+	s.st.TrapPD.Inc(sw.pdIndex % pdFamily)
 	gw := &s.gw
 	s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
 	if !gw.OK() {
