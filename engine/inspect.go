@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// The inspection API: read-only views of the engine for the UI, the info
+// commands and tests. Nothing here changes state (guest tables are read
+// without setting accessed bits), and every visitor stops when its
+// callback returns false.
+
+// EntryView is one present entry of a page-table hierarchy.
+type EntryView struct {
+	Depth  int           // 0 for the top-level table
+	Level  x86.LevelKind // PML4, PDPT, PD, PT...
+	Index  int           // index in its table
+	VA     x86.GVA       // first address covered (guest-physical for nested tables)
+	Covers uint64        // bytes of address space the entry covers
+	Entry  x86.Entry
+	Table  uint64 // address of the table holding it: GPA (guest) or HPA (shadow)
+	Leaf   bool   // maps a page rather than a table
+
+	// Shadow tables only.
+	Kind       PoolKind // kind of the pool page holding the entry
+	Stale      bool     // the guest entry changed; resynced at the next flush
+	TrackDirty bool     // read-only until the first write sets the guest's dirty bit
+	GPA        x86.GPA  // leaf: the guest page it maps
+}
+
+// VisitGuest calls fn for present entries of the guest's own hierarchy,
+// from CR3, depth first, in address order. Tables are read from guest
+// memory, so a guest with looping or garbage tables is shown as the
+// processor would walk it; at most budget entries are visited (the
+// tables of a hostile guest can name billions of paths).
+func (g *guest) VisitGuest(budget int, fn func(EntryView) bool) {
+	f := g.format
+	if f.N == 0 {
+		return
+	}
+	left := budget
+	var visit func(table x86.GPA, depth int, base uint64) bool
+	visit = func(table x86.GPA, depth int, base uint64) bool {
+		lv := &f.Levels[depth]
+		for i := 0; i < lv.Entries(); i++ {
+			var e x86.Entry
+			if lv.Register {
+				e = x86.Entry(g.regs.PDPTE[i])
+			} else {
+				e = x86.Entry(g.mem.ReadEntry(table+x86.GPA(i*int(lv.EntrySize)), int(lv.EntrySize)))
+			}
+			if !e.Present() {
+				continue
+			}
+			if left--; left < 0 {
+				return false
+			}
+			va := base | uint64(i)<<lv.Shift
+			leaf := depth == f.N-1 || lv.Big(e)
+			v := EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(canonical(f, va)), Covers: lv.Covers(),
+				Entry: e, Table: uint64(table), Leaf: leaf}
+			if !fn(v) {
+				return false
+			}
+			if !leaf && lv.Reserved(e) == 0 && !visit(lv.Table(e), depth+1, va) {
+				return false
+			}
+		}
+		return true
+	}
+	visit(x86.GPA(g.regs.CR3&f.RootMask), 0, 0)
+}
+
+func canonical(f *x86.Format, va uint64) uint64 {
+	if f.Mode.Long() && va&(1<<(f.VABits-1)) != 0 {
+		va |= ^uint64(0) << f.VABits
+	}
+	return va
+}
+
+// VisitShadow calls fn for present entries of the shadow hierarchy (the
+// nested tables under nested paging), depth first, in address order.
+func (s *Shadow) VisitShadow(fn func(EntryView) bool) {
+	if s.root == nilIdx {
+		return
+	}
+	var visit func(pg *poolPage, depth int, base uint64) bool
+	visit = func(pg *poolPage, depth int, base uint64) bool {
+		lv := &s.shw.Levels[depth]
+		for i, raw := range pg.ents {
+			e := x86.Entry(raw)
+			if !e.Present() {
+				continue
+			}
+			va := base | uint64(i)<<lv.Shift
+			leaf := depth == s.shw.N-1
+			v := EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(s.canonicalVA(va)), Covers: lv.Covers(),
+				Entry: e, Table: uint64(pg.hpa), Leaf: leaf, Kind: pg.kind, Stale: pg.isStale(i)}
+			if leaf {
+				v.GPA = pg.gpas[i]
+				v.TrackDirty = raw&shwTrackDirtyPTE != 0
+			} else {
+				v.TrackDirty = raw&shwTrackDirtyPDE != 0
+			}
+			if !fn(v) {
+				return false
+			}
+			if !leaf {
+				if child := s.pool.page(x86.HPA(s.frameOf(raw))); child != nil && !visit(child, depth+1, va) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	visit(&s.pool.pages[s.root], 0, 0)
+}
+
+// PoolPageView is one pool page as the UI shows it.
+type PoolPageView struct {
+	Index     uint16
+	Kind      PoolKind // KindFree for free pages
+	HPA       x86.HPA
+	Key       x86.GPA // the guest table, big-page piece or physical range it mirrors
+	Users     int     // entries pointing at it (the CR3 counts as one)
+	Present   int     // present entries
+	Age       int     // position in the age list: 0 is the most recently used; -1 when free
+	Root      bool
+	Monitored bool // its guest page is write-monitored
+	Mods      int  // monitored writes since the last CR3 sync
+}
+
+// VisitPool calls fn for every page the pool holds, in index order.
+func (s *Shadow) VisitPool(fn func(PoolPageView) bool) {
+	p := &s.pool
+	age := make(map[uint16]int, p.used)
+	n := 0
+	for idx := p.ageHead; idx != nilIdx; idx = p.pages[idx].ageNext {
+		age[idx] = n
+		n++
+	}
+	for i := 1; i < len(p.pages); i++ {
+		pg := &p.pages[i]
+		v := PoolPageView{Index: pg.idx, Kind: pg.kind, HPA: pg.hpa, Age: -1}
+		if pg.inUse {
+			v.Key, v.Users, v.Present, v.Age = pg.key, p.userCount(pg), pg.present, age[pg.idx]
+			v.Root, v.Monitored, v.Mods = pg.idx == s.root, pg.monitored, pg.mods
+		}
+		if !fn(v) {
+			return
+		}
+	}
+}
+
+// PoolSummary are the pool's totals.
+type PoolSummary struct {
+	Max, Size, Used, UsedHigh int
+	Present                   int // present entries in page tables
+	ByKind                    [kindMax]int
+}
+
+// Pool summarises the pool.
+func (s *Shadow) Pool() PoolSummary {
+	p := &s.pool
+	sum := PoolSummary{Max: p.max, Size: p.size(), Used: p.used, UsedHigh: p.usedHigh, Present: p.present}
+	for i := 1; i < len(p.pages); i++ {
+		sum.ByKind[p.pages[i].kind]++
+	}
+	return sum
+}
+
+// TLBView is one valid software TLB entry.
+type TLBView struct {
+	VA     x86.GVA
+	GPA    x86.GPA
+	HPA    x86.HPA
+	Rights x86.Rights
+	Global bool
+}
+
+// VisitTLB calls fn for every valid TLB entry.
+func (s *Shadow) VisitTLB(fn func(TLBView) bool) {
+	for i := range s.tlb.e {
+		e := &s.tlb.e[i]
+		va := x86.GVA((e.vpn - 1) << x86.PageShift)
+		if e.vpn == 0 || s.tlb.lookup(va) != e {
+			continue
+		}
+		if !fn(TLBView{VA: va, GPA: e.gpa, HPA: e.hpa, Rights: e.rights, Global: e.global}) {
+			return
+		}
+	}
+}
+
+// GuestWalk translates va through the guest tables as acc would, without
+// setting accessed or dirty bits: the walk inspector's guest column.
+func (g *guest) GuestWalk(va x86.GVA, acc x86.Access) x86.Walk {
+	var w x86.Walk
+	g.format.Walk(g.mem, g.regs.Root(), va, acc, &w)
+	return w
+}
+
+// ShadowStep is one level of a walk of the shadow tables.
+type ShadowStep struct {
+	Level x86.LevelKind
+	Index int
+	Entry x86.Entry
+	Kind  PoolKind // the table holding the entry
+	Table x86.HPA
+	Stale bool
+}
+
+// ShadowWalk lists the shadow (or nested) levels for va until a
+// not-present entry: the walk inspector's shadow column.
+func (s *Shadow) ShadowWalk(va x86.GVA) []ShadowStep {
+	var steps []ShadowStep
+	if s.root == nilIdx {
+		return nil
+	}
+	pg := &s.pool.pages[s.root]
+	for l := 0; l < s.shw.N; l++ {
+		lv := &s.shw.Levels[l]
+		i := int(lv.Index(va))
+		e := x86.Entry(pg.ents[i])
+		steps = append(steps, ShadowStep{Level: lv.Kind, Index: i, Entry: e, Kind: pg.kind, Table: pg.hpa, Stale: pg.isStale(i)})
+		if !e.Present() || l == s.shw.N-1 {
+			break
+		}
+		child := s.pool.page(x86.HPA(s.frameOf(uint64(e))))
+		if child == nil {
+			break
+		}
+		pg = child
+	}
+	return steps
+}
+
+// ShadowFormat is the paging format of the shadow (or nested) tables.
+func (s *Shadow) ShadowFormat() *x86.Format { return s.shw }
