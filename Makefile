@@ -55,9 +55,9 @@ wasm:
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
 
 ## demo: until the interactive UI lands, a headless replay of a sample
-## trace through the reference CPU, with its outcomes and statistics.
+## trace through the shadow engine, with its outcomes and statistics.
 demo: build
-	$(BIN)/explorer replay --engine=ref --outcomes=jsonl --stats $(SAMPLE)
+	$(BIN)/explorer replay --outcomes=jsonl --stats $(SAMPLE)
 
 clean:
 	rm -rf $(BIN) web/explorer.wasm web/wasm_exec.js

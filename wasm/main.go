@@ -2,7 +2,7 @@
 
 // Command wasm is the browser build of PGM Explorer. Until the
 // interactive UI arrives it replays the embedded sample traces through
-// the reference CPU and writes the outcomes into the page, which proves
+// the shadow engine and writes the outcomes into the page, which proves
 // the engine runs unchanged in WebAssembly.
 package main
 
@@ -44,7 +44,7 @@ func replay(name string, out *strings.Builder) error {
 	if err != nil {
 		return err
 	}
-	eng, err := engine.NewReference(rd.Header().Config)
+	eng, err := engine.NewShadow(rd.Header().Config)
 	if err != nil {
 		return err
 	}
