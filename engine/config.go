@@ -102,6 +102,7 @@ type Config struct {
 	Paging    Paging // shadow tables, or hardware nested paging (AMD-V or EPT)
 	PoolPages int    // shadow page pool size; 0 means DefaultPoolPages
 	MaxPhys   uint8  // MAXPHYADDR; 0 means x86.DefaultMaxPhys
+	NoPAE     bool   // the guest CPU reports no PAE: PAE and long mode are refused
 }
 
 // DefaultConfig is a configuration with the defaults and no memory.

@@ -8,6 +8,11 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
+// ErrPAEDisabled is the original engine's "PAEmode" runtime error: the
+// guest turned on PAE (or long mode, which needs it) on a CPU configured
+// without PAE. The original suspended the VM; here the replay stops.
+var ErrPAEDisabled = errors.New("the guest is switching to PAE paging, which this configuration's CPU does not offer (trace header `cpu no-pae`)")
+
 // ErrOutsideRAM reports a physical access (pw, pr) outside every declared
 // range: a trace error, since nothing sensible can be guessed.
 var ErrOutsideRAM = errors.New("physical access outside every range")
@@ -77,10 +82,15 @@ func (g *guest) begin(ev Event) (Outcome, error) {
 // it was and is returned as an error.
 func (g *guest) writeReg(ev Event, o *Outcome) (x86.Change, error) {
 	reg, _ := ev.Kind.Reg()
-	ch, err := g.regs.Write(reg, ev.Value, g.mem)
+	next := g.regs
+	ch, err := next.Write(reg, ev.Value, g.mem)
 	if err != nil {
 		return ch, err
 	}
+	if g.cfg.NoPAE && ch.NewMode.PAEFormat() {
+		return x86.Change{}, fmt.Errorf("%v %#x: %w", reg, ev.Value, ErrPAEDisabled)
+	}
+	g.regs = next
 	if reg != x86.CR3 {
 		if err := g.refreshFormat(); err != nil {
 			return ch, err

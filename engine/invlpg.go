@@ -81,3 +81,27 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 		s.st.Invl4MB.Inc()
 	}
 }
+
+// PrefetchPage syncs the shadow tables for va ahead of any access (the
+// original did it for hot pages after a CR3 load): only when the guest
+// walk succeeds with every entry already accessed, and without setting
+// any guest bit, so the guest cannot tell it happened.
+func (s *Shadow) PrefetchPage(va x86.GVA) {
+	pt := s.st.Prefetch.Begin()
+	defer s.st.Prefetch.End(pt)
+	if s.paging != PagingShadow || !s.format.Mode.Paging() {
+		return
+	}
+	va = s.format.Linear(va)
+	gw := &s.gw
+	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, gw)
+	if !gw.OK() {
+		return
+	}
+	for i := 0; i < gw.N; i++ {
+		if st := &gw.Steps[i]; !st.Register && !st.Entry.Accessed() {
+			return
+		}
+	}
+	s.syncPath(va, gw, false)
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
@@ -193,5 +194,72 @@ func TestMonitorHeuristics(t *testing.T) {
 	e, _ = run(t, strings.ReplaceAll(setup32, "HOST", "pae")+"r4 0x0\npw4 0x101000 0x1067\npw4 0x101000 0x67\n")
 	if got := counter(t, e, "/PGM/Pool/Monitor/R3/Handled"); got != 2 {
 		t.Errorf("updates: Handled = %d, want 2", got)
+	}
+}
+
+func TestNoPAERuntimeError(t *testing.T) {
+	const trace = "pgmtrace 1\nram 0 4M\ncpu no-pae\ncr0 0x11\ncr4 0x20\ncr3 0x1000\ncr0 0x80000011\n"
+	for _, name := range []string{"ref", "shadow"} {
+		t.Run(name, func(t *testing.T) {
+			rd, err := traces.NewTextReader(strings.NewReader(trace), "t.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e engine.Engine
+			if name == "ref" {
+				e, err = engine.NewReference(rd.Header().Config)
+			} else {
+				e, err = engine.NewShadow(rd.Header().Config)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last error
+			for {
+				ev, err := rd.Next()
+				if err != nil {
+					break
+				}
+				if _, last = e.Apply(ev); last != nil {
+					break
+				}
+			}
+			if !errors.Is(last, engine.ErrPAEDisabled) {
+				t.Fatalf("error %v, want ErrPAEDisabled", last)
+			}
+			if m := e.Format().Mode; m != x86.ModeProtected || e.Events() != 3 {
+				t.Errorf("after the refused write: mode %v, %d events, want Protected and 3", m, e.Events())
+			}
+		})
+	}
+}
+
+func TestPrefetchPage(t *testing.T) {
+	// The PDE of setup32 is not accessed yet: prefetching does nothing.
+	e, _ := run(t, strings.ReplaceAll(setup32, "HOST", "pae"))
+	e.PrefetchPage(0x1000)
+	if len(e.ShadowWalk(0x1000)) != 0 {
+		t.Error("prefetched through a guest PDE that is not accessed")
+	}
+	e, _ = run(t, strings.ReplaceAll(setup32, "HOST", "pae")+"r4 0x0\n")
+	if steps := e.ShadowWalk(0x8000); steps[len(steps)-1].Entry.Present() {
+		t.Fatal("page 8 is synced before the prefetch (outside the fault's window)")
+	}
+	e.PrefetchPage(0x8000) // accessed guest page: synced without an access
+	e.PrefetchPage(0x2000) // not accessed: left alone, the guest's A bit untouched
+	if err := e.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if steps := e.ShadowWalk(0x8000); !steps[len(steps)-1].Entry.Present() {
+		t.Error("prefetched page is not in the shadow tables")
+	}
+	if steps := e.ShadowWalk(0x2000); steps[len(steps)-1].Entry.Present() {
+		t.Error("a page whose guest entry is not accessed was prefetched")
+	}
+	if a := e.Memory().Read(0x101008, 4); a&uint64(x86.A) != 0 {
+		t.Errorf("prefetch set the guest's accessed bit: %#x", a)
+	}
+	if s, _ := e.Stats().Lookup("/PGM/RZ/Prefetch"); s.Calls != 2 {
+		t.Errorf("Prefetch calls %d, want 2", s.Calls)
 	}
 }

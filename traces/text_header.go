@@ -64,14 +64,14 @@ func rangeKeyword(t phys.PageType) (string, bool) {
 // the first event is an error rather than an unknown line.
 var headerKeywords = map[string]bool{
 	"pgmtrace": true, "ram": true, "rom": true, "mmio": true, "host": true,
-	"paging": true, "pool": true, "maxphyaddr": true, "meta": true,
+	"paging": true, "pool": true, "maxphyaddr": true, "meta": true, "cpu": true,
 }
 
 // headerBuilder accumulates header lines and enforces their order rules.
 type headerBuilder struct {
 	h                              Header
 	seenHost, seenPaging, seenPool bool
-	seenMaxPhys                    bool
+	seenMaxPhys, seenCPU           bool
 	maxPhys                        uint8
 	scratch                        [1][]byte
 }
@@ -126,6 +126,14 @@ func (hb *headerBuilder) line(kw string, rest []byte) error {
 			return fmt.Errorf("pool of %d pages outside %d..%d", n, engine.MinPoolPages, engine.MaxPoolPages)
 		}
 		c.PoolPages = int(n)
+	case "cpu":
+		if err := once(&hb.seenCPU, kw); err != nil {
+			return err
+		}
+		if string(arg[0]) != "no-pae" {
+			return fmt.Errorf("unknown cpu feature line %s (want `cpu no-pae`)", shown(arg[0]))
+		}
+		c.NoPAE = true
 	case "maxphyaddr":
 		if err := once(&hb.seenMaxPhys, kw); err != nil {
 			return err
@@ -147,7 +155,7 @@ func (hb *headerBuilder) line(kw string, rest []byte) error {
 }
 
 var headerUsage = map[string]string{
-	"host": "MODE", "paging": "shadow|nested", "pool": "PAGES", "maxphyaddr": "BITS",
+	"host": "MODE", "paging": "shadow|nested", "pool": "PAGES", "maxphyaddr": "BITS", "cpu": "no-pae",
 }
 
 func once(seen *bool, kw string) error {

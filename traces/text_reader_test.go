@@ -204,6 +204,8 @@ func TestReadErrors(t *testing.T) {
 		{"host twice", "pgmtrace 1\nhost pae\nhost pae\n", 3, "a second host line", nil},
 		{"host missing", "pgmtrace 1\nhost\n", 2, "want `host MODE`", nil},
 		{"paging unknown", "pgmtrace 1\npaging hardware\n", 2, "unknown paging hardware (want shadow, nested or ept)", nil},
+		{"cpu unknown", "pgmtrace 1\ncpu no-sse\n", 2, "unknown cpu feature line", nil},
+		{"cpu twice", "pgmtrace 1\ncpu no-pae\ncpu no-pae\n", 3, "cpu", nil},
 		{"paging twice", "pgmtrace 1\npaging shadow\npaging nested\n", 3, "a second paging line", nil},
 		{"pool too small", "pgmtrace 1\npool 15\n", 2, "pool of 15 pages outside 16..16383", nil},
 		{"pool too big", "pgmtrace 1\npool 0x4000\n", 2, "outside 16..16383", nil},

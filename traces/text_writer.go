@@ -72,6 +72,9 @@ func AppendHeader(dst []byte, h Header) ([]byte, error) {
 		dst = strconv.AppendUint(dst, uint64(c.MaxPhys), 10)
 		dst = append(dst, '\n')
 	}
+	if c.NoPAE {
+		dst = append(dst, "cpu no-pae\n"...)
+	}
 	dst = append(dst, "host "...)
 	dst = append(dst, c.Host.TraceName()...)
 	dst = append(dst, "\npaging "...)

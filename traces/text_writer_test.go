@@ -255,3 +255,24 @@ func TestLongestLabel(t *testing.T) {
 	w.WriteHeader(Header{})
 	checkErr(t, w.WriteEvent(tooLong), "more than 65530")
 }
+
+func TestNoPAERoundTrip(t *testing.T) {
+	h := Header{Version: Version, Config: engine.DefaultConfig()}
+	h.Config.NoPAE = true
+	var b strings.Builder
+	w := NewTextWriter(&b)
+	if err := w.WriteHeader(h); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	if !strings.Contains(b.String(), "cpu no-pae\n") {
+		t.Fatalf("header %q lacks cpu no-pae", b.String())
+	}
+	rd, err := NewTextReader(strings.NewReader(b.String()), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rd.Header().Config.NoPAE {
+		t.Error("cpu no-pae did not survive the round trip")
+	}
+}
