@@ -24,11 +24,23 @@ const (
 	EvExec      EventKind = 10 // Addr: GVA
 	EvInvlpg    EventKind = 11 // Addr: GVA
 	EvLabel     EventKind = 12 // Text
-	evMax       EventKind = 13
+
+	// Hypervisor-side events: what devices and the VMM do to guest memory.
+	EvPhysHandler      EventKind = 13 // Size: PhysHandlerType, Addr: GPA, Value: bytes, Text: name
+	EvPhysUnhandler    EventKind = 14 // Addr: the handler's first byte
+	EvPhysHandlerReset EventKind = 15 // Addr: the handler's first byte
+	EvPhysHandlerOff   EventKind = 16 // Addr: the handler's first byte, Value: the page to turn off
+	EvBalloon          EventKind = 17 // Addr: GPA of a page the guest's balloon takes
+	EvDeflate          EventKind = 18 // Addr: GPA of a page the balloon gives back
+	EvShare            EventKind = 19 // one pass of the page-sharing scan
+	EvReset            EventKind = 20 // machine reset
+	evMax              EventKind = 21
 )
 
 var eventNames = [evMax]string{
 	"invalid", "cr0", "cr3", "cr4", "efer", "cpl", "pw", "pr", "r", "w", "x", "invlpg", "label",
+	"phys-handler", "phys-unhandler", "phys-handler-reset", "phys-handler-off",
+	"balloon", "deflate", "share", "reset",
 }
 
 // String is the kind's name as the text form spells it (without size).
@@ -96,6 +108,10 @@ func (e Event) Validate() error {
 		return fmt.Errorf("%s: access size %d is not 1, 2, 4 or 8", e.Kind, e.Size)
 	case e.Kind == EvCPL && e.Value > 3:
 		return fmt.Errorf("cpl %d is not 0..3", e.Value)
+	case e.Kind == EvPhysHandler && (e.Size < uint8(PhysMMIO) || e.Size > uint8(PhysAll)):
+		return fmt.Errorf("phys-handler: type %d is not mmio, write or all", e.Size)
+	case e.Kind == EvPhysHandler && e.Value == 0:
+		return fmt.Errorf("phys-handler: size 0")
 	}
 	return nil
 }

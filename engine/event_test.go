@@ -33,6 +33,14 @@ func TestEventKindNumbers(t *testing.T) {
 		{engine.EvExec, 10, "x", false, true, noReg},
 		{engine.EvInvlpg, 11, "invlpg", false, false, noReg},
 		{engine.EvLabel, 12, "label", false, false, noReg},
+		{engine.EvPhysHandler, 13, "phys-handler", false, false, noReg},
+		{engine.EvPhysUnhandler, 14, "phys-unhandler", false, false, noReg},
+		{engine.EvPhysHandlerReset, 15, "phys-handler-reset", false, false, noReg},
+		{engine.EvPhysHandlerOff, 16, "phys-handler-off", false, false, noReg},
+		{engine.EvBalloon, 17, "balloon", false, false, noReg},
+		{engine.EvDeflate, 18, "deflate", false, false, noReg},
+		{engine.EvShare, 19, "share", false, false, noReg},
+		{engine.EvReset, 20, "reset", false, false, noReg},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +66,7 @@ func TestEventKindNumbers(t *testing.T) {
 		})
 	}
 	// Every number past the last kind is invalid, and prints as a number.
-	for _, n := range []uint8{13, 14, 100, 255} {
+	for _, n := range []uint8{21, 22, 100, 255} {
 		k := engine.EventKind(n)
 		if k.Valid() || k.Sized() || k.Access() {
 			t.Errorf("EventKind(%d) is valid, sized or an access", n)
@@ -126,7 +134,9 @@ func TestEventValidate(t *testing.T) {
 		{"cpl 3", engine.Event{Kind: engine.EvCPL, Value: 3}, ""},
 		{"label", engine.Event{Kind: engine.EvLabel, Text: "x"}, ""},
 		{"kind 0", engine.Event{}, "unknown event kind 0"},
-		{"kind 13", engine.Event{Kind: 13}, "unknown event kind 13"},
+		{"kind 21", engine.Event{Kind: 21}, "unknown event kind 21"},
+		{"handler type 0", engine.Event{Kind: engine.EvPhysHandler, Value: 4096}, "phys-handler: type 0 is not mmio, write or all"},
+		{"handler of size 0", engine.Event{Kind: engine.EvPhysHandler, Size: 2}, "phys-handler: size 0"},
 		{"read size 3", engine.Event{Kind: engine.EvRead, Size: 3}, "r: access size 3 is not 1, 2, 4 or 8"},
 		{"read size 0", engine.Event{Kind: engine.EvRead}, "r: access size 0 is not 1, 2, 4 or 8"},
 		{"write size 16", engine.Event{Kind: engine.EvWrite, Size: 16}, "w: access size 16 is not 1, 2, 4 or 8"},

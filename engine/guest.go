@@ -29,6 +29,13 @@ type guest struct {
 	// do not allocate.
 	formats [16][2]*x86.Format
 	next    uint64 // index of the next event
+
+	handlers physHandlers
+	// extraState adds an engine's own per-page handler state (the shadow
+	// engine's write monitoring); stateChanged tells it a page's state
+	// changed, so that mappings derived from the old state go.
+	extraState   func(page x86.GPA) phys.HandlerState
+	stateChanged func(page x86.GPA)
 }
 
 func (g *guest) init(cfg Config) error {
@@ -44,8 +51,16 @@ func (g *guest) init(cfg Config) error {
 		}
 	}
 	g.regs.Reset(cfg.MaxPhys)
+	g.mem.SetAccessHandler(guestHandlers{g})
 	return g.refreshFormat()
 }
+
+// guestHandlers dispatches handled accesses to the registered handlers.
+// The shadow engine installs its own dispatcher, which calls these too.
+type guestHandlers struct{ g *guest }
+
+func (h guestHandlers) PhysRead(gpa x86.GPA, dst []byte) bool  { return h.g.handlerRead(gpa, dst) }
+func (h guestHandlers) PhysWrite(gpa x86.GPA, src []byte) bool { return h.g.handlerWrite(gpa, src) }
 
 // refreshFormat selects the paging format for the current registers.
 func (g *guest) refreshFormat() error {
@@ -74,8 +89,34 @@ func (g *guest) begin(ev Event) (Outcome, error) {
 	if err := ev.Validate(); err != nil {
 		return o, err
 	}
+	g.handlers.hit = ""
 	g.next++
 	return o, nil
+}
+
+// hyper applies the events that come from the hypervisor side (devices,
+// the balloon, the sharing scan), which every engine handles alike. It
+// reports whether ev was one of them. Reset is not here: each engine
+// resets its own state.
+func (g *guest) hyper(ev Event, o *Outcome) (bool, error) {
+	var err error
+	switch ev.Kind {
+	case EvPhysHandler:
+		err = g.RegisterPhysHandler(PhysHandlerType(ev.Size), x86.GPA(ev.Addr), ev.Value, ev.Text)
+	case EvPhysUnhandler:
+		err = g.DeregisterPhysHandler(x86.GPA(ev.Addr))
+	case EvPhysHandlerReset:
+		err = g.ResetPhysHandler(x86.GPA(ev.Addr))
+	case EvPhysHandlerOff:
+		err = g.PhysHandlerPageOff(x86.GPA(ev.Addr), x86.GPA(ev.Value))
+	case EvBalloon, EvDeflate:
+		err = g.mem.Balloon(x86.GPA(ev.Addr), ev.Kind == EvBalloon)
+	case EvShare:
+		g.mem.Share()
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 // writeReg applies a control-register event. A #GP leaves everything as

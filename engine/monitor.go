@@ -32,7 +32,7 @@ func (s *Shadow) monitorInsert(pg *poolPage) {
 	}
 	pg.monNext, pg.monPrev = nilIdx, nilIdx
 	s.monitors[page] = pg.idx
-	s.updatePhysState(page)
+	s.setPageState(page)
 }
 
 func (s *Shadow) monitorRemove(pg *poolPage) {
@@ -43,7 +43,7 @@ func (s *Shadow) monitorRemove(pg *poolPage) {
 		s.monitors[page] = pg.monNext
 	} else {
 		delete(s.monitors, page)
-		s.updatePhysState(page)
+		s.setPageState(page)
 	}
 	if pg.monNext != nilIdx {
 		s.pool.pages[pg.monNext].monPrev = pg.monPrev
@@ -51,23 +51,16 @@ func (s *Shadow) monitorRemove(pg *poolPage) {
 	pg.monNext, pg.monPrev, pg.monitored = nilIdx, nilIdx, false
 }
 
-// updatePhysState recomputes the physical handler state of a guest page:
-// the maximum over the monitor and registered handlers.
-func (s *Shadow) updatePhysState(page x86.GPA) {
-	p, _, ok := s.mem.Lookup(page)
-	if !ok {
-		return
-	}
-	st := phys.HandlerNone
+// monitorState is the monitor's part of a page's physical handler state
+// (the guest combines it with the registered handlers'). When the state
+// changes, mappings derived under the old one are wrong either way, too
+// permissive when it rises, needlessly strict when it falls: the guest
+// calls flushGCPhys for it.
+func (s *Shadow) monitorState(page x86.GPA) phys.HandlerState {
 	if _, ok := s.monitors[page]; ok {
-		st = phys.HandlerWrite
+		return phys.HandlerWrite
 	}
-	if st != p.PhysHandler() {
-		s.mem.SetHandlerState(page, st, p.VirtHandler())
-		// Mappings derived under the old state are wrong either way: too
-		// permissive when it rises, needlessly strict when it falls.
-		s.flushGCPhys(page)
-	}
+	return phys.HandlerNone
 }
 
 // monitorWrite is called before a write to a monitored guest page: it
@@ -188,13 +181,14 @@ func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
 // handlerDispatch is the engine's phys.AccessHandler.
 type handlerDispatch struct{ s *Shadow }
 
-func (h handlerDispatch) PhysRead(gpa x86.GPA, dst []byte) bool { return false }
+func (h handlerDispatch) PhysRead(gpa x86.GPA, dst []byte) bool { return h.s.handlerRead(gpa, dst) }
 
+// PhysWrite lets the pool see the old entries first, then the handlers.
 func (h handlerDispatch) PhysWrite(gpa x86.GPA, src []byte) bool {
 	if _, ok := h.s.monitors[x86.PageDown(gpa)]; ok {
 		h.s.monitorWrite(gpa, src)
 	}
-	return false
+	return h.s.handlerWrite(gpa, src)
 }
 
 // backingChanged follows phys: a page whose host frame changed must not
@@ -215,7 +209,8 @@ func (s *Shadow) lazyDir(pg *poolPage) bool {
 
 func (pg *poolPage) markStale(i int) {
 	if pg.stale == nil {
-		pg.stale = make([]uint64, (len(pg.ents)+63)/64)
+		// Sized for the largest table: the page may later hold another kind.
+		pg.stale = make([]uint64, 1024/64)
 	}
 	pg.stale[i/64] |= 1 << (i % 64)
 }

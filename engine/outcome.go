@@ -70,6 +70,7 @@ type Outcome struct {
 	Path    Path
 	Notes   Notes
 	MemRefs uint16 // memory references of the translation (nested: 2D walk)
+	Handler string // the physical handler the event called, if any
 }
 
 // Reported reports whether the outcome appears in `--outcomes=jsonl`:

@@ -263,3 +263,90 @@ func TestPrefetchPage(t *testing.T) {
 		t.Errorf("Prefetch calls %d, want 2", s.Calls)
 	}
 }
+
+func TestPhysicalHandlers(t *testing.T) {
+	// Page 9 maps an MMIO register file, page 10 a write-watched frame
+	// buffer page (in RAM), page 11 a fully watched RAM page.
+	devices := `phys-handler mmio 0x1000000 4K uart
+phys-handler write 0x200000 8K fb
+phys-handler all 0x300000 4K watch
+pw4 0x101024 0x01000063
+pw4 0x101028 0x00200063
+pw4 0x10102c 0x00300063
+`
+	trace := strings.Replace(strings.ReplaceAll(setup32, "HOST", "pae"), "ram 0 16M\n", "ram 0 16M\nmmio 0x1000000 64K devices\n", 1)
+	trace = strings.Replace(trace, "cr3 0x100000\n", devices+"cr3 0x100000\n", 1)
+	events := `w4 0x9000 0x41
+r4 0x9000
+r4 0x9004
+w4 0xa010 7
+r4 0xa010
+phys-handler-off 0x200000 0x200000
+w4 0xa010 8
+phys-handler-reset 0x200000
+w4 0xa014 9
+r4 0xb000
+phys-unhandler 0x300000
+r4 0xb000
+`
+	e, out := run(t, trace+events)
+	n := len(out)
+	want := []struct {
+		path, handler string
+		value         uint64
+	}{
+		{"handler", "uart", 0}, {"handler", "uart", 0x41}, {"handler", "uart", 0xffffffff},
+		{"handler", "fb", 0}, {"", "", 7}, {"", "", 0}, {"", "", 0}, {"", "", 0}, {"handler", "fb", 0},
+		{"handler", "watch", 0}, {"", "", 0}, {"", "", 0},
+	}
+	for i, w := range want {
+		o := out[n-len(want)+i]
+		if w.path != "" && o.Path.String() != w.path {
+			t.Errorf("event %d (%s): path %s, want %s", i, o.Event.Op(), o.Path, w.path)
+		}
+		if o.Handler != w.handler {
+			t.Errorf("event %d (%s): handler %q, want %q", i, o.Event.Op(), o.Handler, w.handler)
+		}
+		if o.Event.Kind == engine.EvRead && w.value != 0 && o.Value != w.value {
+			t.Errorf("event %d (%s): value %#x, want %#x", i, o.Event.Op(), o.Value, w.value)
+		}
+	}
+	hs := e.Handlers() // in address order: fb, uart
+	if len(hs) != 2 || hs[0].Name != "fb" || hs[0].Writes != 2 || hs[1].Name != "uart" || hs[1].Reads != 2 {
+		for _, h := range hs {
+			t.Errorf("handler %+v", *h)
+		}
+	}
+	// The reference CPU calls the same handlers and sees the same guest.
+	rd, _ := traces.NewTextReader(strings.NewReader(trace+events), "t")
+	ref, _ := engine.NewReference(rd.Header().Config)
+	for i := 0; ; i++ {
+		ev, err := rd.Next()
+		if err != nil {
+			break
+		}
+		o, err := ref.Apply(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out[i]; got.OK != o.OK || got.Value != o.Value || got.Handler != o.Handler {
+			t.Errorf("event %d %s: shadow %s %q, reference %s %q", i, ev.Op(), got.AppendJSON(nil), got.Handler, o.AppendJSON(nil), o.Handler)
+		}
+	}
+	// Overlapping and misplaced registrations are errors.
+	if err := e.RegisterPhysHandler(engine.PhysWrite, 0x201000, 0x2000, "x"); !errors.Is(err, engine.ErrHandlerConflict) {
+		t.Errorf("overlap: %v", err)
+	}
+	if err := e.RegisterPhysHandler(engine.PhysWrite, 0xfff000, 0x2000, "x"); !errors.Is(err, engine.ErrHandlerNoRAM) {
+		t.Errorf("across ranges: %v", err)
+	}
+	if err := e.DeregisterPhysHandler(0x5000); !errors.Is(err, engine.ErrNoHandler) {
+		t.Errorf("no handler: %v", err)
+	}
+	if err := e.ModifyPhysHandler(0x200000, 0x400000, 0x3000); err != nil || e.Handlers()[0].Range.Start != 0x400000 {
+		t.Errorf("modify: %v", err)
+	}
+	if err := e.Check(); err != nil {
+		t.Error(err)
+	}
+}

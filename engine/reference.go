@@ -54,9 +54,15 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 		// No TLB: nothing to invalidate.
 	case k == EvLabel:
 		o.Notes |= NoteLabel
+	case k == EvReset:
+		err = r.reset()
 	default:
-		err = fmt.Errorf("event kind %v not handled", k)
+		var ok bool
+		if ok, err = r.hyper(ev, &o); !ok {
+			err = fmt.Errorf("event kind %v not handled", k)
+		}
 	}
+	o.Handler = r.handlers.hit
 	if err != nil {
 		r.next--
 	}
@@ -96,4 +102,12 @@ func (r *Reference) access(ev Event, o *Outcome) {
 		walks[i].SetAccessedDirty(r.mem, acc.Kind == x86.Write)
 	}
 	r.transfer(ev, ps, n, o)
+}
+
+// reset is a machine reset: RAM back to zero pages, the CPU in real mode.
+// Handlers (devices) stay registered.
+func (r *Reference) reset() error {
+	r.mem.Reset()
+	r.regs.Reset(r.cfg.MaxPhys)
+	return r.refreshFormat()
 }

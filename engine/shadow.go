@@ -63,6 +63,8 @@ func NewShadow(cfg Config) (*Shadow, error) {
 	s.monitors = make(map[x86.GPA]uint16)
 	s.mem.SetAccessHandler(handlerDispatch{s})
 	s.mem.SetObserver(s.backingChanged)
+	s.extraState = s.monitorState
+	s.stateChanged = s.flushGCPhys
 	if err := s.changeMode(); err != nil {
 		return nil, err
 	}
@@ -101,9 +103,15 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		s.invalidatePage(x86.GVA(ev.Addr))
 	case k == EvLabel:
 		o.Notes |= NoteLabel
+	case k == EvReset:
+		err = s.reset()
 	default:
-		err = fmt.Errorf("event kind %v not handled", k)
+		var ok bool
+		if ok, err = s.hyper(ev, o); !ok {
+			err = fmt.Errorf("event kind %v not handled", k)
+		}
 	}
+	o.Handler = s.handlers.hit
 	s.out = nil
 	if err != nil {
 		s.next--
@@ -214,4 +222,17 @@ func (s *Shadow) guestCR3() x86.GPA {
 		return x86.GPA(s.regs.CR3 & 0xfffff000)
 	}
 	return x86.GPA(s.regs.CR3 & s.format.RootMask)
+}
+
+// reset is PGMR3Reset: the pool is flushed, RAM returns to zero pages and
+// the guest to real mode; handlers (devices) stay.
+func (s *Shadow) reset() error {
+	s.flushAll()
+	s.mem.Reset()
+	s.regs.Reset(s.cfg.MaxPhys)
+	if err := s.refreshFormat(); err != nil {
+		return err
+	}
+	s.st.ModeChanges.Inc()
+	return s.changeMode()
 }

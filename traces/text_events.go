@@ -51,8 +51,66 @@ func usage(o op) string {
 		return name + " GVA VALUE"
 	case engine.EvLabel:
 		return name + " TEXT"
+	case engine.EvPhysHandler:
+		return name + " mmio|write|all GPA SIZE [NAME]"
+	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate:
+		return name + " GPA"
+	case engine.EvPhysHandlerOff:
+		return name + " GPA PAGE"
+	case engine.EvShare, engine.EvReset:
+		return name
 	}
 	return name + " GVA"
+}
+
+// parseHyperEvent reads the lines of hypervisor-side events (handlers,
+// balloon, sharing, reset); ok is false for every other kind.
+func parseHyperEvent(o op, rest []byte) (ev engine.Event, ok bool, err error) {
+	ev = engine.Event{Kind: o.kind}
+	switch o.kind {
+	case engine.EvShare, engine.EvReset:
+		if len(trimBlanks(rest)) != 0 {
+			return ev, true, fmt.Errorf("want `%s`", usage(o))
+		}
+		return ev, true, nil
+	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate:
+		var arg [1][]byte
+		if !operands(rest, arg[:]) {
+			return ev, true, fmt.Errorf("want `%s`", usage(o))
+		}
+		ev.Addr, err = parseUint(arg[0])
+		return ev, true, err
+	case engine.EvPhysHandlerOff:
+		var arg [2][]byte
+		if !operands(rest, arg[:]) {
+			return ev, true, fmt.Errorf("want `%s`", usage(o))
+		}
+		if ev.Addr, err = parseUint(arg[0]); err == nil {
+			ev.Value, err = parseUint(arg[1])
+		}
+		return ev, true, err
+	case engine.EvPhysHandler:
+		typ, rest := cutToken(rest)
+		start, rest := cutToken(rest)
+		size, rest := cutToken(rest)
+		if len(size) == 0 {
+			return ev, true, fmt.Errorf("want `%s`", usage(o))
+		}
+		t, err := engine.ParsePhysHandlerType(string(typ))
+		if err != nil {
+			return ev, true, err
+		}
+		ev.Size = uint8(t)
+		if ev.Addr, err = parseUint(start); err != nil {
+			return ev, true, err
+		}
+		if ev.Value, err = parseSize(size); err != nil {
+			return ev, true, err
+		}
+		ev.Text = string(trimBlanks(rest))
+		return ev, true, checkText(ev.Text, "handler name", MaxNameBytes)
+	}
+	return ev, false, nil
 }
 
 // parseEvent reads one event line. The header must be complete: pw and
@@ -62,6 +120,12 @@ func (tr *TextReader) parseEvent(b []byte) (engine.Event, error) {
 	o, ok := ops[string(kw)]
 	if !ok {
 		return engine.Event{}, unknownKeyword(kw)
+	}
+	if ev, ok, err := parseHyperEvent(o, rest); ok {
+		if err != nil {
+			return ev, err
+		}
+		return ev, tr.check(ev)
 	}
 	ev := engine.Event{Kind: o.kind, Size: o.size}
 	if o.kind == engine.EvLabel {
@@ -160,12 +224,17 @@ func plural(n uint8) string {
 func checkCanonical(ev engine.Event) error {
 	k := ev.Kind
 	usesAddr := k == engine.EvPhysWrite || k == engine.EvPhysRead || k == engine.EvRead ||
-		k == engine.EvWrite || k == engine.EvExec || k == engine.EvInvlpg
-	usesValue := k == engine.EvPhysWrite || k == engine.EvWrite || k == engine.EvCPL
+		k == engine.EvWrite || k == engine.EvExec || k == engine.EvInvlpg ||
+		k == engine.EvPhysHandler || k == engine.EvPhysUnhandler || k == engine.EvPhysHandlerReset ||
+		k == engine.EvPhysHandlerOff || k == engine.EvBalloon || k == engine.EvDeflate
+	usesValue := k == engine.EvPhysWrite || k == engine.EvWrite || k == engine.EvCPL ||
+		k == engine.EvPhysHandler || k == engine.EvPhysHandlerOff
 	if _, reg := k.Reg(); reg {
 		usesValue = true
 	}
 	switch {
+	case k == engine.EvPhysHandler:
+		return checkText(ev.Text, "handler name", MaxNameBytes)
 	case !k.Sized() && ev.Size != 0:
 		return fmt.Errorf("%s event carries an access size %d", k, ev.Size)
 	case !usesAddr && ev.Addr != 0:

@@ -191,6 +191,25 @@ func AppendEvent(dst []byte, e engine.Event) []byte {
 	case engine.EvLabel:
 		dst = append(dst, ' ')
 		dst = append(dst, e.Text...)
+	case engine.EvPhysHandler:
+		dst = append(dst, ' ')
+		dst = append(dst, engine.PhysHandlerType(e.Size).String()...)
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Addr)
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Value)
+		if e.Text != "" {
+			dst = append(dst, ' ')
+			dst = append(dst, e.Text...)
+		}
+	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate:
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Addr)
+	case engine.EvPhysHandlerOff:
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Addr)
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Value)
 	}
 	return dst
 }

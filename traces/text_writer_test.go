@@ -211,6 +211,15 @@ func TestRoundTrip(t *testing.T) {
 			evs = append(evs, engine.Event{Kind: k, Value: 3})
 		case k == engine.EvExec || k == engine.EvInvlpg:
 			evs = append(evs, engine.Event{Kind: k, Addr: 1<<64 - 1})
+		case k == engine.EvPhysHandler:
+			evs = append(evs, engine.Event{Kind: k, Size: uint8(engine.PhysWrite), Addr: 0x3000, Value: 0x1000, Text: "frame buffer"})
+			evs = append(evs, engine.Event{Kind: k, Size: uint8(engine.PhysMMIO), Addr: 0x2000, Value: 0x10})
+		case k == engine.EvPhysUnhandler || k == engine.EvPhysHandlerReset || k == engine.EvBalloon || k == engine.EvDeflate:
+			evs = append(evs, engine.Event{Kind: k, Addr: 0x3000})
+		case k == engine.EvPhysHandlerOff:
+			evs = append(evs, engine.Event{Kind: k, Addr: 0x3000, Value: 0x3000})
+		case k == engine.EvShare || k == engine.EvReset:
+			evs = append(evs, engine.Event{Kind: k})
 		default:
 			evs = append(evs, engine.Event{Kind: k, Value: 1<<64 - 1})
 		}

@@ -17,14 +17,18 @@ import (
 
 // Layout of the generated guests' physical memory.
 const (
-	RAMSize  = 8 << 20
-	tableLo  = 1 << 20 // page tables live in [tableLo, tableHi)
-	tableHi  = 3 << 20 // identity-mapped so the guest can edit them with w
-	dataLo   = 4 << 20
-	ROMBase  = 0x900000
-	ROMSize  = 64 << 10
-	MMIOBase = 0xa00000
-	MMIOSize = 16 << 10
+	RAMSize   = 8 << 20
+	tableLo   = 1 << 20 // page tables live in [tableLo, tableHi)
+	tableHi   = 3 << 20 // identity-mapped so the guest can edit them with w
+	dataLo    = 4 << 20
+	ROMBase   = 0x900000
+	ROMSize   = 64 << 10
+	MMIOBase  = 0xa00000
+	MMIOSize  = 16 << 10
+	FBBase    = 5 << 20 // a write-watched frame buffer in data RAM
+	FBSize    = 64 << 10
+	WatchBase = 6 << 20 // a range whose every access is watched
+	WatchSize = 16 << 10
 )
 
 // Ranges is the guests' physical memory.
@@ -62,6 +66,9 @@ type Gen struct {
 	// written remembers, per table page, the entries ever written non-zero
 	// (in any mode), so a page can be cleared before it is reused.
 	written map[x86.GPA]map[x86.GPA]uint8
+	// ballooned are the data pages the balloon holds (a guest writing one
+	// gets a fresh page, as the engine allows).
+	ballooned []uint64
 }
 
 // New returns a generator; modes lists the paging modes it may visit.
@@ -76,6 +83,11 @@ func (g *Gen) emit(e engine.Event) { g.out = append(g.out, e) }
 
 // Events generates about n events.
 func (g *Gen) Events(n int) []engine.Event {
+	// Devices: an MMIO register file, a write-watched frame buffer and a
+	// fully watched page range, as a machine's devices would register.
+	g.emit(engine.Event{Kind: engine.EvPhysHandler, Size: uint8(engine.PhysMMIO), Addr: MMIOBase, Value: MMIOSize, Text: "dev"})
+	g.emit(engine.Event{Kind: engine.EvPhysHandler, Size: uint8(engine.PhysWrite), Addr: FBBase, Value: FBSize, Text: "fb"})
+	g.emit(engine.Event{Kind: engine.EvPhysHandler, Size: uint8(engine.PhysAll), Addr: WatchBase, Value: WatchSize, Text: "watch"})
 	g.emit(engine.Event{Kind: engine.EvLabel, Text: "real mode"})
 	for i := 0; i < 10; i++ {
 		g.access(x86.GVA(g.r.Uint64N(RAMSize)))

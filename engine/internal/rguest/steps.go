@@ -1,6 +1,8 @@
 package rguest
 
 import (
+	"slices"
+
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -29,8 +31,10 @@ func (g *Gen) step() {
 		g.cr(engine.EvCR0, g.regs.CR0^x86.CR0WP)
 	case r < 94:
 		g.cr(engine.EvCR4, g.regs.CR4^x86.CR4PGE)
-	case r < 96:
+	case r < 95:
 		g.emit(engine.Event{Kind: engine.EvInvlpg, Addr: uint64(g.randomVA())})
+	case r < 96:
+		g.hypervisor()
 	default:
 		size := uint8(1 << g.r.IntN(4))
 		gpa := uint64(dataLo) + g.r.Uint64N(RAMSize-dataLo-8)
@@ -280,4 +284,31 @@ func (g *Gen) unmap(m mapping) { g.editLeaf(m, func(uint64) uint64 { return 0 })
 // for idle pages does, then invalidates it.
 func (g *Gen) clearAD(m mapping) {
 	g.editLeaf(m, func(old uint64) uint64 { return old &^ uint64(x86.A|x86.D) })
+}
+
+// hypervisor emits what the machine around the guest does: a frame-buffer
+// page turned off and re-armed, the balloon taking and giving back a data
+// page, a sharing pass.
+func (g *Gen) hypervisor() {
+	switch g.r.IntN(5) {
+	case 0:
+		page := FBBase + g.r.Uint64N(FBSize>>12)<<12
+		g.emit(engine.Event{Kind: engine.EvPhysHandlerOff, Addr: FBBase, Value: page})
+	case 1:
+		g.emit(engine.Event{Kind: engine.EvPhysHandlerReset, Addr: FBBase})
+	case 2:
+		page := uint64(dataLo) + g.r.Uint64N((RAMSize-dataLo)>>12)<<12
+		if !slices.Contains(g.ballooned, page) {
+			g.ballooned = append(g.ballooned, page)
+			g.emit(engine.Event{Kind: engine.EvBalloon, Addr: page})
+		}
+	case 3:
+		if n := len(g.ballooned); n > 0 {
+			i := g.r.IntN(n)
+			g.emit(engine.Event{Kind: engine.EvDeflate, Addr: g.ballooned[i]})
+			g.ballooned = slices.Delete(g.ballooned, i, i+1)
+		}
+	default:
+		g.emit(engine.Event{Kind: engine.EvShare})
+	}
 }
