@@ -20,6 +20,7 @@ func (s *Shadow) Check() error {
 	c.users()
 	c.tracking()
 	c.monitors()
+	c.handlers()
 	if s.root != nilIdx {
 		c.walkShadow()
 	}
@@ -257,6 +258,39 @@ func (c *checker) monitors() {
 		pg := &p.pages[i]
 		if pg.inUse && pg.kind.Monitored() != inChain[pg.idx] {
 			c.errf("page %d (%v %v): monitored kind %v but in a chain %v", i, pg.kind, pg.key, pg.kind.Monitored(), inChain[pg.idx])
+		}
+	}
+}
+
+// handlers checks the physical handler list (the original's integrity
+// check, in both directions): ordered, non-overlapping, each inside one
+// guest physical range, and every page's state the maximum over its
+// handlers and the monitor.
+func (c *checker) handlers() {
+	s := c.s
+	list := s.handlers.list
+	for i, h := range list {
+		if h.Range.Empty() {
+			c.errf("handler %q has an empty range", h.Name)
+		}
+		if i > 0 && list[i-1].Range.End > h.Range.Start {
+			c.errf("handlers %q and %q overlap or are out of order", list[i-1].Name, h.Name)
+		}
+		if i+1 < len(list) && list[i+1].Range.Start < h.Range.End {
+			c.errf("handlers %q and %q overlap or are out of order (right to left)", list[i+1].Name, h.Name)
+		}
+		if _, r, ok := s.mem.Lookup(h.Range.Start); !ok || !r.Range().ContainsRange(h.Range) {
+			c.errf("handler %q %v is not inside one guest range", h.Name, h.Range)
+		}
+		for page := x86.PageDown(h.Range.Start); page < h.Range.End; page += x86.GPA(x86.PageSize) {
+			p, _, _ := s.mem.Lookup(page)
+			if p == nil {
+				continue
+			}
+			want := max(s.handlers.pageState(page), s.monitorState(page))
+			if p.PhysHandler() != want {
+				c.errf("page %v has handler state %v, its handlers say %v", page, p.PhysHandler(), want)
+			}
 		}
 	}
 }

@@ -117,6 +117,11 @@ func (o *Outcome) AppendJSON(b []byte) []byte {
 		b = append(b, o.Path.String()...)
 		b = append(b, '"')
 	}
+	if o.Handler != "" {
+		// An addition to the contract's fields: which device saw it.
+		b = append(b, `,"handler":`...)
+		b = strconv.AppendQuote(b, o.Handler)
+	}
 	return append(b, '}')
 }
 

@@ -46,6 +46,7 @@ type Shadow struct {
 	cur        Outcome   // outcome of the event being applied (kept here: no allocation)
 	out        *Outcome  // &cur while an event is applied, else nil
 	guestWrite bool      // the write being emulated comes from a guest instruction
+	syncAlways bool      // resync everything after every event (info syncalways)
 }
 
 // NewShadow builds the engine in the power-on state (real mode).
@@ -112,6 +113,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		}
 	}
 	o.Handler = s.handlers.hit
+	if s.syncAlways && err == nil {
+		s.syncAll()
+	}
 	s.out = nil
 	if err != nil {
 		s.next--
