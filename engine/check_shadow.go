@@ -97,7 +97,7 @@ func (c *checker) leaf(pt *poolPage, i int, va x86.GVA) {
 		bad("maps a guest page with no RAM")
 		return
 	}
-	if hpa, ok := s.mem.HostAddr(*p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
+	if hpa, ok := s.shadowFrame(p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
 		bad("does not map the guest page's host frame " + hpa.String())
 	}
 	sr := x86.RightsOf(e, s.shw.NX)
@@ -197,7 +197,7 @@ func (c *checker) nestedLeaf(pt *poolPage, i int) {
 	case e.Writable() && (p.Handler() == phys.HandlerWrite || !p.Writable()):
 		c.errf("nested PTE for %v is writable but the page is %v/%v", gpa, p.Type(), p.State())
 	default:
-		if hpa, ok := s.mem.HostAddr(*p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
+		if hpa, ok := s.shadowFrame(p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
 			c.errf("nested PTE for %v does not map its host frame %v", gpa, hpa)
 		}
 	}

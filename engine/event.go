@@ -34,13 +34,15 @@ const (
 	EvDeflate          EventKind = 18 // Addr: GPA of a page the balloon gives back
 	EvShare            EventKind = 19 // one pass of the page-sharing scan
 	EvReset            EventKind = 20 // machine reset
-	evMax              EventKind = 21
+	EvSave             EventKind = 21 // Text: snapshot name; the machine's state is kept under it
+	EvRestore          EventKind = 22 // Text: snapshot name to load (a full resync follows)
+	evMax              EventKind = 23
 )
 
 var eventNames = [evMax]string{
 	"invalid", "cr0", "cr3", "cr4", "efer", "cpl", "pw", "pr", "r", "w", "x", "invlpg", "label",
 	"phys-handler", "phys-unhandler", "phys-handler-reset", "phys-handler-off",
-	"balloon", "deflate", "share", "reset",
+	"balloon", "deflate", "share", "reset", "save", "restore",
 }
 
 // String is the kind's name as the text form spells it (without size).
@@ -112,6 +114,8 @@ func (e Event) Validate() error {
 		return fmt.Errorf("phys-handler: type %d is not mmio, write or all", e.Size)
 	case e.Kind == EvPhysHandler && e.Value == 0:
 		return fmt.Errorf("phys-handler: size 0")
+	case (e.Kind == EvSave || e.Kind == EvRestore) && e.Text == "":
+		return fmt.Errorf("%s: a snapshot name is needed", e.Kind)
 	}
 	return nil
 }

@@ -36,6 +36,8 @@ type guest struct {
 	// changed, so that mappings derived from the old state go.
 	extraState   func(page x86.GPA) phys.HandlerState
 	stateChanged func(page x86.GPA)
+
+	snaps snapshots // states kept by trace save events
 }
 
 func (g *guest) init(cfg Config) error {

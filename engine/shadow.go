@@ -106,6 +106,17 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		o.Notes |= NoteLabel
 	case k == EvReset:
 		err = s.reset()
+	case k == EvSave:
+		err = s.snaps.save(ev.Text, s.saveState)
+	case k == EvRestore:
+		var b []byte
+		if b, err = s.snaps.get(ev.Text); err == nil {
+			var st *loadedState
+			if st, err = s.decodeState(b); err == nil {
+				err = s.load(st, false)
+				o.Notes |= NotePoolFlush | NoteModeChange
+			}
+		}
 	default:
 		var ok bool
 		if ok, err = s.hyper(ev, o); !ok {

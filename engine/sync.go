@@ -335,9 +335,12 @@ func (s *Shadow) derivePTE(pt *poolPage, g x86.Entry, gpa x86.GPA, write bool) u
 	if info.src == srcTable && !track {
 		s.st.DirtySkipped.Inc()
 	}
-	hpa, ok := s.mem.HostAddr(*p)
+	hpa, ok := s.shadowFrame(p)
 	if !ok {
 		return 0
+	}
+	if p.State() == phys.StateBallooned {
+		rw = false // reads see zeros; the first write brings the page back
 	}
 	v := uint64(hpa) | uint64(x86.P|x86.A)
 	if rw {
@@ -361,4 +364,14 @@ func (s *Shadow) derivePTE(pt *poolPage, g x86.Entry, gpa x86.GPA, write bool) u
 		v |= uint64(x86.NX)
 	}
 	return v
+}
+
+// shadowFrame is the host frame a shadow entry maps for a guest page: its
+// own, the zero page for zero pages, and the zero page too for a page the
+// balloon took (reads see zeros; a write traps and gets a fresh page).
+func (s *Shadow) shadowFrame(p *phys.Page) (x86.HPA, bool) {
+	if p.State() == phys.StateBallooned {
+		return s.mem.Host().ZeroPage(), true
+	}
+	return s.mem.HostAddr(*p)
 }

@@ -59,6 +59,8 @@ func usage(o op) string {
 		return name + " GPA PAGE"
 	case engine.EvShare, engine.EvReset:
 		return name
+	case engine.EvSave, engine.EvRestore:
+		return name + " NAME"
 	}
 	return name + " GVA"
 }
@@ -68,6 +70,12 @@ func usage(o op) string {
 func parseHyperEvent(o op, rest []byte) (ev engine.Event, ok bool, err error) {
 	ev = engine.Event{Kind: o.kind}
 	switch o.kind {
+	case engine.EvSave, engine.EvRestore:
+		ev.Text = string(trimBlanks(rest))
+		if ev.Text == "" {
+			return ev, true, fmt.Errorf("want `%s`", usage(o))
+		}
+		return ev, true, checkText(ev.Text, "snapshot name", MaxNameBytes)
 	case engine.EvShare, engine.EvReset:
 		if len(trimBlanks(rest)) != 0 {
 			return ev, true, fmt.Errorf("want `%s`", usage(o))
@@ -235,6 +243,11 @@ func checkCanonical(ev engine.Event) error {
 	switch {
 	case k == engine.EvPhysHandler:
 		return checkText(ev.Text, "handler name", MaxNameBytes)
+	case k == engine.EvSave || k == engine.EvRestore:
+		if ev.Addr != 0 || ev.Value != 0 || ev.Size != 0 || ev.Text == "" {
+			return fmt.Errorf("%s event with other fields than a name", k)
+		}
+		return checkText(ev.Text, "snapshot name", MaxNameBytes)
 	case !k.Sized() && ev.Size != 0:
 		return fmt.Errorf("%s event carries an access size %d", k, ev.Size)
 	case !usesAddr && ev.Addr != 0:

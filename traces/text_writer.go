@@ -210,6 +210,9 @@ func AppendEvent(dst []byte, e engine.Event) []byte {
 		dst = appendHex(dst, e.Addr)
 		dst = append(dst, ' ')
 		dst = appendHex(dst, e.Value)
+	case engine.EvSave, engine.EvRestore:
+		dst = append(dst, ' ')
+		dst = append(dst, e.Text...)
 	}
 	return dst
 }

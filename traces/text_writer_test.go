@@ -220,6 +220,8 @@ func TestRoundTrip(t *testing.T) {
 			evs = append(evs, engine.Event{Kind: k, Addr: 0x3000, Value: 0x3000})
 		case k == engine.EvShare || k == engine.EvReset:
 			evs = append(evs, engine.Event{Kind: k})
+		case k == engine.EvSave || k == engine.EvRestore:
+			evs = append(evs, engine.Event{Kind: k, Text: "before fork"})
 		default:
 			evs = append(evs, engine.Event{Kind: k, Value: 1<<64 - 1})
 		}

@@ -69,6 +69,7 @@ type Gen struct {
 	// ballooned are the data pages the balloon holds (a guest writing one
 	// gets a fresh page, as the engine allows).
 	ballooned []uint64
+	snap      bool // a snapshot of the current mode exists
 }
 
 // New returns a generator; modes lists the paging modes it may visit.
@@ -119,6 +120,7 @@ func (nullMem) SetEntryBits(x86.GPA, int, uint64) {}
 
 // leavePaging returns to protected mode without paging, in legal order.
 func (g *Gen) leavePaging() {
+	g.snap = false
 	g.cr(engine.EvCR0, x86.CR0PE|x86.CR0ET)
 	if g.regs.EFER&x86.EFERLME != 0 {
 		g.cr(engine.EvEFER, g.regs.EFER&^x86.EFERLME)

@@ -290,7 +290,17 @@ func (g *Gen) clearAD(m mapping) {
 // page turned off and re-armed, the balloon taking and giving back a data
 // page, a sharing pass.
 func (g *Gen) hypervisor() {
-	switch g.r.IntN(5) {
+	switch g.r.IntN(7) {
+	case 5:
+		g.emit(engine.Event{Kind: engine.EvSave, Text: "snap"})
+		g.snap = true
+	case 6:
+		// Back to the snapshot (taken in this mode): the guest's own view
+		// of its tables may now be ahead of memory, which both engines
+		// see alike.
+		if g.snap {
+			g.emit(engine.Event{Kind: engine.EvRestore, Text: "snap"})
+		}
 	case 0:
 		page := FBBase + g.r.Uint64N(FBSize>>12)<<12
 		g.emit(engine.Event{Kind: engine.EvPhysHandlerOff, Addr: FBBase, Value: page})
