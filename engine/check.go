@@ -16,19 +16,25 @@ import (
 // memory's own bookkeeping. It returns the first violations found.
 func (s *Shadow) Check() error {
 	c := checker{s: s}
+	c.bookkeeping()
+	if s.root != nilIdx {
+		c.walkShadow()
+	}
+	c.tlb()
+	return errors.Join(c.errs...)
+}
+
+// bookkeeping checks the pool, the handlers and guest memory (what the
+// info command checkintegrity reports), but not the shadow entries.
+func (c *checker) bookkeeping() {
 	c.pool()
 	c.users()
 	c.tracking()
 	c.monitors()
 	c.handlers()
-	if s.root != nilIdx {
-		c.walkShadow()
-	}
-	c.tlb()
-	if err := s.mem.Check(); err != nil {
+	if err := c.s.mem.Check(); err != nil {
 		c.errf("guest memory: %v", err)
 	}
-	return errors.Join(c.errs...)
 }
 
 type checker struct {

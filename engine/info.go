@@ -81,14 +81,7 @@ func (s *Shadow) Info(w io.Writer, cmd string, args ...string) error {
 	case "checkintegrity":
 		fmt.Fprintln(w, "Checking pool, handler and memory bookkeeping.")
 		c := checker{s: s}
-		c.pool()
-		c.users()
-		c.tracking()
-		c.monitors()
-		c.handlers()
-		if err := s.mem.Check(); err != nil {
-			c.errf("guest memory: %v", err)
-		}
+		c.bookkeeping()
 		return report(w, c.errs)
 	}
 	return fmt.Errorf("unknown info command %q (try: %s)", cmd, infoNames())

@@ -59,13 +59,7 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 	case k == EvSave:
 		err = r.snaps.save(ev.Text, r.saveState)
 	case k == EvRestore:
-		var b []byte
-		if b, err = r.snaps.get(ev.Text); err == nil {
-			var st *loadedState
-			if st, err = r.decodeState(b); err == nil {
-				err = r.applyState(st, false)
-			}
-		}
+		err = r.restore(ev.Text, func(st *loadedState) error { return r.applyState(st, false) })
 	default:
 		var ok bool
 		if ok, err = r.hyper(ev, &o); !ok {

@@ -309,6 +309,20 @@ func (s *Shadow) load(st *loadedState, restoreIndex bool) error {
 	return nil
 }
 
+// restore loads the snapshot a trace saved under name with apply (the
+// engine's own way of taking a decoded state); the event counter goes on.
+func (g *guest) restore(name string, apply func(*loadedState) error) error {
+	b, err := g.snaps.get(name)
+	if err != nil {
+		return err
+	}
+	st, err := g.decodeState(b)
+	if err != nil {
+		return err
+	}
+	return apply(st)
+}
+
 // MaxSnapshots bounds the named snapshots a trace may keep at once.
 const MaxSnapshots = 64
 

@@ -109,13 +109,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	case k == EvSave:
 		err = s.snaps.save(ev.Text, s.saveState)
 	case k == EvRestore:
-		var b []byte
-		if b, err = s.snaps.get(ev.Text); err == nil {
-			var st *loadedState
-			if st, err = s.decodeState(b); err == nil {
-				err = s.load(st, false)
-				o.Notes |= NotePoolFlush | NoteModeChange
-			}
+		err = s.restore(ev.Text, func(st *loadedState) error { return s.load(st, false) })
+		if err == nil {
+			o.Notes |= NotePoolFlush | NoteModeChange
 		}
 	default:
 		var ok bool
