@@ -32,6 +32,7 @@ func (c *checker) bookkeeping() {
 	c.tracking()
 	c.monitors()
 	c.handlers()
+	c.virtHandlers()
 	if err := c.s.mem.Check(); err != nil {
 		c.errf("guest memory: %v", err)
 	}
@@ -293,10 +294,49 @@ func (c *checker) handlers() {
 			if p == nil {
 				continue
 			}
-			want := max(s.handlers.pageState(page), s.monitorState(page))
+			want := max(s.handlers.pageState(page), s.monitorState(page), s.virtDepState(page))
 			if p.PhysHandler() != want {
 				c.errf("page %v has handler state %v, its handlers say %v", page, p.PhysHandler(), want)
 			}
 		}
+	}
+}
+
+// virtHandlers checks the virtual handlers: ordered and non-overlapping,
+// every resolved page in the phys-to-virt cache exactly once per
+// resolution, and every page's virtual state the maximum over them.
+func (c *checker) virtHandlers() {
+	s := c.s
+	vs := &s.virt
+	n := 0
+	for i, h := range vs.list {
+		if i > 0 && vs.list[i-1].Range.End > h.Range.Start {
+			c.errf("virtual handlers %q and %q overlap or are out of order", vs.list[i-1].Name, h.Name)
+		}
+		for k, gpa := range h.phys {
+			if gpa == nilGPA {
+				continue
+			}
+			n++
+			found := 0
+			for _, r := range vs.byPhys[gpa] {
+				if r.h == h && r.i == k {
+					found++
+				}
+			}
+			if found != 1 {
+				c.errf("virtual handler %q page %d resolves to %v but the cache lists it %d times", h.Name, k, gpa, found)
+			}
+		}
+	}
+	m := 0
+	for gpa, refs := range vs.byPhys {
+		m += len(refs)
+		if p, _, ok := s.mem.Lookup(gpa); ok && p.VirtHandler() != s.virtPageState(gpa) {
+			c.errf("page %v has virtual state %v, its handlers say %v", gpa, p.VirtHandler(), s.virtPageState(gpa))
+		}
+	}
+	if n != m {
+		c.errf("the phys-to-virt cache holds %d entries for %d resolved pages", m, n)
 	}
 }

@@ -36,13 +36,15 @@ const (
 	EvReset            EventKind = 20 // machine reset
 	EvSave             EventKind = 21 // Text: snapshot name; the machine's state is kept under it
 	EvRestore          EventKind = 22 // Text: snapshot name to load (a full resync follows)
-	evMax              EventKind = 23
+	EvVirtHandler      EventKind = 23 // Size: VirtHandlerType, Addr: GVA, Value: bytes, Text: name
+	EvVirtUnhandler    EventKind = 24 // Addr: the handler's first byte
+	evMax              EventKind = 25
 )
 
 var eventNames = [evMax]string{
 	"invalid", "cr0", "cr3", "cr4", "efer", "cpl", "pw", "pr", "r", "w", "x", "invlpg", "label",
 	"phys-handler", "phys-unhandler", "phys-handler-reset", "phys-handler-off",
-	"balloon", "deflate", "share", "reset", "save", "restore",
+	"balloon", "deflate", "share", "reset", "save", "restore", "virt-handler", "virt-unhandler",
 }
 
 // String is the kind's name as the text form spells it (without size).
@@ -114,6 +116,8 @@ func (e Event) Validate() error {
 		return fmt.Errorf("phys-handler: type %d is not mmio, write or all", e.Size)
 	case e.Kind == EvPhysHandler && e.Value == 0:
 		return fmt.Errorf("phys-handler: size 0")
+	case e.Kind == EvVirtHandler && (e.Size < uint8(VirtWrite) || e.Size > uint8(VirtHypervisor) || e.Value == 0):
+		return fmt.Errorf("virt-handler: type %d or size %d invalid", e.Size, e.Value)
 	case (e.Kind == EvSave || e.Kind == EvRestore) && e.Text == "":
 		return fmt.Errorf("%s: a snapshot name is needed", e.Kind)
 	}

@@ -31,6 +31,7 @@ type guest struct {
 	next    uint64 // index of the next event
 
 	handlers physHandlers
+	virt     virtHandlers
 	// extraState adds an engine's own per-page handler state (the shadow
 	// engine's write monitoring); stateChanged tells it a page's state
 	// changed, so that mappings derived from the old state go.
@@ -115,6 +116,10 @@ func (g *guest) hyper(ev Event, o *Outcome) (bool, error) {
 		err = g.mem.Balloon(x86.GPA(ev.Addr), ev.Kind == EvBalloon)
 	case EvShare:
 		g.mem.Share()
+	case EvVirtHandler:
+		err = g.RegisterVirtHandler(VirtHandlerType(ev.Size), x86.GVA(ev.Addr), ev.Value, ev.Text)
+	case EvVirtUnhandler:
+		err = g.DeregisterVirtHandler(x86.GVA(ev.Addr))
 	default:
 		return false, nil
 	}
@@ -138,6 +143,12 @@ func (g *guest) writeReg(ev Event, o *Outcome) (x86.Change, error) {
 		if err := g.refreshFormat(); err != nil {
 			return ch, err
 		}
+	}
+	switch {
+	case ch.ModeChanged():
+		g.virtUpdate(true)
+	case ch.CR3Loaded || ch.FlushAll:
+		g.virtUpdate(false)
 	}
 	if ch.ModeChanged() {
 		o.Notes |= NoteModeChange

@@ -233,12 +233,13 @@ func (g *guest) setPageState(page x86.GPA) {
 	if !ok {
 		return
 	}
-	st := g.handlers.pageState(page)
+	st := max(g.handlers.pageState(page), g.virtDepState(page))
 	if g.extraState != nil {
 		st = max(st, g.extraState(page))
 	}
-	if st != p.PhysHandler() {
-		g.mem.SetHandlerState(page, st, p.VirtHandler())
+	vst := g.virtPageState(page)
+	if st != p.PhysHandler() || vst != p.VirtHandler() {
+		g.mem.SetHandlerState(page, st, vst)
 		if g.stateChanged != nil {
 			g.stateChanged(page)
 		}
@@ -269,6 +270,9 @@ func (g *guest) handlerRead(gpa x86.GPA, dst []byte) bool {
 }
 
 func (g *guest) handlerWrite(gpa x86.GPA, src []byte) bool {
+	if len(g.virt.deps[x86.PageDown(gpa)]) > 0 {
+		g.virtTableWrite(x86.PageDown(gpa))
+	}
 	h := g.handlers.find(gpa)
 	if h == nil || h.off[x86.PageDown(gpa)] {
 		return false

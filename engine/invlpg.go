@@ -9,6 +9,7 @@ import "github.com/pgm-explorer/pgm-explorer/engine/x86"
 // (4KBPages) or, under a big page, kept if unchanged (4MBPagesSkip).
 // The guest is assumed to update before it invalidates.
 func (s *Shadow) invalidatePage(va x86.GVA) {
+	s.virtInvlpg(s.format.Linear(va))
 	s.tlb.invalidate(va)
 	s.st.TLBInvlpg.Inc()
 	if s.paging != PagingShadow || !s.format.Mode.Paging() {

@@ -51,7 +51,8 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 	case k.Access():
 		r.access(ev, &o)
 	case k == EvInvlpg:
-		// No TLB: nothing to invalidate.
+		// No TLB to invalidate; virtual handlers follow the remap.
+		r.virtInvlpg(r.format.Linear(x86.GVA(ev.Addr)))
 	case k == EvLabel:
 		o.Notes |= NoteLabel
 	case k == EvReset:
@@ -104,6 +105,7 @@ func (r *Reference) access(ev Event, o *Outcome) {
 	}
 	for i := 0; i < n; i++ {
 		walks[i].SetAccessedDirty(r.mem, acc.Kind == x86.Write)
+		r.virtHit(ps[i].gpa, acc)
 	}
 	r.transfer(ev, ps, n, o)
 }
@@ -113,5 +115,9 @@ func (r *Reference) access(ev Event, o *Outcome) {
 func (r *Reference) reset() error {
 	r.mem.Reset()
 	r.regs.Reset(r.cfg.MaxPhys)
-	return r.refreshFormat()
+	if err := r.refreshFormat(); err != nil {
+		return err
+	}
+	r.virtUpdate(true)
+	return nil
 }

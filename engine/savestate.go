@@ -249,7 +249,13 @@ func (g *guest) applyState(st *loadedState, restoreIndex bool) error {
 	if restoreIndex {
 		g.next = st.h.Events
 	}
-	return g.refreshFormat()
+	if err := g.refreshFormat(); err != nil {
+		return err
+	}
+	// Virtual handlers are not part of the machine (whoever registered
+	// them keeps them): they resolve again in the loaded address space.
+	g.virtUpdate(true)
+	return nil
 }
 
 func sortUint64(s []uint64) {

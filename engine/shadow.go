@@ -244,6 +244,7 @@ func (s *Shadow) reset() error {
 	if err := s.refreshFormat(); err != nil {
 		return err
 	}
+	s.virtUpdate(true)
 	s.st.ModeChanges.Inc()
 	return s.changeMode()
 }

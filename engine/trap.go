@@ -53,6 +53,9 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 			o.Path = x.path
 		}
 	}
+	for i := 0; i < n; i++ {
+		s.virtHit(ps[i].gpa, acc)
+	}
 	o.GPA = ps[0].gpa
 	if o.Notes&NotePoolEvict != 0 {
 		// Resolving the access cost a pool page: the path says so (the
@@ -266,7 +269,7 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 		s.st.HndInvalid.Inc()
 		s.st.T2Misc.Inc()
 		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
-	case p.Type() == phys.TypeMMIO || p.PhysHandler() == phys.HandlerAll:
+	case p.Type() == phys.TypeMMIO || p.Handler() == phys.HandlerAll:
 		s.st.HndPhysical.Inc()
 		s.st.T2HndPhys.Inc()
 		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil

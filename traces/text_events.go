@@ -53,6 +53,10 @@ func usage(o op) string {
 		return name + " TEXT"
 	case engine.EvPhysHandler:
 		return name + " mmio|write|all GPA SIZE [NAME]"
+	case engine.EvVirtHandler:
+		return name + " write|all|hypervisor GVA SIZE [NAME]"
+	case engine.EvVirtUnhandler:
+		return name + " GVA"
 	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate:
 		return name + " GPA"
 	case engine.EvPhysHandlerOff:
@@ -81,7 +85,7 @@ func parseHyperEvent(o op, rest []byte) (ev engine.Event, ok bool, err error) {
 			return ev, true, fmt.Errorf("want `%s`", usage(o))
 		}
 		return ev, true, nil
-	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate:
+	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate, engine.EvVirtUnhandler:
 		var arg [1][]byte
 		if !operands(rest, arg[:]) {
 			return ev, true, fmt.Errorf("want `%s`", usage(o))
@@ -97,18 +101,26 @@ func parseHyperEvent(o op, rest []byte) (ev engine.Event, ok bool, err error) {
 			ev.Value, err = parseUint(arg[1])
 		}
 		return ev, true, err
-	case engine.EvPhysHandler:
+	case engine.EvPhysHandler, engine.EvVirtHandler:
 		typ, rest := cutToken(rest)
 		start, rest := cutToken(rest)
 		size, rest := cutToken(rest)
 		if len(size) == 0 {
 			return ev, true, fmt.Errorf("want `%s`", usage(o))
 		}
-		t, err := engine.ParsePhysHandlerType(string(typ))
-		if err != nil {
-			return ev, true, err
+		if o.kind == engine.EvPhysHandler {
+			t, err := engine.ParsePhysHandlerType(string(typ))
+			if err != nil {
+				return ev, true, err
+			}
+			ev.Size = uint8(t)
+		} else {
+			t, err := engine.ParseVirtHandlerType(string(typ))
+			if err != nil {
+				return ev, true, err
+			}
+			ev.Size = uint8(t)
 		}
-		ev.Size = uint8(t)
 		if ev.Addr, err = parseUint(start); err != nil {
 			return ev, true, err
 		}
@@ -234,14 +246,15 @@ func checkCanonical(ev engine.Event) error {
 	usesAddr := k == engine.EvPhysWrite || k == engine.EvPhysRead || k == engine.EvRead ||
 		k == engine.EvWrite || k == engine.EvExec || k == engine.EvInvlpg ||
 		k == engine.EvPhysHandler || k == engine.EvPhysUnhandler || k == engine.EvPhysHandlerReset ||
-		k == engine.EvPhysHandlerOff || k == engine.EvBalloon || k == engine.EvDeflate
+		k == engine.EvPhysHandlerOff || k == engine.EvBalloon || k == engine.EvDeflate ||
+		k == engine.EvVirtHandler || k == engine.EvVirtUnhandler
 	usesValue := k == engine.EvPhysWrite || k == engine.EvWrite || k == engine.EvCPL ||
-		k == engine.EvPhysHandler || k == engine.EvPhysHandlerOff
+		k == engine.EvPhysHandler || k == engine.EvPhysHandlerOff || k == engine.EvVirtHandler
 	if _, reg := k.Reg(); reg {
 		usesValue = true
 	}
 	switch {
-	case k == engine.EvPhysHandler:
+	case k == engine.EvPhysHandler || k == engine.EvVirtHandler:
 		return checkText(ev.Text, "handler name", MaxNameBytes)
 	case k == engine.EvSave || k == engine.EvRestore:
 		if ev.Addr != 0 || ev.Value != 0 || ev.Size != 0 || ev.Text == "" {

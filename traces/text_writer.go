@@ -191,9 +191,13 @@ func AppendEvent(dst []byte, e engine.Event) []byte {
 	case engine.EvLabel:
 		dst = append(dst, ' ')
 		dst = append(dst, e.Text...)
-	case engine.EvPhysHandler:
+	case engine.EvPhysHandler, engine.EvVirtHandler:
 		dst = append(dst, ' ')
-		dst = append(dst, engine.PhysHandlerType(e.Size).String()...)
+		if e.Kind == engine.EvPhysHandler {
+			dst = append(dst, engine.PhysHandlerType(e.Size).String()...)
+		} else {
+			dst = append(dst, engine.VirtHandlerType(e.Size).String()...)
+		}
 		dst = append(dst, ' ')
 		dst = appendHex(dst, e.Addr)
 		dst = append(dst, ' ')
@@ -202,7 +206,7 @@ func AppendEvent(dst []byte, e engine.Event) []byte {
 			dst = append(dst, ' ')
 			dst = append(dst, e.Text...)
 		}
-	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate:
+	case engine.EvPhysUnhandler, engine.EvPhysHandlerReset, engine.EvBalloon, engine.EvDeflate, engine.EvVirtUnhandler:
 		dst = append(dst, ' ')
 		dst = appendHex(dst, e.Addr)
 	case engine.EvPhysHandlerOff:

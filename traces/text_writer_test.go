@@ -220,6 +220,10 @@ func TestRoundTrip(t *testing.T) {
 			evs = append(evs, engine.Event{Kind: k, Addr: 0x3000, Value: 0x3000})
 		case k == engine.EvShare || k == engine.EvReset:
 			evs = append(evs, engine.Event{Kind: k})
+		case k == engine.EvVirtHandler:
+			evs = append(evs, engine.Event{Kind: k, Size: uint8(engine.VirtWrite), Addr: 0xffffffff80000000, Value: 0x3000, Text: "idt"})
+		case k == engine.EvVirtUnhandler:
+			evs = append(evs, engine.Event{Kind: k, Addr: 0xffffffff80000000})
 		case k == engine.EvSave || k == engine.EvRestore:
 			evs = append(evs, engine.Event{Kind: k, Text: "before fork"})
 		default:

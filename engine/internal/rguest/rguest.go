@@ -69,7 +69,8 @@ type Gen struct {
 	// ballooned are the data pages the balloon holds (a guest writing one
 	// gets a fresh page, as the engine allows).
 	ballooned []uint64
-	snap      bool // a snapshot of the current mode exists
+	snap      bool    // a snapshot of the current mode exists
+	virt      x86.GVA // start of the current mode's virtual handler (0: none)
 }
 
 // New returns a generator; modes lists the paging modes it may visit.
@@ -121,6 +122,10 @@ func (nullMem) SetEntryBits(x86.GPA, int, uint64) {}
 // leavePaging returns to protected mode without paging, in legal order.
 func (g *Gen) leavePaging() {
 	g.snap = false
+	if g.virt != 0 {
+		g.emit(engine.Event{Kind: engine.EvVirtUnhandler, Addr: uint64(g.virt)})
+		g.virt = 0
+	}
 	g.cr(engine.EvCR0, x86.CR0PE|x86.CR0ET)
 	if g.regs.EFER&x86.EFERLME != 0 {
 		g.cr(engine.EvEFER, g.regs.EFER&^x86.EFERLME)
@@ -183,6 +188,18 @@ func (g *Gen) enterMode(m x86.Mode) {
 	g.cur = 0
 	for i := 0; i < 20; i++ {
 		g.mapRandom()
+	}
+	// A virtual handler over a mapped region (a kernel structure, say):
+	// its pages follow the guest's remaps.
+	g.virt = 0
+	if len(g.maps) > 0 {
+		m := g.maps[g.r.IntN(len(g.maps))]
+		typ := engine.VirtWrite
+		if g.r.IntN(3) == 0 {
+			typ = engine.VirtAll
+		}
+		g.virt = m.va
+		g.emit(engine.Event{Kind: engine.EvVirtHandler, Size: uint8(typ), Addr: uint64(m.va), Value: 2 * x86.PageSize, Text: "vh"})
 	}
 	if efer != g.regs.EFER {
 		g.cr(engine.EvEFER, efer)
