@@ -164,7 +164,7 @@ func (c *checker) users() {
 			continue
 		}
 		for j, e := range pg.ents {
-			if e&uint64(x86.P) == 0 {
+			if e&uint64(x86.P) == 0 || e&shwMapping != 0 {
 				continue
 			}
 			child := p.page(x86.HPA(s.frameOf(e)))

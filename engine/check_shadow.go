@@ -16,6 +16,10 @@ func (c *checker) walkShadow() {
 	visit = func(pg *poolPage, level int, base uint64) {
 		lv := &s.shw.Levels[level]
 		for i, e := range pg.ents {
+			if e&shwMapping != 0 {
+				c.mappingPDE(pg, i, level, x86.GVA(s.canonicalVA(base|uint64(i)<<lv.Shift)))
+				continue
+			}
 			if e&uint64(x86.P) == 0 || pg.isStale(i) {
 				// A stale entry (and what hangs below it) waits for the
 				// guest's flush; it is checked once resolved.
@@ -200,5 +204,28 @@ func (c *checker) nestedLeaf(pt *poolPage, i int) {
 		if hpa, ok := s.shadowFrame(p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
 			c.errf("nested PTE for %v does not map its host frame %v", gpa, hpa)
 		}
+	}
+}
+
+// mappingPDE checks a shadow entry of a hypervisor mapping: it points at
+// that mapping's page table for the address, and (floating mappings)
+// the guest has no page table there.
+func (c *checker) mappingPDE(pg *poolPage, i, level int, va x86.GVA) {
+	s := c.s
+	m := s.mappingAt(va)
+	if m == nil {
+		c.errf("shadow %v entry %d (va %#x) is a mapping entry outside every mapping", pg.kind, i, uint64(va))
+		return
+	}
+	k := int(va-m.Base) / mapUnit
+	want := m.pt32[k].hpa
+	if s.family() == famPAE {
+		want = m.pae[2*k+int(va>>21&1)].hpa
+	}
+	if x86.HPA(s.frameOf(pg.ents[i])) != want || level != s.shw.N-2 {
+		c.errf("mapping %q entry at %#x does not point at its page table", m.Name, uint64(va))
+	}
+	if !s.maps.fixed && s.guestUses(va, 1<<21) {
+		c.errf("mapping %q at %#x overlaps a present guest page directory entry", m.Name, uint64(va))
 	}
 }

@@ -99,10 +99,11 @@ const (
 type Config struct {
 	Ranges    []phys.RangeSpec
 	Host      HostMode
-	Paging    Paging // shadow tables, or hardware nested paging (AMD-V or EPT)
-	PoolPages int    // shadow page pool size; 0 means DefaultPoolPages
-	MaxPhys   uint8  // MAXPHYADDR; 0 means x86.DefaultMaxPhys
-	NoPAE     bool   // the guest CPU reports no PAE: PAE and long mode are refused
+	Paging    Paging        // shadow tables, or hardware nested paging (AMD-V or EPT)
+	PoolPages int           // shadow page pool size; 0 means DefaultPoolPages
+	MaxPhys   uint8         // MAXPHYADDR; 0 means x86.DefaultMaxPhys
+	NoPAE     bool          // the guest CPU reports no PAE: PAE and long mode are refused
+	Mappings  []MappingSpec // hypervisor mappings in the guest's linear space (shadow paging)
 }
 
 // DefaultConfig is a configuration with the defaults and no memory.

@@ -38,13 +38,16 @@ const (
 	EvRestore          EventKind = 22 // Text: snapshot name to load (a full resync follows)
 	EvVirtHandler      EventKind = 23 // Size: VirtHandlerType, Addr: GVA, Value: bytes, Text: name
 	EvVirtUnhandler    EventKind = 24 // Addr: the handler's first byte
-	evMax              EventKind = 25
+	EvMappingsFix      EventKind = 25 // Addr: GVA, Value: bytes: fix the hypervisor mappings there
+	EvMappingsUnfix    EventKind = 26 // let the hypervisor mappings float again
+	evMax              EventKind = 27
 )
 
 var eventNames = [evMax]string{
 	"invalid", "cr0", "cr3", "cr4", "efer", "cpl", "pw", "pr", "r", "w", "x", "invlpg", "label",
 	"phys-handler", "phys-unhandler", "phys-handler-reset", "phys-handler-off",
 	"balloon", "deflate", "share", "reset", "save", "restore", "virt-handler", "virt-unhandler",
+	"mappings-fix", "mappings-unfix",
 }
 
 // String is the kind's name as the text form spells it (without size).

@@ -45,6 +45,8 @@ func TestEventKindNumbers(t *testing.T) {
 		{engine.EvRestore, 22, "restore", false, false, noReg},
 		{engine.EvVirtHandler, 23, "virt-handler", false, false, noReg},
 		{engine.EvVirtUnhandler, 24, "virt-unhandler", false, false, noReg},
+		{engine.EvMappingsFix, 25, "mappings-fix", false, false, noReg},
+		{engine.EvMappingsUnfix, 26, "mappings-unfix", false, false, noReg},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,7 +72,7 @@ func TestEventKindNumbers(t *testing.T) {
 		})
 	}
 	// Every number past the last kind is invalid, and prints as a number.
-	for _, n := range []uint8{25, 26, 100, 255} {
+	for _, n := range []uint8{27, 28, 100, 255} {
 		k := engine.EventKind(n)
 		if k.Valid() || k.Sized() || k.Access() {
 			t.Errorf("EventKind(%d) is valid, sized or an access", n)
@@ -138,7 +140,7 @@ func TestEventValidate(t *testing.T) {
 		{"cpl 3", engine.Event{Kind: engine.EvCPL, Value: 3}, ""},
 		{"label", engine.Event{Kind: engine.EvLabel, Text: "x"}, ""},
 		{"kind 0", engine.Event{}, "unknown event kind 0"},
-		{"kind 25", engine.Event{Kind: 25}, "unknown event kind 25"},
+		{"kind 27", engine.Event{Kind: 27}, "unknown event kind 27"},
 		{"handler type 0", engine.Event{Kind: engine.EvPhysHandler, Value: 4096}, "phys-handler: type 0 is not mmio, write or all"},
 		{"handler of size 0", engine.Event{Kind: engine.EvPhysHandler, Size: 2}, "phys-handler: size 0"},
 		{"read size 3", engine.Event{Kind: engine.EvRead, Size: 3}, "r: access size 3 is not 1, 2, 4 or 8"},

@@ -39,6 +39,10 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 			s.st.InvlSkip.Inc()
 			return
 		}
+		if e&shwMapping != 0 {
+			s.st.InvlPDMappings.Inc()
+			return
+		}
 		child := s.pool.page(x86.HPA(s.frameOf(e)))
 		j := s.guestLevelOf(l + 1)
 		want := &specs[l+1]

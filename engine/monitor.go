@@ -169,6 +169,11 @@ func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
 			si := (b-slice)/esize*info.ratio + r
 			switch {
 			case pg.ents[si]&uint64(x86.P) == 0:
+			case pg.ents[si]&shwMapping != 0:
+				// The guest writes a PDE where a mapping is: once the write
+				// lands, the mapping must move.
+				s.st.CR3WriteConflict.Inc()
+				s.conflictPending = true
 			case s.lazyDir(pg):
 				pg.markStale(si)
 			default:

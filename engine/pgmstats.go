@@ -57,6 +57,9 @@ type pgmStats struct {
 	TLBHits, TLBMisses, TLBFlushes, TLBFlushesAll, TLBInvlpg *stats.Counter
 	ShadowHits                                               *stats.Counter
 	NestedWalks, NestedFaults, NestedMemRefs                 *stats.Counter
+
+	DetectedConflicts, GuestPFInMapping, CR3WriteConflict *stats.Counter
+	ResolveConflict                                       *stats.Profile
 }
 
 // register builds the statistics tree of an engine.
@@ -182,6 +185,10 @@ func (s *pgmStats) register(r *stats.Registry) {
 	c(&s.NestedWalks, "/PGM/Nested/Walks", "Two-dimensional walks (nested paging).")
 	c(&s.NestedFaults, "/PGM/Nested/Faults", "Nested page faults (a missing nested entry).")
 	c(&s.NestedMemRefs, "/PGM/Nested/MemRefs", "Memory references made by two-dimensional walks.")
+	c(&s.DetectedConflicts, "/PGM/R3/DetectedConflicts", "Guest page tables found where a floating hypervisor mapping was.")
+	pr(&s.ResolveConflict, "/PGM/R3/ResolveConflict", "Moving a hypervisor mapping out of the guest's way.")
+	c(&s.GuestPFInMapping, "/PGM/RZ/Trap0e/GuestPF/InMapping", "Guest faults inside a hypervisor mapping.")
+	c(&s.CR3WriteConflict, "/PGM/RZ/CR3WriteConflict", "Guest page-directory writes at a hypervisor mapping's place.")
 }
 
 // pdFamily is the size of the per-PD-index families: a shadow page

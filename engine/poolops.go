@@ -236,6 +236,7 @@ func (s *Shadow) ensureRoot() error {
 	}
 	s.root = pg.idx
 	s.syncPDPTRegisters()
+	s.installMappings()
 	return nil
 }
 

@@ -57,6 +57,8 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 		o.Notes |= NoteLabel
 	case k == EvReset:
 		err = r.reset()
+	case k == EvMappingsFix, k == EvMappingsUnfix:
+		// No hypervisor in the reference CPU: nothing is mapped.
 	case k == EvSave:
 		err = r.snaps.save(ev.Text, r.saveState)
 	case k == EvRestore:

@@ -39,6 +39,8 @@ type Shadow struct {
 
 	pool     pool
 	tlb      tlb
+	maps     mappings
+	inter    intermediate
 	monitors map[x86.GPA]uint16 // guest page -> head of its monitor chain
 
 	gw         x86.Walk  // scratch guest walk
@@ -47,6 +49,9 @@ type Shadow struct {
 	out        *Outcome  // &cur while an event is applied, else nil
 	guestWrite bool      // the write being emulated comes from a guest instruction
 	syncAlways bool      // resync everything after every event (info syncalways)
+	// conflictPending: a guest write put a page table where a floating
+	// mapping is; it moves when the event completes.
+	conflictPending bool
 }
 
 // NewShadow builds the engine in the power-on state (real mode).
@@ -66,6 +71,10 @@ func NewShadow(cfg Config) (*Shadow, error) {
 	s.mem.SetObserver(s.backingChanged)
 	s.extraState = s.monitorState
 	s.stateChanged = s.flushGCPhys
+	if err := s.initMappings(); err != nil {
+		return nil, err
+	}
+	s.initIntermediate()
 	if err := s.changeMode(); err != nil {
 		return nil, err
 	}
@@ -106,6 +115,10 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		o.Notes |= NoteLabel
 	case k == EvReset:
 		err = s.reset()
+	case k == EvMappingsFix:
+		err = s.MappingsFix(x86.GVA(ev.Addr), ev.Value)
+	case k == EvMappingsUnfix:
+		s.MappingsUnfix()
 	case k == EvSave:
 		err = s.snaps.save(ev.Text, s.saveState)
 	case k == EvRestore:
@@ -120,6 +133,10 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		}
 	}
 	o.Handler = s.handlers.hit
+	if s.conflictPending {
+		s.conflictPending = false
+		s.resolveConflicts()
+	}
 	if s.syncAlways && err == nil {
 		s.syncAll()
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -61,6 +63,7 @@ func (s *Shadow) syncCR3(global bool) {
 		return
 	}
 	s.syncPDPTRegisters()
+	s.resolveConflicts()
 	if s.family() == fam64 {
 		return
 	}
@@ -81,6 +84,9 @@ func (s *Shadow) checkPDEs(global bool) {
 					s.st.DstNotPresent.Inc()
 				}
 				continue
+			}
+			if e&shwMapping != 0 {
+				continue // a hypervisor mapping's entry: not the guest's
 			}
 			va := base + x86.GVA(uint64(i)<<lv.Shift)
 			child := s.pool.page(x86.HPA(s.frameOf(e)))
@@ -178,6 +184,9 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 		i := int(lv.Index(va))
 		want := &specs[l+1]
 		e := pg.ents[i]
+		if e&shwMapping != 0 {
+			return res, fmt.Errorf("engine: %#x: %w", uint64(va), ErrNoMappingSpace)
+		}
 		if e&uint64(x86.P) != 0 {
 			child := s.pool.page(x86.HPA(s.frameOf(e)))
 			if child != nil && child.kind == want.kind && child.key == want.key {

@@ -206,7 +206,8 @@ func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
 		if l == f.N-2 {
 			r.pdIndex = int(i)
 		}
-		if !e.Present() {
+		if !e.Present() || uint64(e)&shwMapping != 0 {
+			// A hypervisor mapping is no translation for the guest.
 			r.notPres = true
 			return r
 		}
@@ -240,6 +241,22 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 	s.st.TrapPD.Inc(sw.pdIndex % pdFamily)
 	gw := &s.gw
 	s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
+	inMap := s.mappingAt(va) != nil
+	if inMap && !gw.OK() {
+		s.st.GuestPFInMapping.Inc()
+	}
+	if inMap && gw.OK() {
+		if s.maps.fixed {
+			// The guest promised to leave this range alone: its access is
+			// reflected as a not-present fault, as the original did.
+			s.st.GuestPFInMapping.Inc()
+			s.st.GuestPF.Inc()
+			code := x86.PageFaultCode(x86.NotPresent, acc, s.format.FetchBit)
+			return xlate{fault: x86.Fault{Kind: x86.NotPresent, Code: code}}, true, nil
+		}
+		s.resolveConflicts() // an undetected conflict: move the mapping first
+		s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
+	}
 	if !gw.OK() {
 		s.st.DirtyRealPF.Inc()
 		s.st.GuestPF.Inc()

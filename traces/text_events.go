@@ -61,8 +61,10 @@ func usage(o op) string {
 		return name + " GPA"
 	case engine.EvPhysHandlerOff:
 		return name + " GPA PAGE"
-	case engine.EvShare, engine.EvReset:
+	case engine.EvShare, engine.EvReset, engine.EvMappingsUnfix:
 		return name
+	case engine.EvMappingsFix:
+		return name + " GVA SIZE"
 	case engine.EvSave, engine.EvRestore:
 		return name + " NAME"
 	}
@@ -80,7 +82,16 @@ func parseHyperEvent(o op, rest []byte) (ev engine.Event, ok bool, err error) {
 			return ev, true, fmt.Errorf("want `%s`", usage(o))
 		}
 		return ev, true, checkText(ev.Text, "snapshot name", MaxNameBytes)
-	case engine.EvShare, engine.EvReset:
+	case engine.EvMappingsFix:
+		var arg [2][]byte
+		if !operands(rest, arg[:]) {
+			return ev, true, fmt.Errorf("want `%s`", usage(o))
+		}
+		if ev.Addr, err = parseUint(arg[0]); err == nil {
+			ev.Value, err = parseSize(arg[1])
+		}
+		return ev, true, err
+	case engine.EvShare, engine.EvReset, engine.EvMappingsUnfix:
 		if len(trimBlanks(rest)) != 0 {
 			return ev, true, fmt.Errorf("want `%s`", usage(o))
 		}
@@ -247,9 +258,9 @@ func checkCanonical(ev engine.Event) error {
 		k == engine.EvWrite || k == engine.EvExec || k == engine.EvInvlpg ||
 		k == engine.EvPhysHandler || k == engine.EvPhysUnhandler || k == engine.EvPhysHandlerReset ||
 		k == engine.EvPhysHandlerOff || k == engine.EvBalloon || k == engine.EvDeflate ||
-		k == engine.EvVirtHandler || k == engine.EvVirtUnhandler
+		k == engine.EvVirtHandler || k == engine.EvVirtUnhandler || k == engine.EvMappingsFix
 	usesValue := k == engine.EvPhysWrite || k == engine.EvWrite || k == engine.EvCPL ||
-		k == engine.EvPhysHandler || k == engine.EvPhysHandlerOff || k == engine.EvVirtHandler
+		k == engine.EvPhysHandler || k == engine.EvPhysHandlerOff || k == engine.EvVirtHandler || k == engine.EvMappingsFix
 	if _, reg := k.Reg(); reg {
 		usesValue = true
 	}

@@ -64,7 +64,7 @@ func rangeKeyword(t phys.PageType) (string, bool) {
 // the first event is an error rather than an unknown line.
 var headerKeywords = map[string]bool{
 	"pgmtrace": true, "ram": true, "rom": true, "mmio": true, "host": true,
-	"paging": true, "pool": true, "maxphyaddr": true, "meta": true, "cpu": true,
+	"paging": true, "pool": true, "maxphyaddr": true, "meta": true, "cpu": true, "mapping": true,
 }
 
 // headerBuilder accumulates header lines and enforces their order rules.
@@ -89,6 +89,8 @@ func (hb *headerBuilder) line(kw string, rest []byte) error {
 		return hb.rangeLine(kw, rest)
 	case "meta":
 		return hb.metaLine(rest)
+	case "mapping":
+		return hb.mappingLine(rest)
 	}
 	arg := hb.scratch[:]
 	if !operands(rest, arg) {
@@ -304,4 +306,33 @@ func (rs rangeSet) covers(addr x86.GPA, size uint64) bool {
 		}
 		cur = rs[i].End
 	}
+}
+
+// mappingLine reads `mapping NAME SIZE`: a hypervisor mapping.
+func (hb *headerBuilder) mappingLine(rest []byte) error {
+	name, rest := cutToken(rest)
+	size, rest := cutToken(rest)
+	if len(size) == 0 || len(trimBlanks(rest)) != 0 {
+		return fmt.Errorf("want `mapping NAME SIZE`")
+	}
+	n, err := parseSize(size)
+	if err != nil {
+		return err
+	}
+	if n < 2<<20 || n > 64<<20 {
+		return fmt.Errorf("mapping %s of %s: a mapping is 2M to 64M", shown(name), shown(size))
+	}
+	if len(hb.h.Config.Mappings) >= 16 {
+		return fmt.Errorf("more than 16 mappings")
+	}
+	if err := checkText(string(name), "mapping name", MaxNameBytes); err != nil {
+		return err
+	}
+	for _, m := range hb.h.Config.Mappings {
+		if m.Name == string(name) {
+			return fmt.Errorf("mapping %s declared twice", shown(name))
+		}
+	}
+	hb.h.Config.Mappings = append(hb.h.Config.Mappings, engine.MappingSpec{Name: string(name), Size: n})
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
@@ -74,6 +75,13 @@ func AppendHeader(dst []byte, h Header) ([]byte, error) {
 	}
 	if c.NoPAE {
 		dst = append(dst, "cpu no-pae\n"...)
+	}
+	for _, m := range c.Mappings {
+		dst = append(dst, "mapping "...)
+		dst = append(dst, m.Name...)
+		dst = append(dst, ' ')
+		dst = append(dst, phys.FormatSize(m.Size)...)
+		dst = append(dst, '\n')
 	}
 	dst = append(dst, "host "...)
 	dst = append(dst, c.Host.TraceName()...)
@@ -217,6 +225,11 @@ func AppendEvent(dst []byte, e engine.Event) []byte {
 	case engine.EvSave, engine.EvRestore:
 		dst = append(dst, ' ')
 		dst = append(dst, e.Text...)
+	case engine.EvMappingsFix:
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Addr)
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Value)
 	}
 	return dst
 }

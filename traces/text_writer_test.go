@@ -218,7 +218,9 @@ func TestRoundTrip(t *testing.T) {
 			evs = append(evs, engine.Event{Kind: k, Addr: 0x3000})
 		case k == engine.EvPhysHandlerOff:
 			evs = append(evs, engine.Event{Kind: k, Addr: 0x3000, Value: 0x3000})
-		case k == engine.EvShare || k == engine.EvReset:
+		case k == engine.EvMappingsFix:
+			evs = append(evs, engine.Event{Kind: k, Addr: 0xa0000000, Value: 8 << 20})
+		case k == engine.EvShare || k == engine.EvReset || k == engine.EvMappingsUnfix:
 			evs = append(evs, engine.Event{Kind: k})
 		case k == engine.EvVirtHandler:
 			evs = append(evs, engine.Event{Kind: k, Size: uint8(engine.VirtWrite), Addr: 0xffffffff80000000, Value: 0x3000, Text: "idt"})
