@@ -33,6 +33,7 @@ func (c *checker) bookkeeping() {
 	c.monitors()
 	c.handlers()
 	c.virtHandlers()
+	c.intermediate()
 	if err := c.s.mem.Check(); err != nil {
 		c.errf("guest memory: %v", err)
 	}
@@ -338,5 +339,48 @@ func (c *checker) virtHandlers() {
 	}
 	if n != m {
 		c.errf("the phys-to-virt cache holds %d entries for %d resolved pages", m, n)
+	}
+}
+
+// intermediate checks the intermediate context: tables below 4 GiB, the
+// long-mode levels repeating the first 4 GiB, and the switcher mapped at
+// both of its addresses to the same page in every format.
+func (c *checker) intermediate() {
+	s := c.s
+	in := &s.inter
+	if in.pml4 == nil {
+		return
+	}
+	for i, e := range in.pml4.ents {
+		if x86.HPA(e&^0xfff) != in.pdpt64.hpa {
+			c.errf("intermediate PML4 entry %d does not point at the PDPT", i)
+		}
+	}
+	for i, e := range in.pdpt64.ents {
+		if x86.HPA(e&^0xfff) != in.paePDs[i%4].hpa {
+			c.errf("intermediate long-mode PDPT entry %d does not point at PD %d", i, i%4)
+		}
+	}
+	for _, t := range []*hostTable{in.pd32, in.pdpt, in.pdpt64, in.pml4, in.paePDs[0], in.paePDs[1], in.paePDs[2], in.paePDs[3]} {
+		if uint64(t.hpa) >= 1<<32 {
+			c.errf("intermediate table at %v is above 4 GiB", t.hpa)
+		}
+	}
+	for _, m := range []x86.Mode{x86.Mode32Bit, x86.ModePAE, x86.ModeAMD64} {
+		id, ok1 := s.IntermediateWalk(m, x86.GVA(in.switcher))
+		hv, ok2 := s.IntermediateWalk(m, in.hyperVA)
+		if !ok1 || !ok2 || id != in.switcher || hv != in.switcher {
+			c.errf("intermediate %v: the switcher is not mapped at both of its addresses", m)
+		}
+	}
+	for _, mp := range s.maps.list {
+		if mp.Base%mapUnit != 0 || uint64(mp.Range().End) > 1<<32 {
+			c.errf("mapping %q at %#x is not 4 MiB aligned below 4 GiB", mp.Name, uint64(mp.Base))
+		}
+	}
+	for i := 1; i < len(s.maps.list); i++ {
+		if s.maps.list[i-1].Range().Overlaps(s.maps.list[i].Range()) || s.maps.list[i-1].Base > s.maps.list[i].Base {
+			c.errf("mappings %q and %q overlap or are out of order", s.maps.list[i-1].Name, s.maps.list[i].Name)
+		}
 	}
 }

@@ -39,6 +39,8 @@ type guest struct {
 	stateChanged func(page x86.GPA)
 
 	snaps snapshots // states kept by trace save events
+	// mappingsSaved reports the hypervisor mappings for a saved state.
+	mappingsSaved func() ([]savedMapping, []uint64)
 }
 
 func (g *guest) init(cfg Config) error {

@@ -28,7 +28,7 @@ func InfoCommands() []InfoCommand {
 		{"handlers", "", "the physical access handlers"},
 		{"pool", "", "the shadow page pool: size, use, pages by kind"},
 		{"stats", "[PREFIX]", "the /PGM statistics that are not zero (under PREFIX)"},
-		{"dump", "guest|shadow", "a hierarchy as address ranges with merged runs, like Linux's page-table dump"},
+		{"dump", "guest|shadow|intermediate [32bit|pae|amd64]", "a hierarchy as address ranges with merged runs, like Linux's page-table dump"},
 		{"sync", "", "force a full resync of the shadow tables now"},
 		{"syncalways", "", "toggle a global resync after every event (slow; for debugging)"},
 		{"assertcr3", "", "check the shadow tables against the guest's"},
@@ -48,8 +48,7 @@ func (s *Shadow) Info(w io.Writer, cmd string, args ...string) error {
 	case "ram":
 		return s.infoRAM(w)
 	case "map":
-		_, err := fmt.Fprintln(w, "No hypervisor mappings are registered.")
-		return err
+		return s.infoMappings(w)
 	case "handlers":
 		return s.infoHandlers(w)
 	case "pool":
@@ -57,6 +56,13 @@ func (s *Shadow) Info(w io.Writer, cmd string, args ...string) error {
 	case "stats":
 		return s.reg.WriteTree(w, stats.TreeOptions{Prefix: arg, SkipZero: true})
 	case "dump":
+		if arg == "intermediate" {
+			format := ""
+			if len(args) > 1 {
+				format = args[1]
+			}
+			return s.infoDumpIntermediate(w, format)
+		}
 		return s.infoDump(w, arg)
 	case "sync":
 		s.syncAll()
@@ -242,4 +248,39 @@ func (s *Shadow) syncAll() {
 	s.tlb.flushAll()
 	s.st.TLBFlushesAll.Inc()
 	s.syncCR3(true)
+}
+
+func (s *Shadow) infoMappings(w io.Writer) error {
+	if len(s.maps.list) == 0 {
+		_, err := fmt.Fprintln(w, "No hypervisor mappings are registered.")
+		return err
+	}
+	if fixed, r := s.MappingsFixed(); fixed {
+		fmt.Fprintf(w, "The mappings are FIXED in %v.\n", r)
+	} else {
+		fmt.Fprintln(w, "The mappings are FLOATING.")
+	}
+	for _, m := range s.maps.list {
+		r := m.Range()
+		fmt.Fprintf(w, "0x%08x - 0x%08x %6s %s\n", uint64(r.Start), uint64(r.Last()), phys.FormatSize(m.Size), m.Name)
+	}
+	code, hyper := s.SwitcherAddr()
+	_, err := fmt.Fprintf(w, "The switcher code (host page %v) runs at %#x in the intermediate context.\n", code, uint64(hyper))
+	return err
+}
+
+func (s *Shadow) infoDumpIntermediate(w io.Writer, format string) error {
+	m := map[string]x86.Mode{"": x86.ModePAE, "32bit": x86.Mode32Bit, "pae": x86.ModePAE, "amd64": x86.ModeAMD64}[format]
+	if m == x86.ModeInvalid {
+		return fmt.Errorf("dump intermediate: format %q (want 32bit, pae or amd64)", format)
+	}
+	fmt.Fprintf(w, "---[ intermediate context: %v, root %v (long mode repeats the first 4G in every slot) ]---\n", m, s.IntermediateCR3(m))
+	s.VisitIntermediate(m, func(v EntryView) bool {
+		if v.Leaf {
+			fmt.Fprintf(w, "0x%016x-0x%016x %8s %s %v -> %#x\n", uint64(v.VA), uint64(v.VA)+v.Covers, phys.FormatSize(v.Covers),
+				leafFlags(v.Entry, false, false, false), v.Level, uint64(v.Entry)&^0xfff&^(1<<63))
+		}
+		return true
+	})
+	return nil
 }

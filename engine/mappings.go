@@ -303,3 +303,35 @@ func (s *Shadow) installMappings() {
 		s.mapHyper(m)
 	}
 }
+
+// savedMappings is the mapping layout for a saved state.
+func (s *Shadow) savedMappings() ([]savedMapping, []uint64) {
+	var out []savedMapping
+	for _, m := range s.maps.list {
+		out = append(out, savedMapping{Name: m.Name, Size: m.Size, Base: uint64(m.Base)})
+	}
+	var fixed []uint64
+	if s.maps.fixed {
+		fixed = []uint64{uint64(s.maps.fixBase), s.maps.fixSize}
+	}
+	return out, fixed
+}
+
+// loadMappings puts the mappings where a saved state had them.
+func (s *Shadow) loadMappings(saved []savedMapping, fixed []uint64) {
+	for _, sm := range saved {
+		for _, m := range s.maps.list {
+			if m.Name == sm.Name && m.Size == sm.Size {
+				m.Base = x86.GVA(sm.Base)
+			}
+		}
+	}
+	s.sortMappings()
+	s.maps.fixed = len(fixed) == 2
+	if s.maps.fixed {
+		s.maps.fixBase, s.maps.fixSize = x86.GVA(fixed[0]), fixed[1]
+	} else {
+		s.maps.fixBase, s.maps.fixSize = 0, 0
+	}
+	s.inter.update(s)
+}

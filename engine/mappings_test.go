@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -118,4 +120,37 @@ func fmtHex(v uint64) string {
 		v >>= 4
 	}
 	return string(b[:])
+}
+
+func TestMappingsInfoAndSavedState(t *testing.T) {
+	trace := strings.Replace(strings.ReplaceAll(setup32, "HOST", "pae"), "ram 0 16M\n", "ram 0 16M\nmapping hma 8M\n", 1)
+	e, _ := run(t, trace+"r4 0x0\n")
+	var b strings.Builder
+	e.Info(&b, "map")
+	e.Info(&b, "dump", "intermediate", "32bit")
+	for _, want := range []string{"The mappings are FLOATING.", "0xff400000 - 0xffbfffff     8M hma", "---[ intermediate context: 32-bit"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("info lacks %q:\n%s", want, b.String())
+		}
+	}
+	// A state saved with the mapping elsewhere puts it back there; a
+	// machine without that mapping refuses it.
+	if err := e.MappingsFix(0x1000000, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	var st bytes.Buffer
+	if err := e.Save(&st); err != nil {
+		t.Fatal(err)
+	}
+	e2, _ := run(t, trace)
+	if err := e2.Load(st.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if fixed, r := e2.MappingsFixed(); !fixed || r.Start != 0x1000000 || e2.Mappings()[0].Base != 0x1000000 {
+		t.Errorf("after load: fixed %v %v, base %#x", fixed, r, uint64(e2.Mappings()[0].Base))
+	}
+	e3, _ := run(t, strings.ReplaceAll(setup32, "HOST", "pae"))
+	if err := e3.Load(st.Bytes()); !errors.Is(err, engine.ErrStateConfig) {
+		t.Errorf("loading into a machine without the mapping: %v", err)
+	}
 }

@@ -39,7 +39,17 @@ type savedHeader struct {
 	Regs     savedRegs      `msgpack:"regs"`
 	Events   uint64         `msgpack:"events"`
 	Handlers []savedHandler `msgpack:"handlers"`
+	Mappings []savedMapping `msgpack:"mappings"`
+	Fixed    []uint64       `msgpack:"fixed"` // base and size when the mappings are fixed
 	Pages    int            `msgpack:"pages"` // page records that follow
+}
+
+// savedMapping is where a hypervisor mapping was; loading matches
+// mappings by name and size, as the original did.
+type savedMapping struct {
+	Name string `msgpack:"name"`
+	Size uint64 `msgpack:"size"`
+	Base uint64 `msgpack:"base"`
 }
 
 type savedRange struct {
@@ -95,6 +105,15 @@ func (g *guest) saveState(w io.Writer) error {
 		sortPairs(sh.Regs)
 		h.Handlers = append(h.Handlers, sh)
 	}
+	if g.mappingsSaved != nil {
+		h.Mappings, h.Fixed = g.mappingsSaved()
+	} else {
+		// An engine without a hypervisor still declares the layout, so
+		// that states stay interchangeable.
+		for _, m := range g.cfg.Mappings {
+			h.Mappings = append(h.Mappings, savedMapping{Name: m.Name, Size: (m.Size + mapUnit - 1) &^ (mapUnit - 1)})
+		}
+	}
 	var pages []savedPage
 	for _, r := range g.mem.Ranges() {
 		for i, p := range r.Pages {
@@ -145,6 +164,21 @@ func (g *guest) decodeState(data []byte) (*loadedState, error) {
 	case h.MaxPhys != g.cfg.MaxPhys || len(h.Ranges) != len(g.cfg.Ranges):
 		return nil, fmt.Errorf("%w: the saved machine has %d ranges and MAXPHYADDR %d, this one %d and %d",
 			ErrStateConfig, len(h.Ranges), h.MaxPhys, len(g.cfg.Ranges), g.cfg.MaxPhys)
+	}
+	if len(h.Mappings) != len(g.cfg.Mappings) {
+		return nil, fmt.Errorf("%w: %d hypervisor mappings in the state, %d here", ErrStateConfig, len(h.Mappings), len(g.cfg.Mappings))
+	}
+	for _, sm := range h.Mappings {
+		found := false
+		for _, c := range g.cfg.Mappings {
+			found = found || (c.Name == sm.Name && (c.Size+mapUnit-1)&^(mapUnit-1) == sm.Size)
+		}
+		if !found || sm.Base%mapUnit != 0 || sm.Base+sm.Size > 1<<32 {
+			return nil, fmt.Errorf("%w: mapping %q of %#x bytes at %#x has no match here", ErrStateConfig, sm.Name, sm.Size, sm.Base)
+		}
+	}
+	if len(h.Fixed) != 0 && len(h.Fixed) != 2 {
+		return nil, fmt.Errorf("%w: fixed mappings", ErrStateCorrupt)
 	}
 	total := 0
 	for i, r := range h.Ranges {
@@ -306,6 +340,7 @@ func (s *Shadow) load(st *loadedState, restoreIndex bool) error {
 	if err := s.applyState(st, restoreIndex); err != nil {
 		return err
 	}
+	s.loadMappings(st.h.Mappings, st.h.Fixed)
 	s.shwMode = x86.ModeInvalid
 	if err := s.changeMode(); err != nil {
 		return err

@@ -75,6 +75,7 @@ func NewShadow(cfg Config) (*Shadow, error) {
 		return nil, err
 	}
 	s.initIntermediate()
+	s.mappingsSaved = s.savedMappings
 	if err := s.changeMode(); err != nil {
 		return nil, err
 	}
