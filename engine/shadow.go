@@ -256,6 +256,8 @@ func (s *Shadow) guestCR3() x86.GPA {
 // reset is PGMR3Reset: the pool is flushed, RAM returns to zero pages and
 // the guest to real mode; handlers (devices) stay.
 func (s *Shadow) reset() error {
+	// Unfix the mappings (only the flag: nothing moves), as PGMR3Reset did.
+	s.maps.fixed, s.maps.fixBase, s.maps.fixSize = false, 0, 0
 	s.flushAll()
 	s.mem.Reset()
 	s.regs.Reset(s.cfg.MaxPhys)
