@@ -147,6 +147,11 @@ func (s *Shadow) translateNested(va x86.GVA, acc x86.Access) (xlate, error) {
 		rights |= x86.RightWrite
 	}
 	data := s.mem.Host().Bytes(r.hpa)
-	s.tlb.fillNested(va, gw.GPA, r.hpa, rights, gw.Rights, gw.Leaf() != nil && gw.Leaf().Entry.Global() && s.regs.CR4&x86.CR4PGE != 0, data)
+	leaf := gw.Leaf()
+	// Like a hardware TLB, an entry filled while the guest's leaf is clean
+	// does not let a write through: the write walks again and sets D.
+	dirty := leaf == nil || leaf.Entry.Dirty()
+	global := leaf != nil && leaf.Entry.Global() && s.regs.CR4&x86.CR4PGE != 0
+	s.tlb.fillNested(va, gw.GPA, r.hpa, rights, gw.Rights, dirty, global, data)
 	return xlate{gpa: gw.GPA, data: data, path: path}, nil
 }

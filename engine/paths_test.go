@@ -350,3 +350,26 @@ r4 0xb000
 		t.Error(err)
 	}
 }
+
+// A nested TLB entry filled by a read of a clean page must not let a
+// later write skip the guest's dirty bit (found by the workload tests).
+func TestNestedWriteAfterReadSetsDirty(t *testing.T) {
+	e, out := run(t, `pgmtrace 1
+ram 0 4M
+paging nested
+cr0 0x11
+pw4 0x100000 0x101003
+pw4 0x10100c 0x00003003
+pw4 0x101014 0x00003003
+cr3 0x100000
+cr0 0x80000011
+w4 0x3000 0x1
+r4 0x5000
+w4 0x5004 0x2
+pr4 0x101014
+`)
+	if got := out[len(out)-1].Value; got != 0x3063 {
+		t.Errorf("PTE after read then write: %#x, want 0x3063 (accessed and dirty)", got)
+	}
+	_ = e
+}

@@ -16,6 +16,7 @@ type tlbEntry struct {
 	global bool
 	rights x86.Rights // what the shadow (or nested) entry allows
 	guest  x86.Rights // nested paging: the guest's own rights, checked with its CR0.WP
+	dirty  bool       // nested paging: the guest's leaf was dirty (else a write must walk to set D)
 	gpa    x86.GPA    // guest page (for outcomes)
 	hpa    x86.HPA
 	data   *[x86.PageSize]byte
@@ -54,10 +55,10 @@ func (t *tlb) fill(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights x86.Rights, glob
 
 // fillNested caches a translation of a 2D walk: guest rights (applied
 // with the guest's CR0.WP) and nested rights both hold.
-func (t *tlb) fillNested(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights, guest x86.Rights, global bool, data *[x86.PageSize]byte) {
+func (t *tlb) fillNested(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights, guest x86.Rights, dirty, global bool, data *[x86.PageSize]byte) {
 	t.fill(va, gpa, hpa, rights, global, data)
 	_, slot := tlbKey(va)
-	t.e[slot].guest = guest
+	t.e[slot].guest, t.e[slot].dirty = guest, dirty
 }
 
 // invalidate drops the translation of one page, global or not (invlpg).

@@ -115,7 +115,8 @@ func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
 	vpn, slot := tlbKey(va)
 	t := &s.tlb
 	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.genNG == t.genNG) &&
-		permits(e.rights, acc) && (s.paging == PagingShadow || e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0)) {
+		permits(e.rights, acc) && (s.paging == PagingShadow ||
+		e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)) {
 		s.st.TLBHits.Inc()
 		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
 		return nil
