@@ -42,11 +42,21 @@ bench:
 	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
 	$(GO) test -run '^$$' -bench '^(BenchmarkWalk|BenchmarkNew4GiB|BenchmarkRead4|BenchmarkWrite4|BenchmarkRead4Scattered|BenchmarkTextReader|BenchmarkReferenceReplay)$$' -benchmem -count=3 ./engine/x86 ./engine/phys ./traces ./engine
 	$(GO) test -run '^$$' -bench '^(BenchmarkTLBHitAccess|BenchmarkTLBHitApply|BenchmarkSyncPageFault|BenchmarkReplay|BenchmarkPoolCacheContextSwitch)$$' -benchmem -count=3 ./engine
+	$(GO) test -run '^$$' -bench '^(BenchmarkBinaryReader|BenchmarkBinaryWriter|BenchmarkMsgpackPerField|BenchmarkSyntheticText)$$' -benchmem -count=3 ./traces
+	$(GO) test -run '^$$' -bench '^BenchmarkTraceSize$$' -benchtime=1x ./traces
 	@if command -v node >/dev/null 2>&1; then \
 		echo "WebAssembly under Node $$(node --version):"; \
 		PATH="$$PATH:$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench '^BenchmarkReplay$$' -benchmem -count=3 ./engine; \
+		PATH="$$PATH:$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench '^(BenchmarkBinaryReader|BenchmarkBinaryWriter|BenchmarkMsgpackPerField|BenchmarkSyntheticText)$$' -benchmem -count=3 ./traces; \
 	else echo "node not found: the WebAssembly figures need Node.js (apt-get install nodejs)"; fi
 	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
+
+## traces: the large synthetic traces (package traces/internal/synth) in
+## traces/large, which git ignores: 1M and 10M events in the binary form,
+## 1M in the text form too, for benchmarks and long replays.
+.PHONY: traces
+traces:
+	$(GO) run ./traces/internal/mktraces -o traces/large -events 1M,10M -text 1M
 
 ## wasm: the browser build of the engine (no UI yet: it replays a sample
 ## trace and prints statistics into the page).

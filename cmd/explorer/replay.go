@@ -97,15 +97,12 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 	if o.engine != "shadow" && o.engine != "ref" {
 		return usageErrorf("unknown engine %q (want shadow or ref)", o.engine)
 	}
-	f, err := os.Open(path)
+	// Either form, told apart by content.
+	rd, err := traces.Open(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	rd, err := traces.NewTextReader(bufio.NewReaderSize(f, 1<<16), path)
-	if err != nil {
-		return err
-	}
+	defer rd.Close()
 	cfg, err := applyOverrides(rd.Header().Config, o)
 	if err != nil {
 		return err
@@ -155,17 +152,18 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 		}
 		oc, err := eng.Apply(ev)
 		if err != nil {
-			// Name the line and the event, unless the error already
+			// Name the position (FILE:LINE, or FILE: event N for a
+			// binary trace) and the event, unless the error already
 			// starts with the event (a #GP names register and value).
 			text := string(traces.AppendEvent(nil, ev))
 			if strings.HasPrefix(err.Error(), text) {
-				return fail(fmt.Errorf("%s:%d: %w", path, rd.Line(), err))
+				return fail(fmt.Errorf("%s: %w", rd.Position(), err))
 			}
-			return fail(fmt.Errorf("%s:%d: %s: %w", path, rd.Line(), text, err))
+			return fail(fmt.Errorf("%s: %s: %w", rd.Position(), text, err))
 		}
 		if o.check {
 			if err := chk.Check(); err != nil {
-				return fail(fmt.Errorf("%s:%d: after %s: invariant violated:\n%w", path, rd.Line(), traces.AppendEvent(nil, ev), err))
+				return fail(fmt.Errorf("%s: after %s: invariant violated:\n%w", rd.Position(), traces.AppendEvent(nil, ev), err))
 			}
 		}
 		sum.add(&oc)

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/workload"
+)
+
+func init() {
+	register(&command{
+		name:    "record",
+		summary: "run a live workload on the engine and write what it does as a trace",
+		usage:   "",
+		flags:   recordFlags,
+	})
+}
+
+type recordOptions struct {
+	workload string
+	seed     uint64
+	events   int
+	params   paramFlag
+	out      string
+	check    bool
+	// afterEvent, when set, is called after each event is written with
+	// the number written so far (tests use it to interrupt a recording).
+	afterEvent func(n int)
+}
+
+// paramFlag collects repeated --param NAME=VALUE flags.
+type paramFlag map[string]string
+
+func (p paramFlag) String() string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k + "=" + p[k])
+	}
+	return b.String()
+}
+
+func (p paramFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	switch {
+	case !ok || k == "":
+		return fmt.Errorf("%q is not NAME=VALUE", s)
+	case p[k] != "":
+		return fmt.Errorf("parameter %s given twice", k)
+	}
+	p[k] = v
+	return nil
+}
+
+func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+	o := recordOptions{params: paramFlag{}}
+	fs.StringVar(&o.workload, "workload", "", "the workload to run: `NAME` is one of "+strings.Join(workload.Names(), ", "))
+	fs.Uint64Var(&o.seed, "seed", 1, "seed `N` of the workload's random choices: the same seed and parameters give the same trace")
+	fs.IntVar(&o.events, "events", 0, "record at most `N` events; 0 means the workload's default (its whole run, or a fixed number for workloads that never end)")
+	fs.Var(o.params, "param", "a workload parameter, `NAME=VALUE` (repeat the flag for several; explorer workloads lists them)")
+	fs.StringVar(&o.out, "o", "", "the trace `FILE` to write: text if its name ends in .txt, binary otherwise")
+	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event and stop at the first violation (slow)")
+	return func(args []string, stdout, stderr io.Writer) error {
+		if len(args) != 0 {
+			return usageErrorf("unexpected arguments %q (the trace file goes after -o)", args)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		// After the first Ctrl-C the recording winds down; a second one
+		// kills the program as usual.
+		context.AfterFunc(ctx, stop)
+		return record(ctx, o, stdout, stderr)
+	}
+}
+
+// record runs the workload live on the shadow engine of its header and
+// writes each event as the model produces it. When ctx is done (Ctrl-C)
+// the trace written so far is completed and the exit status is 130.
+func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) error {
+	switch {
+	case o.workload == "":
+		return usageErrorf("--workload is required: one of %s", strings.Join(workload.Names(), ", "))
+	case o.out == "":
+		return usageErrorf("-o FILE is required")
+	case o.events < 0:
+		return usageErrorf("--events %d is negative", o.events)
+	}
+	info, err := workload.Describe(o.workload)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	w, err := workload.New(o.workload, o.seed, o.params)
+	if err != nil {
+		if errors.Is(err, workload.ErrParam) || errors.Is(err, workload.ErrParamValue) {
+			return &exitError{2, err}
+		}
+		return err
+	}
+	defer w.Close()
+	h := w.Header()
+	eng, err := engine.NewShadow(h.Config)
+	if err != nil {
+		return err
+	}
+	tw, err := traces.Create(o.out, h)
+	if err != nil {
+		return err
+	}
+	max := o.events
+	if max == 0 {
+		max = info.Events
+	}
+	prog := newProgress(stderr, "record "+o.workload, "events", uint64(max))
+	n, err := workload.Run(ctx, w, eng, max, func(ev engine.Event, oc *engine.Outcome) error {
+		if err := tw.WriteEvent(ev); err != nil {
+			return err
+		}
+		if o.check {
+			if err := eng.Check(); err != nil {
+				return fmt.Errorf("after event %d %s: invariant violated:\n%w", oc.Index, traces.AppendEvent(nil, ev), err)
+			}
+		}
+		prog.Add(1)
+		if o.afterEvent != nil {
+			o.afterEvent(int(oc.Index) + 1)
+		}
+		return nil
+	})
+	prog.Done()
+	cerr := tw.Close()
+	switch {
+	case errors.Is(err, context.Canceled):
+		if cerr != nil {
+			return fmt.Errorf("interrupted, and completing %s failed: %w", o.out, cerr)
+		}
+		return &exitError{130, fmt.Errorf("interrupted: %s holds the first %d events, a complete trace", o.out, n)}
+	case err != nil && cerr == nil:
+		return fmt.Errorf("%w (%s holds the %d events before)", err, o.out, n)
+	case err != nil:
+		return err
+	case cerr != nil:
+		return cerr
+	}
+	fmt.Fprintf(stdout, "%s: %d events of %s (seed %d%s)\n", o.out, n, o.workload, o.seed, paramsNote(o.params))
+	return nil
+}
+
+func paramsNote(p paramFlag) string {
+	if len(p) == 0 {
+		return ""
+	}
+	return ", " + p.String()
+}
