@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
@@ -17,20 +18,93 @@ import (
 func init() {
 	register(&command{
 		name:    "info",
-		summary: "describe a trace (text or binary): header, events by kind, labels, length",
-		usage:   "FILE",
+		summary: "describe a trace, or run an engine info command at one of its events",
+		usage:   "FILE [COMMAND [ARGS]]\n\nWithout COMMAND: the trace's header, events by kind, labels and length.\nWith COMMAND: replay up to --at and run the engine's info command there:\n" + infoCommandList(),
 		flags:   infoFlags,
 	})
 }
 
 func infoFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	labels := fs.Int("labels", 100, "list at most this many labels (-1: all)")
+	at := fs.String("at", "", "with COMMAND: the event index to stop before, or a label's text (default: the end)")
+	var o replayOptions
+	fs.StringVar(&o.host, "host", "", "with COMMAND: host paging mode, overriding the trace header")
+	fs.StringVar(&o.paging, "paging", "", "with COMMAND: shadow, nested or ept, overriding the trace header")
+	fs.IntVar(&o.pool, "pool", 0, "with COMMAND: pool size in pages, overriding the trace header")
 	return func(args []string, stdout, stderr io.Writer) error {
-		if len(args) != 1 {
-			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
+		switch {
+		case len(args) == 0:
+			return usageErrorf("want a trace FILE")
+		case len(args) == 1:
+			if *at != "" {
+				return usageErrorf("--at needs a COMMAND to run there")
+			}
+			return info(args[0], *labels, stdout)
 		}
-		return info(args[0], *labels, stdout)
+		return infoAt(args[0], *at, o, args[1], args[2:], stdout)
 	}
+}
+
+func infoCommandList() string {
+	var b strings.Builder
+	for _, c := range engine.InfoCommands() {
+		fmt.Fprintf(&b, "  %-15s %-30s %s\n", c.Name, c.Args, c.Help)
+	}
+	return b.String()
+}
+
+// infoAt replays a trace through the shadow engine up to event at (an
+// index, or the first label with that text) and runs an info command.
+func infoAt(path, at string, o replayOptions, cmd string, args []string, w io.Writer) error {
+	known := false
+	for _, c := range engine.InfoCommands() {
+		known = known || c.Name == cmd
+	}
+	if !known {
+		return usageErrorf("unknown info command %q", cmd)
+	}
+	stop, isIndex := uint64(0), false
+	if at != "" {
+		if n, err := strconv.ParseUint(at, 0, 64); err == nil {
+			stop, isIndex = n, true
+		}
+	}
+	f, err := traces.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cfg, err := applyOverrides(f.Header().Config, o)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.NewShadow(cfg)
+	if err != nil {
+		return err
+	}
+	for n := uint64(0); ; n++ {
+		if isIndex && n == stop {
+			break
+		}
+		ev, err := f.Next()
+		if errors.Is(err, io.EOF) {
+			if at != "" {
+				return fmt.Errorf("--at %s: the trace ends after %d events", at, n)
+			}
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if !isIndex && at != "" && ev.Kind == engine.EvLabel && ev.Text == at {
+			break
+		}
+		if _, err := eng.Apply(ev); err != nil {
+			return fmt.Errorf("%s: %w", f.Position(), err)
+		}
+	}
+	fmt.Fprintf(w, "# %s at event %d\n", path, eng.Events())
+	return eng.Info(w, cmd, args...)
 }
 
 // traceLabel is a label event and where it is.

@@ -82,3 +82,33 @@ func TestInfo(t *testing.T) {
 		}
 	})
 }
+
+func TestInfoAt(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"info", "--at", "the guest maps the missing page and retries", sampleTrace, "dump", "guest"},
+			0, []string{"at event 33", "---[ guest: 32-bit", "0x0000000000400000-0x0000000000800000       4M RW"}},
+		{[]string{"info", "--at", "40", sampleTrace, "mode"}, 0, []string{"at event 40", "Guest paging mode:  Protected"}},
+		{[]string{"info", "--host=32bit", sampleTrace, "pool"}, 0, []string{"pages in use"}},
+		{[]string{"info", sampleTrace, "checkintegrity"}, 0, []string{"No problems found."}},
+		{[]string{"info", "--at", "9999", sampleTrace, "mode"}, 1, []string{"the trace ends after 75 events"}},
+		{[]string{"info", sampleTrace, "frob"}, 2, []string{`unknown info command "frob"`}},
+		{[]string{"info", "--at", "3", sampleTrace}, 2, []string{"--at needs a COMMAND"}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args[1:], " "), func(t *testing.T) {
+			code, out, errOut := explorer(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, out, errOut)
+				}
+			}
+		})
+	}
+}
