@@ -74,7 +74,7 @@ func TestInfo(t *testing.T) {
 	})
 
 	t.Run("usage", func(t *testing.T) {
-		if code, _, errOut := explorer(t, "info"); code != 2 || !strings.Contains(errOut, "want exactly one trace FILE") {
+		if code, _, errOut := explorer(t, "info"); code != 2 || !strings.Contains(errOut, "want a trace FILE") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 		if code, _, errOut := explorer(t, "info", "testdata/unknown-line.txt"); code != 1 || !strings.Contains(errOut, "testdata/unknown-line.txt:4:") {
