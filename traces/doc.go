@@ -1,8 +1,13 @@
-// Package traces reads and writes PGM Explorer traces. This version
-// implements the text form (version 1), one header line or event per
-// line, as the project's trace text contract specifies.
+// Package traces reads and writes PGM Explorer traces in two forms: the
+// text form (version 1), one header line or event per line, as the
+// project's trace text contract specifies, and a compact binary form
+// (msgpack blocks of delta-coded events). Open and Create choose the form
+// (by content when reading, by name when writing); the two convert into
+// each other without loss. Package traces/workload generates traces from
+// live guest models, traces/samples holds the committed sample corpus.
 //
-// What callers may rely on:
+// What callers may rely on (the binary reader gives the same guarantees,
+// with errors that name the event index and byte offset):
 //
 //   - Streaming. A TextReader holds one line at a time; its memory does
 //     not grow with the number of events. Header text is bounded too
@@ -28,7 +33,9 @@
 //     values, decimal cpl and pool, range sizes in the largest exact unit
 //     of K, M or G, single spaces, no comments.
 //
-// Additions to the contract, both header lines:
+// Additions to the contract: the hypervisor-side events and header lines
+// listed in the README (handlers, balloon, share, reset, save and
+// restore, mappings, `paging ept`, `cpu no-pae`), and these two:
 //
 //   - `maxphyaddr N` sets MAXPHYADDR (x86.MinMaxPhys..x86.MaxMaxPhys,
 //     default x86.DefaultMaxPhys). It must precede every range line, as
