@@ -45,31 +45,42 @@ func benchTrace(b *testing.B, n int) []byte {
 
 func BenchmarkTextReader(b *testing.B) {
 	const n = 100_000
-	data := benchTrace(b, n)
+	benchDecode(b, benchTrace(b, n), n, func(r io.Reader) (eventReader, error) { return NewTextReader(r, "bench") })
+}
+
+// eventReader is what the decoding benchmarks read with.
+type eventReader interface {
+	Next() (engine.Event, error)
+}
+
+// benchDecode reads data to the end b.N times with the reader open makes,
+// checking the count, and reports events per second.
+func benchDecode(b *testing.B, data []byte, want int, open func(io.Reader) (eventReader, error)) {
+	b.Helper()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		tr, err := NewTextReader(bytes.NewReader(data), "bench")
+		r, err := open(bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}
-		count := 0
+		n := 0
 		for {
-			_, err := tr.Next()
+			_, err := r.Next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				b.Fatal(err)
 			}
-			count++
+			n++
 		}
-		if count != n {
-			b.Fatalf("%d events, want %d", count, n)
+		if n != want {
+			b.Fatalf("%d events, want %d", n, want)
 		}
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(want)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 func BenchmarkTextWriter(b *testing.B) {

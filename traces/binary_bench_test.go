@@ -44,30 +44,7 @@ func synthHeader() Header { return Header{Config: synth.Config()} }
 // framing, varints and every check the text reader makes.
 func BenchmarkBinaryReader(b *testing.B) {
 	data := encodeBinary(b, synthHeader(), synthEvents(synthN))
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		r, err := NewBinaryReader(bytes.NewReader(data), "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for {
-			_, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != synthN {
-			b.Fatalf("%d events, want %d", n, synthN)
-		}
-	}
-	b.ReportMetric(float64(synthN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	benchDecode(b, data, synthN, func(r io.Reader) (eventReader, error) { return NewBinaryReader(r, "bench") })
 	b.ReportMetric(float64(len(data))/synthN, "B/event")
 }
 
@@ -256,28 +233,5 @@ func BenchmarkMsgpackPerField(b *testing.B) {
 // BenchmarkBinaryReader.
 func BenchmarkSyntheticText(b *testing.B) {
 	data := []byte(render(b, synthHeader(), synthEvents(synthN)))
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		tr, err := NewTextReader(bytes.NewReader(data), "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for {
-			_, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != synthN {
-			b.Fatalf("%d events, want %d", n, synthN)
-		}
-	}
-	b.ReportMetric(float64(synthN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	benchDecode(b, data, synthN, func(r io.Reader) (eventReader, error) { return NewTextReader(r, "bench") })
 }
