@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -16,8 +17,11 @@ const maxFamily = 1 << 16
 // family of 1024 costs nothing to display until it is used. A nil *Family
 // ignores every call.
 type Family struct {
-	v     []uint64
-	names []string // names[i] is the member name for index i
+	v       []uint64
+	pattern string
+	prefix  string   // the pattern up to its verb: every member name starts so
+	names   []string // member names, made on first use (an engine registers
+	// families of a thousand members and often never reads them)
 }
 
 // Inc adds one to member i. Precondition: 0 <= i < Len(); an index out of
@@ -53,32 +57,64 @@ func (f *Family) Len() int {
 }
 
 // Name is member i's statistic name. Precondition: 0 <= i < Len().
-func (f *Family) Name(i int) string { return f.names[i] }
+func (f *Family) Name(i int) string {
+	if f.names == nil {
+		f.names = make([]string, len(f.v))
+	}
+	if f.names[i] == "" {
+		f.names[i] = fmt.Sprintf(f.pattern, i)
+	}
+	return f.names[i]
+}
+
+// member reports which member of f, if any, name is: the number between
+// the pattern's prefix and suffix, read in the verb's base, must print
+// back to exactly name.
+func (f *Family) member(name string) (int, bool) {
+	verb := strings.IndexByte(f.pattern, '%')
+	end := verb + 1
+	for end < len(f.pattern) && f.pattern[end] >= '0' && f.pattern[end] <= '9' {
+		end++
+	}
+	suffix := f.pattern[end+1:]
+	if !strings.HasPrefix(name, f.prefix) || !strings.HasSuffix(name, suffix) || len(name) < len(f.prefix)+len(suffix)+1 {
+		return 0, false
+	}
+	base := 10
+	if f.pattern[end] != 'd' {
+		base = 16
+	}
+	n, err := strconv.ParseUint(name[len(f.prefix):len(name)-len(suffix)], base, 32)
+	if err != nil || n >= uint64(len(f.v)) || f.Name(int(n)) != name {
+		return 0, false
+	}
+	return int(n), true
+}
 
 // familyNames checks pattern and returns the n member names, or the
 // reason the pattern is malformed. A pattern has exactly one verb,
 // %d, %x or %X with an optional 0 flag and width, and no other '%';
 // every member name must itself be a valid name.
-func familyNames(pattern string, n int) ([]string, error) {
+func familyNames(pattern string, n int) (prefix string, err error) {
 	if n <= 0 || n > maxFamily {
-		return nil, fmt.Errorf("size %d is not in [1, %d]", n, maxFamily)
+		return "", fmt.Errorf("size %d is not in [1, %d]", n, maxFamily)
 	}
 	if strings.Count(pattern, "%") != 1 {
-		return nil, fmt.Errorf("want exactly one %% verb")
+		return "", fmt.Errorf("want exactly one %% verb")
 	}
 	i := strings.IndexByte(pattern, '%') + 1
 	for i < len(pattern) && pattern[i] >= '0' && pattern[i] <= '9' {
 		i++
 	}
 	if i == len(pattern) || strings.IndexByte("dxX", pattern[i]) < 0 {
-		return nil, fmt.Errorf("the verb must be %%d, %%x or %%X with an optional width")
+		return "", fmt.Errorf("the verb must be %%d, %%x or %%X with an optional width")
 	}
-	names := make([]string, n)
-	for k := range names {
-		names[k] = fmt.Sprintf(pattern, k)
-		if err := checkName(names[k]); err != nil {
-			return nil, fmt.Errorf("member %d: %w", k, err)
+	// Member names differ only in the number: the first and the last
+	// (the widest) are valid exactly when all are.
+	for _, k := range []int{0, n - 1} {
+		if err := checkName(fmt.Sprintf(pattern, k)); err != nil {
+			return "", fmt.Errorf("member %d: %w", k, err)
 		}
 	}
-	return names, nil
+	return pattern[:strings.IndexByte(pattern, '%')], nil
 }

@@ -83,7 +83,7 @@ func (r *Registry) Lookup(name string) (Sample, bool) {
 	if r == nil {
 		return Sample{}, false
 	}
-	x, ok := r.names[name]
+	x, ok := r.lookupRef(name)
 	if !ok {
 		return Sample{}, false
 	}

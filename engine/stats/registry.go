@@ -15,10 +15,11 @@ const maxName = 200
 // usable; call New. A nil *Registry stands for statistics compiled out
 // (see the package documentation).
 type Registry struct {
-	clk     *clock
-	entries []*entry       // registration order
-	names   map[string]ref // every name, family members included
-	order   []ref          // every name in path order; nil when stale
+	clk      *clock
+	entries  []*entry       // registration order
+	names    map[string]ref // every name but family members'
+	families []*entry       // family entries, whose members are named on demand
+	order    []ref          // every name in path order; nil when stale
 }
 
 // entry is one registration: exactly one of c, p, g and f is set.
@@ -41,7 +42,7 @@ type ref struct {
 
 func (x ref) name() string {
 	if x.i >= 0 {
-		return x.e.f.names[x.i]
+		return x.e.f.Name(x.i)
 	}
 	return x.e.name
 }
@@ -108,11 +109,11 @@ func (r *Registry) CounterFamily(pattern string, unit Unit, desc string, n int) 
 	if r == nil {
 		return nil
 	}
-	names, err := familyNames(pattern, n)
+	prefix, err := familyNames(pattern, n)
 	if err != nil {
 		panic(fmt.Sprintf("stats: malformed family pattern %q: %v", pattern, err))
 	}
-	f := &Family{v: make([]uint64, n), names: names}
+	f := &Family{v: make([]uint64, n), pattern: pattern, prefix: prefix}
 	r.add(&entry{name: pattern, kind: KindCounter, unit: unit, desc: desc, f: f})
 	return f
 }
@@ -123,25 +124,51 @@ func (r *Registry) add(e *entry) {
 	if !e.unit.valid() {
 		panic(fmt.Sprintf("stats: %q has an invalid unit %d", e.name, e.unit))
 	}
-	refs := []ref{{e: e, i: -1}}
 	if e.f != nil {
-		refs = make([]ref, len(e.f.names))
-		for i := range refs {
-			refs[i] = ref{e: e, i: i}
+		// A family clashes with a name that is one of its members, or with
+		// another family sharing a member.
+		for name := range r.names {
+			if _, ok := e.f.member(name); ok {
+				panic(fmt.Sprintf("stats: name %q registered twice", name))
+			}
 		}
-	} else if err := checkName(e.name); err != nil {
-		panic(fmt.Sprintf("stats: malformed name %q: %v", e.name, err))
-	}
-	for _, x := range refs {
-		if _, dup := r.names[x.name()]; dup {
-			panic(fmt.Sprintf("stats: name %q registered twice", x.name()))
+		for _, o := range r.families {
+			// Members start with their prefix: families can only share one
+			// when a prefix begins the other.
+			if !strings.HasPrefix(o.f.prefix, e.f.prefix) && !strings.HasPrefix(e.f.prefix, o.f.prefix) {
+				continue
+			}
+			for i := range o.f.v {
+				if _, ok := e.f.member(o.f.Name(i)); ok {
+					panic(fmt.Sprintf("stats: name %q registered twice", o.f.Name(i)))
+				}
+			}
 		}
-	}
-	for _, x := range refs {
-		r.names[x.name()] = x
+		r.families = append(r.families, e)
+	} else {
+		if err := checkName(e.name); err != nil {
+			panic(fmt.Sprintf("stats: malformed name %q: %v", e.name, err))
+		}
+		if _, dup := r.lookupRef(e.name); dup {
+			panic(fmt.Sprintf("stats: name %q registered twice", e.name))
+		}
+		r.names[e.name] = ref{e: e, i: -1}
 	}
 	r.entries = append(r.entries, e)
 	r.order = nil
+}
+
+// lookupRef finds a name, family members included.
+func (r *Registry) lookupRef(name string) (ref, bool) {
+	if x, ok := r.names[name]; ok {
+		return x, true
+	}
+	for _, e := range r.families {
+		if i, ok := e.f.member(name); ok {
+			return ref{e: e, i: i}, true
+		}
+	}
+	return ref{}, false
 }
 
 // sorted returns every ref in path order, rebuilding the order after a
@@ -151,6 +178,11 @@ func (r *Registry) sorted() []ref {
 		order := make([]ref, 0, len(r.names))
 		for _, x := range r.names {
 			order = append(order, x)
+		}
+		for _, e := range r.families {
+			for i := range e.f.v {
+				order = append(order, ref{e: e, i: i})
+			}
 		}
 		slices.SortFunc(order, func(a, b ref) int { return comparePaths(a.name(), b.name()) })
 		r.order = order
