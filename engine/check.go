@@ -258,7 +258,7 @@ func (c *checker) monitors() {
 			}
 			inChain[idx] = true
 		}
-		if pp, _, ok := s.mem.Lookup(page); ok && pp.PhysHandler() < phys.HandlerWrite {
+		if pp, _, ok := s.mem.Lookup(page); ok && pp.PhysHandler() < phys.HandlerWrite && !p.pages[head].dirty {
 			c.errf("monitored page %v has handler state %v", page, pp.PhysHandler())
 		}
 	}

@@ -26,6 +26,9 @@ func (c *checker) walkShadow() {
 				continue
 			}
 			va := s.canonicalVA(base | uint64(i)<<lv.Shift)
+			if level == s.shw.N-1 && pg.dirty {
+				continue // a dirty page table is compared at the next CR3 load
+			}
 			if level == s.shw.N-1 {
 				if s.paging != PagingShadow {
 					c.nestedLeaf(pg, i)

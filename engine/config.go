@@ -104,6 +104,7 @@ type Config struct {
 	MaxPhys   uint8         // MAXPHYADDR; 0 means x86.DefaultMaxPhys
 	NoPAE     bool          // the guest CPU reports no PAE: PAE and long mode are refused
 	Mappings  []MappingSpec // hypervisor mappings in the guest's linear space (shadow paging)
+	DirtyPT   bool          // the later engine's dirty page tables: busy guest page tables go unmonitored until the next flush
 }
 
 // DefaultConfig is a configuration with the defaults and no memory.

@@ -23,6 +23,10 @@ func (s *Shadow) monitorInsert(pg *poolPage) {
 	pg.monitored = true
 	if head, ok := s.monitors[page]; ok {
 		h := &s.pool.pages[head]
+		if h.dirty {
+			// A second table on this guest page: back to monitoring first.
+			s.resyncDirty(h)
+		}
 		pg.monNext, pg.monPrev = h.monNext, head
 		if h.monNext != nilIdx {
 			s.pool.pages[h.monNext].monPrev = pg.idx
@@ -57,7 +61,7 @@ func (s *Shadow) monitorRemove(pg *poolPage) {
 // permissive when it rises, needlessly strict when it falls: the guest
 // calls flushGCPhys for it.
 func (s *Shadow) monitorState(page x86.GPA) phys.HandlerState {
-	if _, ok := s.monitors[page]; ok {
+	if head, ok := s.monitors[page]; ok && !s.pool.pages[head].dirty {
 		return phys.HandlerWrite
 	}
 	return phys.HandlerNone
@@ -107,6 +111,7 @@ func (s *Shadow) monitorWrite(gpa x86.GPA, src []byte) {
 		}
 		pg.mods++
 		s.chainChanging(pg, off, len(src))
+		s.maybeDirty(pg, rz)
 	}
 	s.tlb.flushAll()
 	s.st.TLBFlushesAll.Inc()

@@ -59,6 +59,7 @@ type pgmStats struct {
 	NestedWalks, NestedFaults, NestedMemRefs                 *stats.Counter
 
 	DetectedConflicts, GuestPFInMapping, CR3WriteConflict *stats.Counter
+	DirtyPTMarked, DirtyPTResync                          *stats.Counter
 	ResolveConflict                                       *stats.Profile
 }
 
@@ -189,6 +190,8 @@ func (s *pgmStats) register(r *stats.Registry) {
 	pr(&s.ResolveConflict, "/PGM/R3/ResolveConflict", "Moving a hypervisor mapping out of the guest's way.")
 	c(&s.GuestPFInMapping, "/PGM/RZ/Trap0e/GuestPF/InMapping", "Guest faults inside a hypervisor mapping.")
 	c(&s.CR3WriteConflict, "/PGM/RZ/CR3WriteConflict", "Guest page-directory writes at a hypervisor mapping's place.")
+	c(&s.DirtyPTMarked, "/PGM/Pool/DirtyPT/Marked", "Busy guest page tables left unmonitored until the next CR3 load.")
+	c(&s.DirtyPTResync, "/PGM/Pool/DirtyPT/Resync", "Dirty page tables compared with their copy and monitored again.")
 }
 
 // pdFamily is the size of the per-PD-index families: a shadow page

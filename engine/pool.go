@@ -46,6 +46,10 @@ type poolPage struct {
 	mods         int // monitored writes seen since the last clear
 
 	inUse, cached, monitored, seenNonGlobal bool
+	// dirty: the guest page table is temporarily unmonitored (writable);
+	// copy is its content then, to find what changed at the resync.
+	dirty bool
+	copy  *[x86.PageSize]byte
 }
 
 // userRec records that entry table of pool page user points at a page.

@@ -143,6 +143,9 @@ func (s *Shadow) flushPage(pg *poolPage) {
 // free list.
 func (s *Shadow) freePage(pg *poolPage) {
 	p := &s.pool
+	if pg.dirty {
+		s.undirty(pg)
+	}
 	p.hashRemove(pg)
 	p.ageUnlink(pg)
 	if pg.monitored {
@@ -153,7 +156,7 @@ func (s *Shadow) freePage(pg *poolPage) {
 	}
 	clear(pg.stale)
 	*pg = poolPage{idx: pg.idx, kind: KindFree, hpa: pg.hpa, key: nilGPA, ents: pg.ents, gpas: pg.gpas,
-		stale: pg.stale, freeNext: p.freeHead}
+		stale: pg.stale, copy: pg.copy, freeNext: p.freeHead}
 	p.freeHead = pg.idx
 	p.used--
 }

@@ -40,6 +40,7 @@ type Shadow struct {
 	pool     pool
 	tlb      tlb
 	maps     mappings
+	dirtyPTs []uint16 // page tables unmonitored for now (Config.DirtyPT)
 	inter    intermediate
 	monitors map[x86.GPA]uint16 // guest page -> head of its monitor chain
 

@@ -49,6 +49,7 @@ func (s *Shadow) syncCR3(global bool) {
 	} else {
 		s.st.SyncCR3NotGlobal.Inc()
 	}
+	s.resyncAllDirty()
 	p := &s.pool
 	for i := 1; i < len(p.pages) && p.modified > 0; i++ {
 		if p.pages[i].mods > 0 {
@@ -128,6 +129,13 @@ func (s *Shadow) checkPDE(pd *poolPage, i int, va x86.GVA, child *poolPage, glob
 	}
 	s.plan(va, gw, &specs)
 	want := &specs[ptLevel]
+	// The shadow PTEs below were derived while the guest entry pointing at
+	// them was accessed; once it is not, they must go (accessed emulation).
+	if j := s.guestLevelOf(ptLevel); j > 0 && j-1 < gw.N && !gw.Steps[j-1].Register && !gw.Steps[j-1].Entry.Accessed() {
+		s.st.DstFreed.Inc()
+		s.setEntry(pd, i, 0)
+		return
+	}
 	if child != nil && child.kind == want.kind && child.key == want.key && pd.ents[i]&^s.shw.Levels[0].FrameMask == want.flags {
 		s.st.DstCacheHit.Inc()
 		pd.clearStale(i)

@@ -24,6 +24,7 @@ const (
 	keyMaxPhys = "maxphyaddr"
 	keyNoPAE   = "nopae"
 	keyMaps    = "mappings"
+	keyDirtyPT = "dirtypt"
 	keyMeta    = "meta"
 	keyEvents  = "events"
 	maxKeyLen  = 16 // longer than every key above
@@ -34,6 +35,9 @@ const (
 func encodeHeader(enc *msgpack.Encoder, h Header, c engine.Config, count uint64, countKnown bool) error {
 	n := 6
 	if len(c.Mappings) > 0 {
+		n++
+	}
+	if c.DirtyPT {
 		n++
 	}
 	if len(h.Meta) > 0 {
@@ -66,6 +70,12 @@ func encodeHeader(enc *msgpack.Encoder, h Header, c engine.Config, count uint64,
 	e.str(keyNoPAE)
 	if e.err == nil {
 		e.err = enc.EncodeBool(c.NoPAE)
+	}
+	if c.DirtyPT {
+		e.str(keyDirtyPT)
+		if e.err == nil {
+			e.err = enc.EncodeBool(true)
+		}
 	}
 	if len(c.Mappings) > 0 {
 		e.str(keyMaps)
@@ -190,6 +200,8 @@ func (r *BinaryReader) readHeader() error {
 			c.NoPAE, err = r.bool()
 		case keyMaps:
 			err = r.readMappings(c)
+		case keyDirtyPT:
+			c.DirtyPT, err = r.bool()
 		case keyMeta:
 			h.Meta, err = r.readMeta()
 		case keyEvents:

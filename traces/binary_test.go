@@ -284,7 +284,7 @@ func TestBinaryHeaderFields(t *testing.T) {
 		typ    reflect.Type
 		stored string
 	}{
-		{reflect.TypeFor[engine.Config](), "Ranges Host Paging PoolPages MaxPhys NoPAE Mappings"},
+		{reflect.TypeFor[engine.Config](), "Ranges Host Paging PoolPages MaxPhys NoPAE Mappings DirtyPT"},
 		{reflect.TypeFor[phys.RangeSpec](), "Type Start Size Name"},
 		{reflect.TypeFor[engine.MappingSpec](), "Name Size"},
 		{reflect.TypeFor[Header](), "Version Config Meta"},

@@ -64,7 +64,7 @@ func rangeKeyword(t phys.PageType) (string, bool) {
 // the first event is an error rather than an unknown line.
 var headerKeywords = map[string]bool{
 	"pgmtrace": true, "ram": true, "rom": true, "mmio": true, "host": true,
-	"paging": true, "pool": true, "maxphyaddr": true, "meta": true, "cpu": true, "mapping": true,
+	"paging": true, "pool": true, "maxphyaddr": true, "meta": true, "cpu": true, "mapping": true, "option": true,
 }
 
 // headerBuilder accumulates header lines and enforces their order rules.
@@ -128,6 +128,14 @@ func (hb *headerBuilder) line(kw string, rest []byte) error {
 			return fmt.Errorf("pool of %d pages outside %d..%d", n, engine.MinPoolPages, engine.MaxPoolPages)
 		}
 		c.PoolPages = int(n)
+	case "option":
+		if string(arg[0]) != "dirty-pt" {
+			return fmt.Errorf("unknown option %s (want `option dirty-pt`)", shown(arg[0]))
+		}
+		if c.DirtyPT {
+			return fmt.Errorf("option dirty-pt given twice")
+		}
+		c.DirtyPT = true
 	case "cpu":
 		if err := once(&hb.seenCPU, kw); err != nil {
 			return err
@@ -157,7 +165,7 @@ func (hb *headerBuilder) line(kw string, rest []byte) error {
 }
 
 var headerUsage = map[string]string{
-	"host": "MODE", "paging": "shadow|nested", "pool": "PAGES", "maxphyaddr": "BITS", "cpu": "no-pae",
+	"host": "MODE", "paging": "shadow|nested", "pool": "PAGES", "maxphyaddr": "BITS", "cpu": "no-pae", "option": "dirty-pt",
 }
 
 func once(seen *bool, kw string) error {

@@ -76,6 +76,9 @@ func AppendHeader(dst []byte, h Header) ([]byte, error) {
 	if c.NoPAE {
 		dst = append(dst, "cpu no-pae\n"...)
 	}
+	if c.DirtyPT {
+		dst = append(dst, "option dirty-pt\n"...)
+	}
 	for _, m := range c.Mappings {
 		dst = append(dst, "mapping "...)
 		dst = append(dst, m.Name...)

@@ -293,3 +293,21 @@ func TestNoPAERoundTrip(t *testing.T) {
 		t.Error("cpu no-pae did not survive the round trip")
 	}
 }
+
+func TestDirtyPTOptionRoundTrip(t *testing.T) {
+	h := Header{Version: Version, Config: engine.DefaultConfig()}
+	h.Config.DirtyPT = true
+	var b strings.Builder
+	w := NewTextWriter(&b)
+	if err := w.WriteHeader(h); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	rd, err := NewTextReader(strings.NewReader(b.String()), "t")
+	if err != nil || !rd.Header().Config.DirtyPT || !strings.Contains(b.String(), "option dirty-pt\n") {
+		t.Fatalf("option dirty-pt did not survive: %v\n%s", err, b.String())
+	}
+	if _, err := NewTextReader(strings.NewReader("pgmtrace 1\noption turbo\n"), "t"); err == nil || !strings.Contains(err.Error(), "unknown option") {
+		t.Errorf("unknown option: %v", err)
+	}
+}
