@@ -248,9 +248,29 @@ func (s *Shadow) mapHyper(m *Mapping) {
 	s.eachMappingPDE(m, true)
 }
 
-// unmapHyper removes m's entries from the shadow tables.
+// unmapHyper removes m's entries from every shadow page directory in the
+// pool, the cached roots of other address spaces included: they would
+// otherwise keep the mapping at its old place.
 func (s *Shadow) unmapHyper(m *Mapping) {
-	s.eachMappingPDE(m, false)
+	pts := map[x86.HPA]bool{}
+	for _, t := range m.pt32 {
+		pts[t.hpa] = true
+	}
+	for _, t := range m.pae {
+		pts[t.hpa] = true
+	}
+	for i := 1; i < len(s.pool.pages); i++ {
+		pg := &s.pool.pages[i]
+		if !pg.inUse || pg.kind.Level() != x86.LevelPD {
+			continue
+		}
+		for j, e := range pg.ents {
+			if e&shwMapping != 0 && pts[x86.HPA(s.frameOf(e))] {
+				s.setEntry(pg, j, 0)
+			}
+		}
+	}
+	s.tlb.flushAll()
 }
 
 func (s *Shadow) eachMappingPDE(m *Mapping, install bool) {

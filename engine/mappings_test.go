@@ -154,3 +154,35 @@ func TestMappingsInfoAndSavedState(t *testing.T) {
 		t.Errorf("loading into a machine without the mapping: %v", err)
 	}
 }
+
+// Moving a mapping while another address space is current must not
+// leave it at its old place in that space's cached shadow root.
+func TestMappingMoveReachesOtherSpaces(t *testing.T) {
+	_, out := run(t, `pgmtrace 1
+ram 0 16M
+mapping hma 8M
+cr0 0x11
+cr4 0x10
+pw4 0x10000 0xe3
+pw4 0x20000 0xe3
+cr3 0x10000
+cr0 0x80000011
+r4 0x0
+cr3 0x20000
+pw4 0x20ff8 0x004000e3
+r4 0xff800000
+cr3 0x10000
+pw4 0x10ff8 0x008000e3
+r4 0xff800000
+`)
+	if last := out[len(out)-1]; !last.OK || last.GPA != 0x800000 {
+		t.Errorf("last access: %s", last.AppendJSON(nil))
+	}
+}
+
+// The first write through a clean 4 MiB page lands in the page directory
+// that maps it: the shadow PDE must drop its dirty tracking even though
+// the write itself is emulated (the checker in run verifies it).
+func TestDirtyBigPageSelfMap(t *testing.T) {
+	run(t, "pgmtrace 1\nram 0 16M\ncr0 0x11\ncr4 0x10\npw4 0x10000 0x83\ncr3 0x10000\ncr0 0x80000011\nr4 0x0\nw4 0x10004 0x4000e3\nr4 0x400000\n")
+}

@@ -224,9 +224,14 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 			base := uint64(gw.GPA) &^ (bigSize - 1)
 			sp.big = true
 			sp.kind = bigKind(f, lv.Kind, s.guestBits())
-			sp.key = x86.GPA(base + uint64(va)&(bigSize-1)&^(1<<cover-1))
+			sp.key = x86.GPA(base+uint64(va)&(bigSize-1)&^(1<<cover-1)) | bigKeyBits(big.Entry)
 			sp.flags = s.dirFlags(l-1, big)
-			if lv.Kind == x86.LevelPT && big.Entry.Writable() && !big.Entry.Dirty() {
+			// Dirty tracking sits on the entry that leads into the big page
+			// from this address space's own tables (the PDE of a 2 or 4 MiB
+			// page, the PDPTE of a 1 GiB one): the tables below are shared
+			// by every mapping of the same physical range and rights.
+			top := !specs[l-1].big
+			if top && big.Entry.Writable() && !big.Entry.Dirty() {
 				sp.flags = sp.flags&^uint64(x86.RW) | shwTrackDirtyPDE
 			}
 			continue
@@ -248,4 +253,16 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 		}
 		sp.flags = s.dirFlags(l-1, parent)
 	}
+}
+
+// bigKeyBits are the rights of a guest big-page entry folded into the key
+// of the shadow tables that hold its pieces (whose low 12 bits are free):
+// two big pages over the same physical range share those tables only when
+// their rights agree, since the entries inside carry them.
+func bigKeyBits(e x86.Entry) x86.GPA {
+	k := x86.GPA(e) & x86.GPA(x86.RW|x86.US|x86.G)
+	if e.NoExec() {
+		k |= 1 << 9
+	}
+	return k
 }

@@ -285,7 +285,7 @@ func (s *Shadow) guestLeaf(pt *poolPage, i int, va x86.GVA, gw *x86.Walk) (e x86
 		return x86.Entry(x86.P | x86.RW | x86.US | x86.A | x86.D), pt.key + x86.GPA(uint64(i)<<x86.PageShift), true
 	case srcBig:
 		big := gw.Leaf()
-		return big.Entry, pt.key + x86.GPA(uint64(i)<<x86.PageShift), true
+		return big.Entry, x86.PageDown(pt.key) + x86.GPA(uint64(i)<<x86.PageShift), true
 	}
 	gl := &s.format.Levels[s.format.N-1]
 	addr := pt.key + x86.GPA(i*int(gl.EntrySize))

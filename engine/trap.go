@@ -265,8 +265,9 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 		s.st.T2GuestTrap.Inc()
 		return xlate{fault: gw.Fault}, true, nil
 	}
-	leafAccessed := true
+	leafAccessed, bigCleaned := true, false
 	if l := gw.Leaf(); l != nil {
+		bigCleaned = l.Big && acc.Kind == x86.Write && !l.Entry.Dirty()
 		leafAccessed = l.Entry.Accessed()
 		if acc.Kind == x86.Write {
 			if l.Entry.Dirty() {
@@ -281,6 +282,13 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 	s.st.DirtyPage.End(dp)
 	gpa := gw.GPA
 	write := acc.Kind == x86.Write
+	bigDirtyTrap := false
+	if bigCleaned {
+		// The big page's PDE just became dirty: its dirty tracking in the
+		// shadow PDE goes now, even if the write itself is emulated below.
+		r, _ := s.syncPath(va, gw, false)
+		bigDirtyTrap = r.dirtyTrap
+	}
 	p, _, inRAM := s.mem.Lookup(gpa)
 	switch {
 	case !inRAM:
@@ -316,7 +324,7 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 	case res.createdTable:
 		x.path = PathSyncPT
 		s.st.T2SyncPT.Inc()
-	case res.dirtyTrap:
+	case res.dirtyTrap || bigDirtyTrap:
 		x.path = PathDirtyTrap
 		s.st.T2DirtyAcc.Inc()
 	case !leafAccessed:

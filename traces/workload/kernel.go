@@ -26,7 +26,7 @@ type kernel struct {
 const (
 	kimgBase  = 0x100000
 	kimgText  = 64 << 10
-	kimgEnd   = 0x140000
+	kimgEnd   = 0x120000
 	kfreeBase = 0x200000
 )
 

@@ -16,7 +16,7 @@ func TestNames(t *testing.T) {
 	if !slices.IsSorted(names) {
 		t.Errorf("Names() = %v, not sorted", names)
 	}
-	for _, want := range []string{"boot", "modes-tour", "multiprocess"} {
+	for _, want := range []string{"boot", "devices", "mapping-conflict", "modes-tour", "multiprocess", "overcommit"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("Names() = %v, missing %s", names, want)
 		}
@@ -55,6 +55,9 @@ func TestNewErrors(t *testing.T) {
 		{"multiprocess", map[string]string{"procs": "64", "heap": "4096", "ram": "8"}, ErrParamValue, []string{"ram=8 MiB is too small"}},
 		{"modes-tour", map[string]string{"la57": "maybe"}, ErrParamValue, []string{"la57=maybe", "true, false"}},
 		{"modes-tour", map[string]string{"zzz": "1", "aaa": "2"}, ErrParam, []string{`"aaa"`, "want one of la57"}}, // the first by name
+		{"devices", map[string]string{"mode": "la57"}, ErrParamValue, []string{"mode=la57", "32bit, pae, long"}},
+		{"mapping-conflict", map[string]string{"grow": "100", "pages": "64", "ram": "8"}, ErrParamValue, []string{"ram=8 MiB is too small"}},
+		{"overcommit", map[string]string{"zero": "4096", "ram": "8"}, ErrParamValue, []string{"ram=8 MiB is too small"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,9 @@ var samples = []struct {
 	{"boot.txt", "boot", 1, nil, 0},
 	{"modes-tour.txt", "modes-tour", 1, nil, 0},
 	{"multiprocess.txt", "multiprocess", 1, map[string]string{"procs": "6", "quantum": "24"}, 4000},
+	{"devices.txt", "devices", 1, nil, 0},
+	{"mapping-conflict.txt", "mapping-conflict", 1, nil, 0},
+	{"overcommit.txt", "overcommit", 1, nil, 0},
 }
 
 // TestSamples records the sample traces again and compares them with

@@ -144,6 +144,14 @@ func wellBehavedCases() []wellBehavedCase {
 			{"multiprocess", map[string]string{"mode": "pae", "nx": "false"}, 10000, []uint64{1}},
 			{"multiprocess", map[string]string{"mode": "la57"}, 10000, []uint64{1, 2}},
 			{"multiprocess", map[string]string{"procs": "32", "heap": "256", "locality": "30", "quantum": "16", "ram": "128"}, 20000, []uint64{1}},
+			{"devices", nil, 0, []uint64{1, 2}},
+			{"devices", map[string]string{"mode": "32bit"}, 0, []uint64{1}},
+			{"devices", map[string]string{"mode": "pae", "fb": "64", "refresh": "4"}, 0, []uint64{1}},
+			{"mapping-conflict", nil, 0, []uint64{1, 2}},
+			{"mapping-conflict", map[string]string{"pae": "true", "spaces": "3", "hma": "64"}, 0, []uint64{1, 2}},
+			{"overcommit", nil, 0, []uint64{1, 2}},
+			{"overcommit", map[string]string{"mode": "32bit", "balloon": "200"}, 0, []uint64{1}},
+			{"overcommit", map[string]string{"mode": "pae", "zero": "1024", "share": "256"}, 0, []uint64{1}},
 		}
 	}
 	return []wellBehavedCase{
@@ -154,6 +162,12 @@ func wellBehavedCases() []wellBehavedCase {
 		{"multiprocess", map[string]string{"mode": "32bit", "procs": "4", "quantum": "16", "ram": "8", "heap": "16"}, 600, []uint64{1}},
 		{"multiprocess", map[string]string{"mode": "pae", "nx": "false", "heap": "16", "ram": "8"}, 600, []uint64{1}},
 		{"multiprocess", map[string]string{"mode": "la57", "procs": "3", "locality": "50", "ram": "8"}, 600, []uint64{1}},
+		{"devices", map[string]string{"steps": "16", "ram": "4"}, 0, []uint64{1}},
+		{"devices", map[string]string{"mode": "32bit", "steps": "10", "fb": "2", "refresh": "3", "ram": "4"}, 0, []uint64{2}},
+		{"mapping-conflict", map[string]string{"grow": "8", "touches": "6", "ram": "4"}, 0, []uint64{1}},
+		{"mapping-conflict", map[string]string{"pae": "true", "spaces": "2", "grow": "10", "touches": "6", "hma": "12", "ram": "4"}, 0, []uint64{2}},
+		{"overcommit", map[string]string{"zero": "24", "share": "8", "balloon": "12", "ram": "4"}, 0, []uint64{1}},
+		{"overcommit", map[string]string{"mode": "pae", "zero": "16", "share": "8", "balloon": "4", "ram": "4"}, 0, []uint64{3}},
 	}
 }
 
