@@ -29,11 +29,15 @@ type BinaryReader struct {
 	block   []byte // payload of the current block, perhaps cut short
 	pos     int    // next byte of block to decode
 	blockAt int64  // offset of block[0] in the input
-	partial bool   // the input ends inside this block
-	left    uint64 // events of the block not yet decoded
-	shapes  [maxShapes]shape
-	nshapes int
-	prev    [numRegs]uint64 // address registers
+	// blockStart and blockFirst are where the current block's msgpack
+	// value starts and the index of its first event (see Block); -1
+	// before the first block.
+	blockStart, blockFirst int64
+	partial                bool   // the input ends inside this block
+	left                   uint64 // events of the block not yet decoded
+	shapes                 [maxShapes]shape
+	nshapes                int
+	prev                   [numRegs]uint64 // address registers
 
 	next int64 // index of the next event
 	err  error // sticky: once failed, always failed (io.EOF at the end)
@@ -90,12 +94,37 @@ func NewBinaryReader(r io.Reader, name string) (*BinaryReader, error) {
 		br = bufio.NewReaderSize(r, 64<<10)
 	}
 	src := &countingReader{r: br}
-	rd := &BinaryReader{name: name, src: src, dec: msgpack.NewDecoder(src)}
+	rd := &BinaryReader{name: name, src: src, dec: msgpack.NewDecoder(src), blockStart: -1, blockFirst: -1}
 	if err := rd.readHeader(); err != nil {
 		return nil, err
 	}
 	return rd, nil
 }
+
+// ResumeAt returns a reader of the same trace as r that starts at a block
+// boundary instead of the first block: src delivers the input from byte
+// offset off on, where a block whose first event has index first starts
+// (what Block reported for it, on this reader or an earlier one of the
+// same file). The header, and so the checks of every event, are r's; r
+// itself is not changed and src is read only through the new reader.
+// Offsets in errors still count from the start of the input. A wrong off
+// or first is not detected here but by the first Next, as an error
+// matching ErrCorrupt (or ErrTruncated at the end of the input).
+func (r *BinaryReader) ResumeAt(src io.Reader, off, first int64) *BinaryReader {
+	br, ok := src.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(src, 64<<10)
+	}
+	c := &countingReader{r: br, n: off}
+	return &BinaryReader{name: r.name, src: c, dec: msgpack.NewDecoder(c), hdr: r.hdr, ranges: r.ranges,
+		count: r.count, countKnown: r.countKnown, next: first, blockStart: -1, blockFirst: -1}
+}
+
+// Block says where the block holding the event Next last returned
+// starts: the byte offset of its msgpack value in the input, and the
+// index of its first event. Both are -1 before the first event. A reader
+// made by ResumeAt(src, off, first) reads that event again from there.
+func (r *BinaryReader) Block() (off, first int64) { return r.blockStart, r.blockFirst }
 
 // Header is the trace's header, normalised.
 func (r *BinaryReader) Header() Header { return r.hdr }
@@ -332,6 +361,7 @@ func (r *BinaryReader) readBlock() error {
 		return r.blockError(r.blockAt, corruptf("block of %d bytes claims %d events", n, count))
 	}
 	r.pos, r.left = k1+k2, count
+	r.blockStart, r.blockFirst = at, int64(first)
 	return nil
 }
 

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,6 +35,9 @@ type replayOptions struct {
 	host     string // overrides of the trace header, "" when not given
 	paging   string
 	pool     int
+	// afterEvent, when set, is called after each event is applied with
+	// the number applied so far (tests use it to interrupt a replay).
+	afterEvent func(n uint64)
 }
 
 func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -48,8 +54,18 @@ func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 		if len(args) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
 		}
-		return replay(args[0], o, stdout, stderr)
+		return replayInterruptible(args[0], o, stdout, stderr)
 	}
+}
+
+// replayInterruptible is replay that Ctrl-C (SIGINT) stops cleanly.
+func replayInterruptible(path string, o replayOptions, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	// After the first Ctrl-C the replay winds down; a second one kills
+	// the program as usual.
+	context.AfterFunc(ctx, stop)
+	return replay(ctx, path, o, stdout, stderr)
 }
 
 func newEngine(kind string, cfg engine.Config) (engine.Engine, error) {
@@ -90,19 +106,29 @@ func applyOverrides(cfg engine.Config, o replayOptions) (engine.Config, error) {
 // checker is an engine that can verify its own invariants.
 type checker interface{ Check() error }
 
-func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
+// replay replays the trace at path. When ctx is done (Ctrl-C) it stops
+// between two events: the outcomes so far are written, with the
+// statistics if asked for, and the error says how far it got, with exit
+// status 130.
+func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io.Writer) error {
 	if o.outcomes != "none" && o.outcomes != "jsonl" {
 		return usageErrorf("unknown --outcomes %q (want none or jsonl)", o.outcomes)
 	}
 	if o.engine != "shadow" && o.engine != "ref" {
 		return usageErrorf("unknown engine %q (want shadow or ref)", o.engine)
 	}
-	// Either form, told apart by content.
-	rd, err := traces.Open(path)
+	// Either form, told apart by content. The file is read through a
+	// counter, to estimate the events of a trace that does not say.
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer rd.Close()
+	defer f.Close()
+	src := &byteCounter{r: f}
+	rd, _, err := traces.NewReader(src, path)
+	if err != nil {
+		return err
+	}
 	cfg, err := applyOverrides(rd.Header().Config, o)
 	if err != nil {
 		return err
@@ -131,9 +157,21 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 		}
 		out = bufio.NewWriterSize(w, 1<<16)
 	}
+	// The progress line: its total is the binary header's count, or
+	// an estimate from the share of the file read so far.
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	total, known := uint64(0), false
+	if br, ok := rd.(*traces.BinaryReader); ok {
+		total, known = br.EventCount()
+	}
+	prog := newProgress(stderr, "replay "+filepath.Base(path), "events", total)
 	// fail stops the replay; the outcomes of the events before the
 	// failing one are still printed, whatever the buffer held.
 	fail := func(err error) error {
+		prog.Done()
 		if out != nil {
 			out.Flush()
 		}
@@ -142,7 +180,15 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 	var sum replaySummary
 	start := time.Now()
 	var buf []byte
-	for {
+	for n := uint64(0); ; n++ {
+		if n%256 == 0 && n > 0 {
+			if ctx.Err() != nil {
+				return replayInterrupted(rd, n, o, &sum, start, eng, out, prog, stderr)
+			}
+			if !known && n%(1<<16) == 0 {
+				prog.estimate(n, src.n, size)
+			}
+		}
 		ev, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -171,10 +217,15 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 			buf = oc.AppendJSON(buf[:0])
 			buf = append(buf, '\n')
 			if _, err := out.Write(buf); err != nil {
-				return err
+				return fail(err)
 			}
 		}
+		prog.Add(1)
+		if o.afterEvent != nil {
+			o.afterEvent(n + 1)
+		}
 	}
+	prog.Done()
 	sum.elapsed = time.Since(start)
 	if out != nil {
 		if err := out.Flush(); err != nil {
@@ -185,4 +236,48 @@ func replay(path string, o replayOptions, stdout, stderr io.Writer) error {
 		sum.print(stderr, eng)
 	}
 	return nil
+}
+
+// replayInterrupted ends a replay stopped by Ctrl-C after n events: what
+// was printed is flushed, the statistics so far printed if asked for.
+func replayInterrupted(rd traces.Reader, n uint64, o replayOptions, sum *replaySummary, start time.Time,
+	eng engine.Engine, out *bufio.Writer, prog *progress, stderr io.Writer) error {
+	prog.Done()
+	sum.elapsed = time.Since(start)
+	var err error
+	if out != nil {
+		err = out.Flush()
+	}
+	if o.stats {
+		sum.print(stderr, eng)
+	}
+	msg := fmt.Sprintf("interrupted after %d events (the last: %s)", n, rd.Position())
+	if out != nil {
+		msg += "; the outcomes of those events were written"
+	}
+	if err != nil {
+		return fmt.Errorf("%s, but writing the outcomes failed: %w", msg, err)
+	}
+	return &exitError{130, errors.New(msg)}
+}
+
+// byteCounter counts the bytes read from a file.
+type byteCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *byteCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// estimate sets the total of a progress line whose count is not known,
+// from the share of the file read: done events in read of size bytes.
+func (p *progress) estimate(done uint64, read, size int64) {
+	if p == nil || read <= 0 || size <= 0 {
+		return
+	}
+	p.total = max(done, uint64(float64(done)*float64(size)/float64(read)))
 }
