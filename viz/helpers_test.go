@@ -1,0 +1,77 @@
+package viz
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+)
+
+// scenario is a sample trace replayed to a moment.
+type scenario struct {
+	name   string
+	sample string
+	at     string // event index or label text; "" for the end
+	paging engine.Paging
+	host   engine.HostMode
+	view   View
+	va     uint64
+	hasVA  bool
+	w, h   int
+}
+
+// replay builds the model of a scenario.
+func replay(t testing.TB, sc scenario) *Model {
+	t.Helper()
+	data, err := samples.Read(sc.sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, _, err := traces.NewReader(bytes.NewReader(data), sc.sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rd.Header().Config
+	cfg.Paging = sc.paging
+	if sc.host != engine.HostInvalid {
+		cfg.Host = sc.host
+	}
+	eng, err := engine.NewShadow(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, isIndex := uint64(0), false
+	if n, err := strconv.ParseUint(sc.at, 0, 64); err == nil {
+		stop, isIndex = n, true
+	}
+	m := &Model{Engine: eng, Recent: NewRecent(64), Timeline: NewTimeline(256), View: sc.view,
+		VA: x86.GVA(sc.va), HasVA: sc.hasVA, Width: sc.w, Height: sc.h, Title: sc.sample}
+	for n := uint64(0); ; n++ {
+		if isIndex && n == stop {
+			break
+		}
+		ev, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !isIndex && sc.at != "" && ev.Kind == engine.EvLabel && ev.Text == sc.at {
+			break
+		}
+		o, err := eng.Apply(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Recent.Add(o)
+		m.Timeline.Add(&o)
+	}
+	return m
+}

@@ -1,0 +1,226 @@
+package viz
+
+import (
+	"image/color"
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/stats"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// The statistics panel lists the non-zero counters of the /PGM tree;
+// the event log lists the latest outcomes with their paths; the timeline
+// strip shows where the replay is.
+
+// pathColor is the colour of a path in the event log: cheap paths
+// green, syncs blue, traps yellow and orange, guest faults vermilion.
+func pathColor(p engine.Path) color.RGBA {
+	switch p {
+	case engine.PathTLBHit, engine.PathShadowHit, engine.PathWalk, engine.PathIdentity, engine.PathNestedWalk:
+		return Green
+	case engine.PathSyncPage, engine.PathSyncPT, engine.PathNestedFault:
+		return Blue
+	case engine.PathDirtyTrap, engine.PathAccessedTrap:
+		return Yellow
+	case engine.PathMonitorWrite, engine.PathWPEmulation, engine.PathHandler:
+		return Orange
+	case engine.PathGuestFault, engine.PathGP:
+		return Vermilion
+	case engine.PathPoolEvict:
+		return Purple
+	}
+	return ColFaint
+}
+
+func (c *ctx) statsPanel(r Rect) {
+	if c.m.View == ViewOverview {
+		// Overview: statistics and the event log share the place.
+		if r.W > 2*c.t.fs*28 {
+			left, right := r.CutLeft(r.W/2, c.t.gap)
+			c.counters(left)
+			c.logPanel(right)
+		} else {
+			top, bottom := r.CutTop(r.H/2, c.t.gap)
+			c.counters(top)
+			c.logPanel(bottom)
+		}
+		return
+	}
+	c.counters(r)
+}
+
+func (c *ctx) counters(r Rect) {
+	t := c.t
+	in := c.panel("stats", "Statistics (non-zero /PGM counters)", r)
+	reg := c.m.Engine.Stats()
+	colW := in.W
+	ncol := 1
+	if in.W > 60*t.small {
+		ncol = 2
+		colW = (in.W - 2*t.pad) / 2
+	}
+	rows := max(in.H/t.slh, 0)
+	i, shown, total := 0, 0, 0
+	reg.Each(func(s stats.Sample) {
+		if s.IsZero() {
+			return
+		}
+		total++
+		col, row := i/max(rows, 1), i%max(rows, 1)
+		if col >= ncol || rows == 0 {
+			return
+		}
+		i++
+		shown++
+		x := in.X + col*(colW+2*t.pad)
+		y := in.Y + row*t.slh
+		v := s.Value
+		if s.Kind == stats.KindProfile {
+			v = s.Calls
+		}
+		c.b = appendUint(c.b[:0], v)
+		vw := measureBytes(FaceMono, t.small, c.b)
+		c.textB(x+colW-vw, y, FaceMono, t.small, ColText)
+		name := strings.TrimPrefix(s.Name, "/PGM/")
+		c.textFit(x, y, colW-vw-t.small, FaceRegular, t.small, ColDim, name)
+		c.l.Hit(Rect{x, y, colW, t.slh}, HitID{Kind: HitCounter, Name: s.Name})
+	})
+	if total > shown && rows > 0 {
+		// Say how many did not fit, over the last line.
+		y := in.Y + (rows-1)*t.slh
+		x := in.X + (ncol-1)*(colW+2*t.pad)
+		c.l.Fill(Rect{x, y, colW, t.slh}, ColPanel)
+		c.b = append(c.b[:0], "… "...)
+		c.b = appendUint(c.b, uint64(total-shown+1))
+		c.b = append(c.b, " more"...)
+		c.textFitB(x, y, colW, FaceRegular, t.small, ColDim)
+	}
+}
+
+// logPanel lists the latest outcomes, newest at the bottom.
+func (c *ctx) logPanel(r Rect) {
+	t := c.t
+	in := c.panel("log", "Recent events", r)
+	rc := c.m.Recent
+	if rc == nil || rc.Len() == 0 {
+		c.textFit(in.X, in.Y, in.W, FaceRegular, t.small, ColDim, "none yet")
+		return
+	}
+	rows := in.H / t.slh
+	n := min(rows, rc.Len())
+	f := c.m.Engine.Format()
+	idxW := Measure(FaceMono, t.small, "0000000 ")
+	opW := Measure(FaceMono, t.small, "invlpg ")
+	for k := 0; k < n; k++ {
+		o := rc.At(rc.Len() - n + k)
+		y := in.Y + k*t.slh
+		x := in.X
+		c.b = appendUint(c.b[:0], o.Index)
+		w := measureBytes(FaceMono, t.small, c.b)
+		c.textB(x+idxW-w-t.small/2, y, FaceMono, t.small, ColFaint)
+		x += idxW
+		c.b = append(c.b[:0], o.Event.Op()...)
+		c.textB(x, y, FaceMono, t.small, ColText)
+		x += opW
+		c.b = c.b[:0]
+		ev := &o.Event
+		switch {
+		case ev.Kind == engine.EvLabel:
+			c.b = append(c.b, ev.Text...)
+			c.textFitB(x, y, in.Right()-x, FaceRegular, t.small, Blue)
+			continue
+		case ev.Kind.Access():
+			c.b = appendVA(c.b, ev.Addr, f)
+			if o.OK {
+				c.b = append(c.b, " → "...)
+				c.b = appendHex(c.b, uint64(o.GPA))
+			}
+		case ev.Kind == engine.EvPhysRead || ev.Kind == engine.EvPhysWrite || ev.Kind == engine.EvInvlpg:
+			c.b = appendHex(c.b, ev.Addr)
+		case ev.Kind == engine.EvCPL:
+			c.b = appendUint(c.b, ev.Value)
+		default:
+			if _, ok := ev.Kind.Reg(); ok {
+				c.b = appendHex(c.b, ev.Value)
+			}
+		}
+		// The path chip at the right.
+		pw := 0
+		if o.Path != engine.PathNone && o.Path != engine.PathPhys {
+			name := o.Path.String()
+			if !o.OK && o.Fault.Kind != x86.NonCanonical {
+				name = "#PF " + name
+			}
+			pw = Measure(FaceRegular, t.small, name) + t.small
+			px := in.Right() - pw
+			col := pathColor(o.Path)
+			c.l.Fill(Rect{px, y + 1, pw, t.slh - 2}, Tint(col, 0.55))
+			c.l.Fill(Rect{px, y + 1, 3, t.slh - 2}, col)
+			c.text(px+t.small/2+1, y, FaceRegular, t.small, ColText, name)
+		}
+		c.textFitB(x, y, in.Right()-x-pw-t.small/2, FaceMono, t.small, ColText)
+		c.l.Hit(Rect{in.X, y, in.W, t.slh}, HitID{Kind: HitOutcome, Event: o.Index, Addr: ev.Addr})
+	}
+}
+
+func (c *ctx) timelineHeight() int { return c.t.lh + c.t.slh + 2*c.t.pad }
+
+// timelinePanel draws the replay's density (accesses in grey, traps in
+// orange, guest faults in vermilion), its marks (labels, mode changes,
+// CR3 loads, pool flushes), the current position and the latest label.
+func (c *ctx) timelinePanel(r Rect) {
+	t := c.t
+	in := c.panel("timeline", "", r)
+	tl := c.m.Timeline
+	now := c.m.Engine.Events()
+	labelLine, strip := in.CutTop(t.slh, 2)
+	if tl == nil || tl.Events == 0 {
+		c.textFit(labelLine.X, labelLine.Y, labelLine.W, FaceRegular, t.small, ColDim, "no timeline")
+		return
+	}
+	total := max(tl.Events, now, 1)
+	x := labelLine.X
+	x += c.text(x, labelLine.Y, FaceBold, t.small, ColText, "Timeline") + t.small
+	if tl.LastLabel != "" {
+		c.b = append(c.b[:0], "label at "...)
+		c.b = appendUint(c.b, tl.LastLabelAt)
+		c.b = append(c.b, ": "...)
+		x += c.textB(x, labelLine.Y, FaceRegular, t.small, ColDim)
+		c.textFit(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Blue, tl.LastLabel)
+	}
+	c.l.Fill(strip, ColHeader)
+	// Density: one column per bucket (or per pixel when buckets outnumber pixels).
+	nb := int((tl.Events + tl.Per - 1) / tl.Per)
+	peak := uint32(1)
+	for i := 0; i < nb && i < len(tl.Buckets); i++ {
+		peak = max(peak, tl.Buckets[i].Accesses)
+	}
+	for i := 0; i < nb && i < len(tl.Buckets); i++ {
+		b := tl.Buckets[i]
+		x0 := strip.X + int(uint64(strip.W)*uint64(i)*tl.Per/total)
+		x1 := strip.X + int(uint64(strip.W)*uint64(i+1)*tl.Per/total)
+		w := max(x1-x0, 1)
+		h := func(v uint32) int { return int(int64(strip.H-2) * int64(v) / int64(peak)) }
+		c.l.Fill(Rect{x0, strip.Bottom() - h(b.Accesses), w, h(b.Accesses)}, Tint(ColFaint, 0.4))
+		c.l.Fill(Rect{x0, strip.Bottom() - h(b.Traps), w, h(b.Traps)}, Orange)
+		c.l.Fill(Rect{x0, strip.Bottom() - h(b.Faults), w, h(b.Faults)}, Vermilion)
+	}
+	for _, m := range tl.Marks {
+		mx := strip.X + int(uint64(strip.W-1)*m.Event/total)
+		switch m.Kind {
+		case MarkLabel:
+			c.l.Fill(Rect{mx, strip.Y, 1, strip.H}, Blue)
+		case MarkModeChange:
+			c.l.Fill(Rect{mx, strip.Y, 2, strip.H}, Purple)
+		case MarkPoolFlush:
+			c.l.Fill(Rect{mx, strip.Y, 1, strip.H / 2}, Vermilion)
+		case MarkCR3:
+			c.l.Fill(Rect{mx, strip.Y, 1, strip.H / 3}, ColDim)
+		}
+	}
+	cx := strip.X + int(uint64(strip.W-2)*now/total)
+	c.l.Fill(Rect{cx, strip.Y - 1, 2, strip.H + 1}, ColText)
+	// Each pixel column answers the first event it stands for.
+	c.l.HitSpan(strip, int(total), 1, HitID{Kind: HitTimeline})
+}
