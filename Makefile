@@ -44,6 +44,10 @@ bench:
 	$(GO) test -run '^$$' -bench '^(BenchmarkTLBHitAccess|BenchmarkTLBHitApply|BenchmarkSyncPageFault|BenchmarkReplay|BenchmarkPoolCacheContextSwitch)$$' -benchmem -count=3 ./engine
 	$(GO) test -run '^$$' -bench '^(BenchmarkBinaryReader|BenchmarkBinaryWriter|BenchmarkMsgpackPerField|BenchmarkSyntheticText)$$' -benchmem -count=3 ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkTraceSize$$' -benchtime=1x ./traces
+	$(GO) test -run '^$$' -bench '^(BenchmarkSeekBuild|BenchmarkReplayLarge)$$' -benchtime=1x ./traces
+	$(GO) test -run '^$$' -bench '^BenchmarkSeek$$' -benchtime=50x ./traces
+	$(GO) test -run '^$$' -bench '^BenchmarkReplayRSS$$' -benchtime=1x ./cmd/explorer
+	$(GO) test -run '^$$' -bench '^(BenchmarkLayout|BenchmarkRasterize$$|BenchmarkRenderPNG$$)' -benchmem -count=3 ./viz
 	@if command -v node >/dev/null 2>&1; then \
 		echo "WebAssembly under Node $$(node --version):"; \
 		PATH="$$PATH:$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench '^BenchmarkReplay$$' -benchmem -count=3 ./engine; \
@@ -57,6 +61,14 @@ bench:
 .PHONY: traces
 traces:
 	$(GO) run ./traces/internal/mktraces -o traces/large -events 1M,10M -text 1M
+
+## bench-large: the 100M-event trace (260 MB) that BenchmarkReplayRSS
+## compares with the 10M one, to show that replay memory does not grow
+## with the trace; then the benchmarks that use it.
+.PHONY: bench-large
+bench-large:
+	$(GO) run ./traces/internal/mktraces -o traces/large -events 10M,100M -text ""
+	$(GO) test -run '^$$' -bench '^BenchmarkReplayRSS$$' -benchtime=1x ./cmd/explorer
 
 ## wasm: the browser build of the engine (no UI yet: it replays a sample
 ## trace and prints statistics into the page).
