@@ -85,27 +85,17 @@ func (s *Shadow) VisitShadow(fn func(EntryView) bool) {
 	}
 	var visit func(pg *poolPage, depth int, base uint64) bool
 	visit = func(pg *poolPage, depth int, base uint64) bool {
-		lv := &s.shw.Levels[depth]
+		shift := s.shw.Levels[depth].Shift
 		for i, raw := range pg.ents {
-			e := x86.Entry(raw)
-			if !e.Present() {
+			if !x86.Entry(raw).Present() {
 				continue
 			}
-			va := base | uint64(i)<<lv.Shift
-			leaf := depth == s.shw.N-1
-			v := EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(s.canonicalVA(va)), Covers: lv.Covers(),
-				Entry: e, Table: uint64(pg.hpa), Leaf: leaf, Kind: pg.kind, Stale: pg.isStale(i)}
-			if leaf {
-				v.GPA = pg.gpas[i]
-				v.TrackDirty = raw&shwTrackDirtyPTE != 0
-			} else {
-				v.TrackDirty = raw&shwTrackDirtyPDE != 0
-			}
+			v := s.shadowEntryView(pg, depth, base, i)
 			if !fn(v) {
 				return false
 			}
-			if !leaf {
-				if child := s.pool.page(x86.HPA(s.frameOf(raw))); child != nil && !visit(child, depth+1, va) {
+			if !v.Leaf {
+				if child := s.pool.page(x86.HPA(s.frameOf(raw))); child != nil && !visit(child, depth+1, base|uint64(i)<<shift) {
 					return false
 				}
 			}
@@ -113,6 +103,42 @@ func (s *Shadow) VisitShadow(fn func(EntryView) bool) {
 		return true
 	}
 	visit(&s.pool.pages[s.root], 0, 0)
+}
+
+// VisitShadowTable calls fn for the present entries of one shadow (or
+// nested) table, the pool page at hpa, as VisitShadow would at depth
+// with base the first address the table covers; it does not descend. A
+// viewer that shows a few tables of a full pool reads those alone
+// instead of half a million entries. It reports whether hpa is a pool
+// page.
+func (s *Shadow) VisitShadowTable(hpa x86.HPA, depth int, base uint64, fn func(EntryView) bool) bool {
+	pg := s.pool.page(hpa)
+	if pg == nil || depth < 0 || depth >= s.shw.N {
+		return false
+	}
+	for i, raw := range pg.ents {
+		if x86.Entry(raw).Present() && !fn(s.shadowEntryView(pg, depth, base, i)) {
+			break
+		}
+	}
+	return true
+}
+
+// shadowEntryView describes entry i of pool page pg at depth.
+func (s *Shadow) shadowEntryView(pg *poolPage, depth int, base uint64, i int) EntryView {
+	raw := pg.ents[i]
+	lv := &s.shw.Levels[depth]
+	va := base | uint64(i)<<lv.Shift
+	leaf := depth == s.shw.N-1
+	v := EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(s.canonicalVA(va)), Covers: lv.Covers(),
+		Entry: x86.Entry(raw), Table: uint64(pg.hpa), Leaf: leaf, Kind: pg.kind, Stale: pg.isStale(i)}
+	if leaf {
+		v.GPA = pg.gpas[i]
+		v.TrackDirty = raw&shwTrackDirtyPTE != 0
+	} else {
+		v.TrackDirty = raw&shwTrackDirtyPDE != 0
+	}
+	return v
 }
 
 // PoolPageView is one pool page as the UI shows it.

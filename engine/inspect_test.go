@@ -68,3 +68,50 @@ func TestInspection(t *testing.T) {
 		t.Errorf("visited %d entries with a budget of 3", n)
 	}
 }
+
+// TestVisitShadowTable reads every shadow table one at a time and finds
+// exactly what the whole-tree visit reports.
+func TestVisitShadowTable(t *testing.T) {
+	for _, host := range []string{"32bit", "pae", "amd64"} {
+		e, _ := run(t, strings.ReplaceAll(setup32, "HOST", host)+"r4 0x0\nw4 0x1000 5\nr4 0x400000\n")
+		var all []engine.EntryView
+		type table struct {
+			depth int
+			base  uint64
+		}
+		tables := map[uint64]table{}
+		e.VisitShadow(func(v engine.EntryView) bool {
+			all = append(all, v)
+			if _, ok := tables[v.Table]; !ok {
+				// The first entry's address, less its index, is where
+				// the table starts.
+				lv := e.ShadowFormat().Levels[v.Depth]
+				tables[v.Table] = table{v.Depth, uint64(v.VA) - uint64(v.Index)<<lv.Shift}
+			}
+			return true
+		})
+		n := 0
+		for hpa, tb := range tables {
+			ok := e.VisitShadowTable(x86.HPA(hpa), tb.depth, tb.base, func(v engine.EntryView) bool {
+				found := false
+				for _, w := range all {
+					found = found || w == v
+				}
+				if !found {
+					t.Errorf("%s: entry %+v of table %#x not in the whole visit", host, v, hpa)
+				}
+				n++
+				return true
+			})
+			if !ok {
+				t.Errorf("%s: table %#x is not a pool page", host, hpa)
+			}
+		}
+		if n != len(all) {
+			t.Errorf("%s: %d entries table by table, %d in the whole visit", host, n, len(all))
+		}
+		if e.VisitShadowTable(0x1234000, 0, 0, func(engine.EntryView) bool { return true }) {
+			t.Errorf("%s: a page outside the pool reads as a table", host)
+		}
+	}
+}

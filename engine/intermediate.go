@@ -127,18 +127,30 @@ func (s *Shadow) IntermediateCR3(m x86.Mode) x86.HPA {
 // hypervisor address.
 func (s *Shadow) SwitcherAddr() (x86.HPA, x86.GVA) { return s.inter.switcher, s.inter.hyperVA }
 
-// hostTables finds the hypervisor's own table at hpa.
+// hostTable finds the hypervisor's own table at hpa. It allocates
+// nothing: the visitors call it for every directory entry, every frame.
 func (s *Shadow) hostTable(hpa x86.HPA) *hostTable {
 	in := &s.inter
-	all := []*hostTable{in.pd32, in.pts32[0], in.pts32[1], in.paePTs[0], in.paePTs[1], in.pdpt, in.pdpt64, in.pml4}
-	all = append(all, in.paePDs[:]...)
-	for _, m := range s.maps.list {
-		all = append(all, m.pt32...)
-		all = append(all, m.pae...)
-	}
-	for _, t := range all {
+	for _, t := range [...]*hostTable{in.pd32, in.pts32[0], in.pts32[1], in.paePTs[0], in.paePTs[1], in.pdpt, in.pdpt64, in.pml4} {
 		if t != nil && t.hpa == hpa {
 			return t
+		}
+	}
+	for _, t := range in.paePDs {
+		if t != nil && t.hpa == hpa {
+			return t
+		}
+	}
+	for _, m := range s.maps.list {
+		for _, t := range m.pt32 {
+			if t.hpa == hpa {
+				return t
+			}
+		}
+		for _, t := range m.pae {
+			if t.hpa == hpa {
+				return t
+			}
 		}
 	}
 	return nil

@@ -13,11 +13,13 @@ import (
 // bigGuest is the benchmark machine: 1 GiB of RAM, long mode, the RAM
 // mapped twice (at 0 and at 1 GiB) through 1024 page tables of its own,
 // one page touched in every 2 MiB so that the shadow engine builds a
-// shadow page table for each: the 1024-page pool is full.
+// shadow page table for each: the 1024-page pool is full. An 8 MiB
+// hypervisor mapping gives the intermediate view something to show.
 var bigGuest = sync.OnceValues(func() (*Model, error) {
 	cfg := engine.DefaultConfig()
 	cfg.Ranges = []phys.RangeSpec{{Type: phys.TypeRAM, Start: 0, Size: 1 << 30, Name: "ram"}}
 	cfg.PoolPages = 1024
+	cfg.Mappings = []engine.MappingSpec{{Name: "hma", Size: 8 << 20}}
 	e, err := engine.NewShadow(cfg)
 	if err != nil {
 		return nil, err
@@ -99,11 +101,17 @@ func benchLayout(b *testing.B, v View, w, h int) {
 	b.ReportMetric(float64(l.Quads()), "quads")
 }
 
-func BenchmarkLayoutOverview(b *testing.B)   { benchLayout(b, ViewOverview, 1920, 1080) }
-func BenchmarkLayoutHierarchy(b *testing.B)  { benchLayout(b, ViewHierarchy, 1920, 1080) }
-func BenchmarkLayoutMemory(b *testing.B)     { benchLayout(b, ViewMemory, 1920, 1080) }
-func BenchmarkLayoutWalk(b *testing.B)       { benchLayout(b, ViewWalk, 1920, 1080) }
+func BenchmarkLayoutOverview(b *testing.B)  { benchLayout(b, ViewOverview, 1920, 1080) }
+func BenchmarkLayoutHierarchy(b *testing.B) { benchLayout(b, ViewHierarchy, 1920, 1080) }
+func BenchmarkLayoutMemory(b *testing.B)    { benchLayout(b, ViewMemory, 1920, 1080) }
+func BenchmarkLayoutWalk(b *testing.B)      { benchLayout(b, ViewWalk, 1920, 1080) }
+func BenchmarkLayoutIntermediate(b *testing.B) {
+	benchLayout(b, ViewIntermediate, 1920, 1080)
+}
 func BenchmarkLayoutOverview4K(b *testing.B) { benchLayout(b, ViewOverview, 3840, 2160) }
+func BenchmarkLayoutOverviewSmall(b *testing.B) {
+	benchLayout(b, ViewOverview, MinWidth, MinHeight)
+}
 
 func BenchmarkRasterize(b *testing.B) {
 	m, err := bigGuest()

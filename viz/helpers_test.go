@@ -17,13 +17,15 @@ import (
 type scenario struct {
 	name   string
 	sample string
-	at     string // event index or label text; "" for the end
+	at     string // event index, or label text (stop just after it); "" for the end
 	paging engine.Paging
 	host   engine.HostMode
-	view   View
-	va     uint64
-	hasVA  bool
-	w, h   int
+	// hostMode is a host mode by its trace name, overriding host.
+	hostMode string
+	view     View
+	va       uint64
+	hasVA    bool
+	w, h     int
 }
 
 // replay builds the model of a scenario.
@@ -41,6 +43,13 @@ func replay(t testing.TB, sc scenario) *Model {
 	cfg.Paging = sc.paging
 	if sc.host != engine.HostInvalid {
 		cfg.Host = sc.host
+	}
+	if sc.hostMode != "" {
+		h, err := engine.ParseHostMode(sc.hostMode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Host = h
 	}
 	eng, err := engine.NewShadow(cfg)
 	if err != nil {
@@ -63,15 +72,17 @@ func replay(t testing.TB, sc scenario) *Model {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !isIndex && sc.at != "" && ev.Kind == engine.EvLabel && ev.Text == sc.at {
-			break
-		}
 		o, err := eng.Apply(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Recent.Add(o)
 		m.Timeline.Add(&o)
+		// At a label, stop just after it, as explorer render does: the
+		// picture names the moment.
+		if !isIndex && sc.at != "" && ev.Kind == engine.EvLabel && ev.Text == sc.at {
+			break
+		}
 	}
 	return m
 }

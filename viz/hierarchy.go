@@ -24,6 +24,9 @@ import (
 
 type hierScratch struct {
 	guest, shadow hierData
+	inter         hierData
+	interFmt      [3]*x86.Format // 32-bit, PAE, AMD64
+	shadowTitle   Rect           // the shadow band's title, which links must not cross
 	order, inv    []int
 	tmp           []card
 	kinds         []x86.LevelKind
@@ -33,11 +36,31 @@ type hierScratch struct {
 const maxCardsPerDepth = 10
 
 func (c *ctx) hierarchyPanel(r Rect, big bool) {
+	bands := []Hier{HierGuest, HierShadow}
+	if big && len(c.m.Engine.Mappings()) > 0 {
+		// The guest's linear space holds the hypervisor's mappings: show
+		// the context the world switch runs them in.
+		bands = append(bands, HierIntermediate)
+	}
+	c.hierPanel(r, big, bands)
+}
+
+// hierPanel draws the hierarchies named by bands (HierShadow stands for
+// the nested tables under nested paging), one band above the other, in
+// columns by paging level.
+func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 	e := c.m.Engine
 	nested := e.Config().Paging != engine.PagingShadow
+	withGuest := slices.Contains(bands, HierGuest)
+	withInter := slices.Contains(bands, HierIntermediate)
 	title := "Page tables: the guest's, and the shadow tables the hypervisor builds from them"
-	if nested {
+	switch {
+	case nested && withGuest:
 		title = "Page tables: the guest's, and the nested tables that map guest-physical memory"
+	case withGuest && withInter:
+		title = "Page tables: the guest's, the shadow tables built from them, and the hypervisor's own"
+	case withInter:
+		title = "The hypervisor's tables: shadow directories with the mapping entries, and the intermediate context"
 	}
 	in := c.panel("hierarchy", "", r)
 	t := c.t
@@ -47,7 +70,7 @@ func (c *ctx) hierarchyPanel(r Rect, big bool) {
 		c.b = append(c.b[:0], "one square = one entry · outlined: the entries "...)
 		c.b = appendHex(c.b, uint64(e.Format().Linear(va)))
 		c.b = append(c.b, " uses"...)
-		if !nested {
+		if !nested && withGuest {
 			c.b = append(c.b, " · orange line: guest entry ↔ its shadow"...)
 		}
 		w := measureBytes(FaceRegular, t.small, c.b)
@@ -59,14 +82,21 @@ func (c *ctx) hierarchyPanel(r Rect, big bool) {
 
 	hs := &c.sc.hier
 	gf, sf := e.Format(), e.ShadowFormat()
+	inf := c.interFormat()
 	kinds := hs.kinds[:0]
-	for i := 0; i < gf.N; i++ {
-		kinds = append(kinds, gf.Levels[i].Kind)
-	}
-	for i := 0; i < sf.N; i++ {
-		if !slices.Contains(kinds, sf.Levels[i].Kind) {
-			kinds = append(kinds, sf.Levels[i].Kind)
+	addKinds := func(f *x86.Format) {
+		for i := 0; i < f.N; i++ {
+			if !slices.Contains(kinds, f.Levels[i].Kind) {
+				kinds = append(kinds, f.Levels[i].Kind)
+			}
 		}
+	}
+	if withGuest {
+		addKinds(gf)
+	}
+	addKinds(sf)
+	if withInter {
+		addKinds(inf)
 	}
 	slices.SortFunc(kinds, func(a, b x86.LevelKind) int { return int(b) - int(a) })
 	hs.kinds = kinds
@@ -78,6 +108,9 @@ func (c *ctx) hierarchyPanel(r Rect, big bool) {
 	legendRoles := []Role{RoleTable, RolePage, RolePageRO, RoleBigPage, RoleTrackDirty, RoleAccessTrap, RoleNotSynced, RoleStale, RoleMapping, RoleBad}
 	if nested {
 		legendRoles = []Role{RoleTable, RolePage, RolePageRO, RoleBigPage, RoleBad}
+		if withInter {
+			legendRoles = append(legendRoles, RoleMapping)
+		}
 	}
 	lh := c.legendHeight(in.W, t.small, legendRoles...)
 	in, leg := in.CutBottom(lh, t.pad/2)
@@ -95,8 +128,11 @@ func (c *ctx) hierarchyPanel(r Rect, big bool) {
 	for _, k := range kinds {
 		x := colX(k)
 		lv := gf.Level(k)
-		if lv == nil {
+		if lv == nil || !withGuest {
 			lv = sf.Level(k)
+		}
+		if lv == nil {
+			lv = inf.Level(k)
 		}
 		c.l.Fill(Rect{x, heads.Bottom() - 2, colW, 2}, LevelColor(int(k)))
 		c.b = append(c.b[:0], k.String()...)
@@ -108,56 +144,89 @@ func (c *ctx) hierarchyPanel(r Rect, big bool) {
 	}
 
 	linkGap := max(t.lh, 2*t.pad)
-	bandH := (in.H - linkGap) / 2
-	gBand, sBand := in.CutTop(bandH, linkGap)
-
+	nb := len(bands)
+	bandH := (in.H - (nb-1)*linkGap) / nb
 	var per [6]int
 	for i := range per {
 		per[i] = maxCardsPerDepth
 	}
-	// Guest band.
-	gTitle, gArea := gBand.CutTop(t.lh, 0)
-	gd, sd := &hs.guest, &hs.shadow
-	gd.reset(HierGuest, gf)
-	if gf.N == 0 {
-		c.textFit(gTitle.X, gTitle.Y, gTitle.W, FaceBold, t.fs, ColText, "Guest: no paging")
-		msg := "Paging is off (CR0.PG = 0): the guest's addresses are physical addresses. The hypervisor still runs the guest on tables of its own, which map guest-physical memory one to one onto the host pages behind it."
-		c.paragraph(gArea, FaceRegular, t.fs, ColDim, msg)
-	} else {
-		c.b = append(c.b[:0], "Guest page tables (in guest memory) · CR3 → "...)
-		c.b = appendHex(c.b, e.Regs().CR3&gf.RootMask)
-		c.textFitB(gTitle.X, gTitle.Y, gTitle.W, FaceBold, t.fs, ColText)
-		c.gatherGuest(gd, va, hasVA, per[:])
+	gd, sd, id := &hs.guest, &hs.shadow, &hs.inter
+	var areas [3]Rect
+	rest := in
+	for bi, b := range bands {
+		var band Rect
+		band, rest = rest.CutTop(bandH, linkGap)
+		bt, area := band.CutTop(t.lh, 0)
+		areas[bi] = area
+		switch b {
+		case HierGuest:
+			gd.reset(HierGuest, gf)
+			if gf.N == 0 {
+				c.textFit(bt.X, bt.Y, bt.W, FaceBold, t.fs, ColText, "Guest: no paging")
+				msg := "Paging is off (CR0.PG = 0): the guest's addresses are physical addresses. The hypervisor still runs the guest on tables of its own, which map guest-physical memory one to one onto the host pages behind it."
+				c.paragraph(area, FaceRegular, t.fs, ColDim, msg)
+				continue
+			}
+			c.b = append(c.b[:0], "Guest page tables (in guest memory) · CR3 → "...)
+			c.b = appendHex(c.b, e.Regs().CR3&gf.RootMask)
+			c.textFitB(bt.X, bt.Y, bt.W, FaceBold, t.fs, ColText)
+			c.gatherGuest(gd, va, hasVA, per[:])
+		case HierShadow:
+			key, hasKey := uint64(va), hasVA
+			if nested {
+				key, hasKey = c.nestedKey(va, hasVA)
+			}
+			c.gatherShadow(sd, key, hasKey, per[:])
+			if nested {
+				c.b = append(c.b[:0], "Nested page tables (in the pool) · guest-physical → host-physical"...)
+			} else {
+				c.b = append(c.b[:0], "Shadow page tables (in the pool) · the CPU really uses these"...)
+			}
+			if len(sd.cards) > 0 {
+				c.b = append(c.b, " · root "...)
+				c.b = appendHex(c.b, sd.cards[0].addr)
+			}
+			tw := c.textFitB(bt.X, bt.Y, bt.W, FaceBold, t.fs, ColText)
+			hs.shadowTitle = Rect{bt.X, bt.Y, tw, LineHeight(FaceBold, t.fs)}
+			if len(sd.cards) == 0 {
+				c.paragraph(area, FaceRegular, t.fs, ColDim, "No shadow root yet.")
+			}
+		case HierIntermediate:
+			key := c.interKey(va, hasVA)
+			c.gatherIntermediate(id, inf, key, per[:])
+			c.b = append(c.b[:0], "Intermediate context ("...)
+			c.b = append(c.b, inf.Mode.String()...)
+			c.b = append(c.b, ", the world switch's tables) · root "...)
+			c.b = appendHex(c.b, uint64(e.IntermediateCR3(inf.Mode)))
+			c.b = append(c.b, " · the hypervisor at "...)
+			_, hv := e.SwitcherAddr()
+			c.b = appendHex(c.b, uint64(hv))
+			c.textFitB(bt.X, bt.Y, bt.W, FaceBold, t.fs, ColText)
+		}
 	}
+	for bi, b := range bands {
+		h := c.bandData(b)
+		if b == HierGuest && gf.N == 0 {
+			continue
+		}
+		c.classify(h)
+		c.placeBand(h, areas[bi], colX, colW, big)
+		c.drawCards(h, big)
+	}
+	if withGuest && gf.N > 0 {
+		c.drawLinks(gd, sd)
+	}
+}
 
-	// Shadow band.
-	sTitle, sArea := sBand.CutTop(t.lh, 0)
-	key, hasKey := uint64(va), hasVA
-	if nested {
-		key, hasKey = c.nestedKey(va, hasVA)
+// bandData is the gathered data of a band.
+func (c *ctx) bandData(b Hier) *hierData {
+	switch b {
+	case HierGuest:
+		return &c.sc.hier.guest
+	case HierIntermediate:
+		return &c.sc.hier.inter
 	}
-	c.gatherShadow(sd, key, hasKey, per[:])
-	if nested {
-		c.b = append(c.b[:0], "Nested page tables (in the pool) · guest-physical → host-physical"...)
-	} else {
-		c.b = append(c.b[:0], "Shadow page tables (in the pool) · the CPU really uses these"...)
-	}
-	if len(sd.cards) > 0 {
-		c.b = append(c.b, " · root "...)
-		c.b = appendHex(c.b, sd.cards[0].addr)
-	}
-	c.textFitB(sTitle.X, sTitle.Y, sTitle.W, FaceBold, t.fs, ColText)
-	if len(sd.cards) == 0 {
-		c.paragraph(sArea, FaceRegular, t.fs, ColDim, "No shadow root yet.")
-	}
-
-	c.classify(gd)
-	c.classify(sd)
-	c.placeBand(gd, gArea, colX, colW, big)
-	c.placeBand(sd, sArea, colX, colW, big)
-	c.drawCards(gd, big)
-	c.drawCards(sd, big)
-	c.drawLinks(gd, sd)
+	return &c.sc.hier.shadow
 }
 
 // nestedKey is the guest-physical address the nested tables are
@@ -427,7 +496,10 @@ func (c *ctx) drawCards(h *hierData, big bool) {
 		y0 := cr.Y + cr.H/2
 		x1 := cd.x
 		y1 := cd.y + t.slh/2
-		xm := x1 - max(8, (x1-x0)/2)
+		// The trunk runs in the column gap, next to the children: a
+		// parent's header can be wider than its grid, and a line at the
+		// child's header height would cross it.
+		xm := max(x1-max(8, c.t.pad), x0+4)
 		col, w := ColFaint, 1
 		if cd.path {
 			col, w = ColText, t.thick
@@ -509,6 +581,8 @@ func (c *ctx) entryRole(h *hierData, cd *card, k int) Role {
 		return RoleStale
 	case e.Present() && !leafLevel && e.Has(mappingBit) && h.hier == HierShadow:
 		return RoleMapping
+	case e.Present() && h.hier == HierIntermediate && cd.level.Kind == x86.LevelPD && c.inMapping(h.entryVA(cd, k)):
+		return RoleMapping
 	case e.Present() && !leafLevel:
 		return RoleTable
 	case e.Present() && fl&sfTrackDirty != 0:
@@ -517,7 +591,7 @@ func (c *ctx) entryRole(h *hierData, cd *card, k int) Role {
 		return RolePage
 	case e.Present():
 		return RolePageRO
-	case h.hier == HierNested:
+	case h.hier == HierNested || h.hier == HierIntermediate:
 		return RoleEmpty
 	}
 	return c.shadowGap(h, cd, k)
@@ -580,7 +654,7 @@ func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 			if cd.roles[j] != role || (f^e)&0xfff != 0 || (f^e)&x86.Entry(x86.NX) != 0 {
 				break
 			}
-			if e.Present() && role != RoleTable && role != RoleStale && uint64(f)&lv.FrameMask != uint64(e)&lv.FrameMask+uint64(j-k)*c.stepOf(h, cd, e) {
+			if e.Present() && role != RoleTable && role != RoleStale && role != RoleMapping && uint64(f)&lv.FrameMask != uint64(e)&lv.FrameMask+uint64(j-k)*c.stepOf(h, cd, e) {
 				break
 			}
 			j++
@@ -612,17 +686,32 @@ func (c *ctx) stepOf(h *hierData, cd *card, e x86.Entry) uint64 {
 	return 0
 }
 
-// runLine writes one run: "10–1f  64K  W  PWUA----  → 0x10000".
+// runLine writes one run: "10–1f  64K  W  PWUA----  → 0x10000". In a
+// narrow column the size goes first, then the flags, so that the range
+// and the target stay readable.
 func (c *ctx) runLine(h *hierData, cd *card, k, j int, role Role, x, y, w int) {
 	t := c.t
-	e := x86.Entry(cd.ents[k])
 	st := role.Style()
 	s := LineHeight(FaceMono, t.small) - 2
 	cell := c.l.NewCells(x, y+1, 1, 1, s, 0)
 	cell.Pix[0], cell.Marks[0] = st.Color, st.Mark
 	x += s + t.small/2
 	w -= s + t.small/2
-	b := c.b[:0]
+	for drop := 0; drop < 3; drop++ {
+		c.b = c.appendRun(c.b[:0], h, cd, k, j, role, drop < 1, drop < 2)
+		if drop == 2 || measureBytes(FaceMono, t.small, c.b) <= w {
+			break
+		}
+	}
+	col := ColText
+	if !x86.Entry(cd.ents[k]).Present() {
+		col = ColDim
+	}
+	c.textFitB(x, y, w, FaceMono, t.small, col)
+}
+
+func (c *ctx) appendRun(b []byte, h *hierData, cd *card, k, j int, role Role, size, flags bool) []byte {
+	e := x86.Entry(cd.ents[k])
 	digits := 3
 	if cd.n <= 16 {
 		digits = 1
@@ -635,22 +724,31 @@ func (c *ctx) runLine(h *hierData, cd *card, k, j int, role Role, x, y, w int) {
 		b = append(b, "    "[:digits+1]...)
 	}
 	b = append(b, ' ')
-	sz := appendSize(nil, uint64(j-k)*cd.level.Covers())
-	for i := len(sz); i < 5; i++ {
+	if size {
+		sz := appendSize(nil, uint64(j-k)*cd.level.Covers())
+		for i := len(sz); i < 5; i++ {
+			b = append(b, ' ')
+		}
+		b = append(b, sz...)
 		b = append(b, ' ')
 	}
-	b = append(b, sz...)
-	b = append(b, ' ', ' ')
+	b = append(b, ' ')
 	if !e.Present() {
-		c.b = append(b, role.String()...)
-		c.textFitB(x, y, w, FaceMono, t.small, ColDim)
-		return
+		return append(b, role.String()...)
 	}
-	b = appendFlags(b, e)
-	b = append(b, " → "...)
+	if flags {
+		b = appendFlags(b, e)
+		b = append(b, ' ')
+	}
+	b = append(b, "→ "...)
 	switch {
 	case role == RoleMapping:
-		b = append(b, "hypervisor"...)
+		if name := c.mappingName(h.entryVA(cd, k)); name != "" {
+			b = append(b, "mapping "...)
+			b = append(b, name...)
+		} else {
+			b = append(b, "hypervisor"...)
+		}
 	case cd.level.Register && h.hier == HierGuest:
 		b = appendHex(b, uint64(e)&cd.level.FrameMask)
 	case h.hier == HierGuest && cd.level.Big(e):
@@ -658,8 +756,7 @@ func (c *ctx) runLine(h *hierData, cd *card, k, j int, role Role, x, y, w int) {
 	default:
 		b = appendHex(b, uint64(e)&cd.level.FrameMask)
 	}
-	c.b = b
-	c.textFitB(x, y, w, FaceMono, t.small, ColText)
+	return b
 }
 
 func appendPadHex(b []byte, v uint64, digits int) []byte {
@@ -687,11 +784,23 @@ func (c *ctx) drawLinks(g, s *hierData) {
 				continue
 			}
 			a, b := gc.cellRect(gc.sel), sc.cellRect(sc.sel)
+			if a.Empty() || b.Empty() {
+				continue
+			}
 			xl := min(gc.x, sc.x) - max(5, t.pad*2/3)
 			ya, yb := a.Y+a.H/2, b.Y+b.H/2
-			c.l.Line(xl, ya, a.X-t.thick, ya, w, col)
-			c.l.Line(xl, ya, xl, yb, w, col)
-			c.l.Line(xl, yb, b.X-t.thick, yb, w, col)
+			// The lines stop at the grids' edge, pointing at the rows:
+			// running on to the cells would hide the entries before them
+			// (the selected ones are outlined).
+			c.l.Line(xl, ya, gc.gx-2, ya, w, col)
+			if tr := c.sc.hier.shadowTitle; xl+w > tr.X && xl < tr.Right() && ya < tr.Y && yb > tr.Bottom() {
+				// Break the line around the shadow band's title.
+				c.l.Line(xl, ya, xl, tr.Y-2, w, col)
+				c.l.Line(xl, tr.Bottom()+1, xl, yb, w, col)
+			} else {
+				c.l.Line(xl, ya, xl, yb, w, col)
+			}
+			c.l.Line(xl, yb, sc.gx-2, yb, w, col)
 		}
 	}
 }

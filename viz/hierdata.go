@@ -59,6 +59,8 @@ type hierData struct {
 	rowStore []int32
 	last     [8]uint64
 	cur      [8]int
+	fillIdx  int                         // the card fill writes to
+	fillFn   func(engine.EntryView) bool // h.fill, made once
 }
 
 func (h *hierData) reset(hier Hier, f *x86.Format) {
@@ -264,22 +266,179 @@ func (c *ctx) gatherShadow(h *hierData, key uint64, hasKey bool, perDepth []int)
 	}
 	h.reset(hier, f)
 	var path [5]pathStep
-	var rootAddr uint64
 	steps := e.ShadowWalk(x86.GVA(key))
 	if len(steps) == 0 {
 		return
 	}
-	rootAddr = uint64(steps[0].Table)
 	if hasKey {
 		for i, s := range steps {
 			path[i] = pathStep{uint64(s.Table), s.Index, true}
 		}
 	}
+	c.gatherTables(h, uint64(steps[0].Table), steps[0].Kind, &path, perDepth)
+}
+
+// gatherTables builds the shadow (or nested) cards level by level,
+// reading only the tables shown (VisitShadowTable): the root, the
+// path's table, then the tables the present entries of the cards above
+// point at, in order, up to perDepth[d] per depth. A full pool holds
+// half a million entries; the cards a few thousand.
+func (c *ctx) gatherTables(h *hierData, rootAddr uint64, rootKind engine.PoolKind, path *[5]pathStep, perDepth []int) {
+	e := c.m.Engine
+	f := h.format
+	if h.fillFn == nil {
+		h.fillFn = h.fill
+	}
 	sel := -1
 	if path[0].ok {
 		sel = path[0].index
 	}
-	h.addCard(0, rootAddr, -1, 0, hasKey, sel).kind = steps[0].Kind
+	h.addCard(0, rootAddr, -1, 0, path[0].ok, sel).kind = rootKind
+	c.readTable(e, h, 0)
+	stopAtMapping := h.hier == HierShadow
+	descends := func(p *card, k int) (uint64, bool) {
+		en := x86.Entry(p.ents[k])
+		if !en.Present() || stopAtMapping && en.Has(mappingBit) {
+			return 0, false
+		}
+		return uint64(en) & f.Levels[0].FrameMask, true
+	}
+	for d := 0; d+1 < f.N && d+1 < len(perDepth); d++ {
+		first := len(h.cards)
+		limit := perDepth[d+1]
+		// The path's table first.
+		if path[d+1].ok {
+			for pi := 0; pi < first; pi++ {
+				p := &h.cards[pi]
+				if p.depth != d || !p.path || p.sel < 0 {
+					continue
+				}
+				if child, ok := descends(p, p.sel); ok {
+					h.addCard(d+1, child, pi, p.sel, true, path[d+1].index)
+					c.readTable(e, h, len(h.cards)-1)
+				}
+				break
+			}
+		}
+		for pi := 0; pi < first && len(h.cards)-first < limit; pi++ {
+			if h.cards[pi].depth != d {
+				continue
+			}
+			for k := 0; k < h.cards[pi].n && len(h.cards)-first < limit; k++ {
+				child, ok := descends(&h.cards[pi], k)
+				if !ok {
+					continue
+				}
+				dup := false
+				for j := first; j < len(h.cards) && !dup; j++ {
+					dup = h.cards[j].addr == child
+				}
+				if dup {
+					continue
+				}
+				h.addCard(d+1, child, pi, k, false, -1)
+				c.readTable(e, h, len(h.cards)-1)
+			}
+		}
+	}
+	for i := range h.cards {
+		cd := &h.cards[i]
+		for _, en := range cd.ents {
+			if x86.Entry(en).Present() {
+				cd.present++
+			}
+		}
+	}
+	c.sortCards(h)
+}
+
+// readTable fills card i from its table.
+func (c *ctx) readTable(e *engine.Shadow, h *hierData, i int) {
+	h.fillIdx = i
+	cd := &h.cards[i]
+	e.VisitShadowTable(x86.HPA(cd.addr), cd.depth, cd.base, h.fillFn)
+}
+
+// fill records one entry of card fillIdx.
+func (h *hierData) fill(v engine.EntryView) bool {
+	cd := &h.cards[h.fillIdx]
+	cd.kind = v.Kind
+	cd.ents[v.Index] = uint64(v.Entry)
+	var fl uint8
+	if v.Stale {
+		fl |= sfStale
+	}
+	if v.TrackDirty {
+		fl |= sfTrackDirty
+	}
+	cd.flags[v.Index] = fl
+	return true
+}
+
+// interFormat is the format of the intermediate context the panels
+// show: the host's, the one the world switch runs in.
+func (c *ctx) interFormat() *x86.Format {
+	m := c.m.Engine.Config().Host.Paging()
+	i := 1
+	switch {
+	case m == x86.Mode32Bit:
+		i = 0
+	case m.Long():
+		i = 2
+	}
+	fs := &c.sc.hier.interFmt
+	if fs[i] == nil {
+		mode := [3]x86.Mode{x86.Mode32Bit, x86.ModePAE, x86.ModeAMD64}[i]
+		f, err := x86.NewFormat(mode, 0, x86.MaxMaxPhys)
+		if err != nil {
+			panic(err) // the three formats are fixed: a failure is a bug
+		}
+		fs[i] = f
+	}
+	return fs[i]
+}
+
+// interKey is the address the intermediate context is followed for: the
+// selected address when it lies in a hypervisor mapping, else where the
+// switcher runs.
+func (c *ctx) interKey(va x86.GVA, hasVA bool) uint64 {
+	e := c.m.Engine
+	if hasVA {
+		lin := e.Format().Linear(va)
+		for _, m := range e.Mappings() {
+			if m.Range().Contains(lin) {
+				return uint64(lin)
+			}
+		}
+	}
+	_, hv := e.SwitcherAddr()
+	return uint64(hv)
+}
+
+// gatherIntermediate reads the intermediate context in format f along
+// the path of key.
+func (c *ctx) gatherIntermediate(h *hierData, f *x86.Format, key uint64, perDepth []int) {
+	e := c.m.Engine
+	h.reset(HierIntermediate, f)
+	var path [5]pathStep
+	for d := 0; d < f.N && d < len(path); d++ {
+		path[d] = pathStep{0, int(f.Levels[d].Index(x86.GVA(key))), true}
+	}
+	c.gatherTree(h, uint64(e.IntermediateCR3(f.Mode)), engine.KindInvalid, &path, perDepth,
+		func(fn func(engine.EntryView) bool) { e.VisitIntermediate(f.Mode, fn) })
+}
+
+// gatherTree builds the cards of a hierarchy the engine visits depth
+// first (shadow, nested or intermediate): the root, the path's tables
+// and up to perDepth[d] other tables per depth.
+func (c *ctx) gatherTree(h *hierData, rootAddr uint64, rootKind engine.PoolKind, path *[5]pathStep, perDepth []int,
+	visitAll func(func(engine.EntryView) bool)) {
+	f := h.format
+	sel := -1
+	if path[0].ok {
+		sel = path[0].index
+	}
+	h.addCard(0, rootAddr, -1, 0, path[0].ok, sel).kind = rootKind
 
 	// One pass over the shadow tree. It is depth first, so the entries
 	// of a table come in one run (children's runs nested inside): a
@@ -290,7 +449,8 @@ func (c *ctx) gatherShadow(h *hierData, key uint64, hasKey bool, perDepth []int)
 	count := [8]int{}
 	count[0] = 1
 	pathTaken := [8]bool{}
-	e.VisitShadow(func(v engine.EntryView) bool {
+	stopAtMapping := h.hier == HierShadow
+	visitAll(func(v engine.EntryView) bool {
 		d := v.Depth
 		if d >= len(h.last) {
 			return true
@@ -320,7 +480,7 @@ func (c *ctx) gatherShadow(h *hierData, key uint64, hasKey bool, perDepth []int)
 			fl |= sfTrackDirty
 		}
 		cd.flags[v.Index] = fl
-		if v.Leaf || d+1 >= f.N || d+1 >= len(perDepth) || v.Entry.Has(mappingBit) {
+		if v.Leaf || d+1 >= f.N || d+1 >= len(perDepth) || stopAtMapping && v.Entry.Has(mappingBit) {
 			return true
 		}
 		child := uint64(v.Entry) & f.Levels[0].FrameMask
@@ -398,4 +558,25 @@ func (c *ctx) sortCards(h *hierData) {
 			h.cards[newI].parent = inv[p]
 		}
 	}
+}
+
+// mappingName names the hypervisor mapping at linear address va, or "".
+func (c *ctx) mappingName(va uint64) string {
+	for _, m := range c.m.Engine.Mappings() {
+		if r := m.Range(); va >= uint64(r.Start) && va < uint64(r.End) {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+// inMapping reports whether the linear address va lies in a hypervisor
+// mapping.
+func (c *ctx) inMapping(va uint64) bool {
+	for _, m := range c.m.Engine.Mappings() {
+		if r := m.Range(); va >= uint64(r.Start) && va < uint64(r.End) {
+			return true
+		}
+	}
+	return false
 }

@@ -18,9 +18,10 @@ const (
 	HitTimeline          // a position on the timeline
 	HitOutcome           // a line of the event log
 	HitWalkLevel         // a level of the walk inspector
+	HitLinear            // a 4 MiB slot of the guest's linear space below 4 GiB (mappings panel)
 )
 
-var hitNames = [...]string{"none", "entry", "guest-page", "pool-page", "counter", "timeline", "outcome", "walk-level"}
+var hitNames = [...]string{"none", "entry", "guest-page", "pool-page", "counter", "timeline", "outcome", "walk-level", "linear"}
 
 func (k HitKind) String() string {
 	if int(k) < len(hitNames) {
@@ -36,9 +37,12 @@ const (
 	HierGuest  Hier = iota // the guest's own tables (guest-physical addresses)
 	HierShadow             // the shadow tables (host-physical addresses)
 	HierNested             // the nested tables of nested paging (guest-physical to host)
+	// HierIntermediate is the hypervisor's intermediate context: the
+	// tables the world switch runs on (host-physical addresses).
+	HierIntermediate
 )
 
-var hierNames = [...]string{"guest", "shadow", "nested"}
+var hierNames = [...]string{"guest", "shadow", "nested", "intermediate"}
 
 func (h Hier) String() string {
 	if int(h) < len(hierNames) {
@@ -61,6 +65,9 @@ func (h Hier) String() string {
 //   - HitTimeline: Event is the event index at that position.
 //   - HitOutcome: Event is the outcome's event index, Addr its address.
 //   - HitWalkLevel: Hier and Level; Index is the entry index.
+//   - HitLinear: Addr is the slot's first linear address, Index its
+//     number (the 32-bit page-directory index), Name the hypervisor
+//     mapping there ("" for none).
 type HitID struct {
 	Kind  HitKind
 	Hier  Hier
@@ -89,6 +96,11 @@ func (h HitID) String() string {
 		return fmt.Sprintf("outcome of event %d", h.Event)
 	case HitWalkLevel:
 		return fmt.Sprintf("walk %v %v index %d", h.Hier, h.Level, h.Index)
+	case HitLinear:
+		if h.Name != "" {
+			return fmt.Sprintf("linear slot %d at %#x (mapping %s)", h.Index, h.Addr, h.Name)
+		}
+		return fmt.Sprintf("linear slot %d at %#x", h.Index, h.Addr)
 	}
 	return "nothing"
 }

@@ -96,6 +96,15 @@ func Layout(m *Model, l *List) {
 		top, bottom := right.CutTop(right.H*55/100, g)
 		c.poolPanel(top)
 		c.statsPanel(bottom)
+	case ViewIntermediate:
+		body, tl := body.CutBottom(c.timelineHeight(), g)
+		left, right := body.CutLeft(body.W*36/100, g)
+		if used := c.mappingsPanel(left); left.H-used-g >= 6*c.t.slh {
+			_, rest := left.CutTop(used, g)
+			c.logPanel(rest)
+		}
+		c.hierPanel(right, true, []Hier{HierShadow, HierIntermediate})
+		c.timelinePanel(tl)
 	case ViewWalk:
 		body, tl := body.CutBottom(c.timelineHeight(), g)
 		left, right := body.CutLeft(body.W*62/100, g)
@@ -260,11 +269,16 @@ func (c *ctx) swatch(x, y int, r Role, size int) int {
 	return w
 }
 
+// swatchWidth is the width swatch draws for r.
+func swatchWidth(r Role, size int) int {
+	return LineHeight(FaceRegular, size) - 2 + max(3, size/3) + Measure(FaceRegular, size, r.String())
+}
+
 // legendHeight is the height legend would use in a width w.
 func (c *ctx) legendHeight(w, size int, rs ...Role) int {
 	x, lines := 0, 1
 	for _, role := range rs {
-		sw := LineHeight(FaceRegular, size) + max(3, size/3) + Measure(FaceRegular, size, role.String())
+		sw := swatchWidth(role, size)
 		if x > 0 && x+sw > w {
 			x, lines = 0, lines+1
 		}
@@ -280,7 +294,7 @@ func (c *ctx) legend(r Rect, size int, rs ...Role) int {
 	lh := LineHeight(FaceRegular, size) + 3
 	sp := size
 	for _, role := range rs {
-		w := LineHeight(FaceRegular, size) + max(3, size/3) + Measure(FaceRegular, size, role.String())
+		w := swatchWidth(role, size)
 		if x > r.X && x+w > r.Right() {
 			x, y = r.X, y+lh
 		}

@@ -155,6 +155,16 @@ type Cells struct {
 	MarkColor  color.RGBA
 }
 
+// DenseCells is the number of cells above which a block is dense: a
+// GPU renderer should draw it into an image (one pixel block per cell)
+// and draw that image as one quad, rather than a quad per cell. The
+// memory map and the pool of a big guest hold tens of thousands of
+// cells; as quads they would blow the frame's budget.
+const DenseCells = 256
+
+// Dense reports whether the block should be drawn as one image.
+func (c *Cells) Dense() bool { return c.Cols*c.Rows > DenseCells }
+
 // Pitch is the distance between the starts of neighbouring cells.
 func (c *Cells) Pitch() int { return c.Cell + c.Gap }
 
@@ -300,9 +310,10 @@ func (l *List) CellsOf(p *Prim) *Cells {
 }
 
 // Quads estimates how many quads a GPU renderer draws for the list: one
-// per fill, four per stroke, one per line, one per glyph and one per
-// visible cell. It is the figure the frame budget (about 10,000) is
-// about.
+// per fill, four per stroke, one per line, one per glyph, one per
+// visible cell of a small block and one for a dense block (drawn as an
+// image, see Cells.Dense). It is the figure the frame budget (about
+// 10,000) is about.
 func (l *List) Quads() int {
 	n := 0
 	for i := range l.Prims {
@@ -313,7 +324,15 @@ func (l *List) Quads() int {
 		case OpText:
 			n += int(p.b - p.a)
 		case OpCells:
-			n += len(l.cells[p.a].Pix)
+			if c := l.cells[p.a]; c.Dense() {
+				n++
+			} else {
+				for _, px := range c.Pix {
+					if px.A != 0 {
+						n++
+					}
+				}
+			}
 		default:
 			n++
 		}

@@ -125,7 +125,7 @@ func (c *ctx) memoryPanel(r Rect) {
 				blk.Marks[uint64(i)/g.per] = MarkDot
 			}
 		}
-		c.handlerOutlines(rg, in.X, y, g, gap)
+		c.handlerOutlines(rg, in.X, y, in.Right(), g, gap)
 		c.l.HitGrid(in.X, y, g.cols, cells, g.pitch, 0, g.per<<x86.PageShift,
 			HitID{Kind: HitGuestPage, Addr: uint64(rg.Spec.Start), Count: g.per})
 		y += rows*g.pitch + t.pad/2
@@ -217,53 +217,64 @@ func (c *ctx) memGeometry(r Rect, ranges []*phys.Range) memGeom {
 	return memGeom{}
 }
 
+// A page descriptor's type and state sit in bits 36-41 (memRoles reads
+// them the same way): the map looks its roles up by those six bits
+// rather than decoding each of a big guest's pages.
+var (
+	pageKindRole [64]Role
+	pageKindPrio [64]uint8
+	// Set in a descriptor whose physical (virtual) handler state is
+	// write or all: those states share this bit.
+	physWriteBit, virtWriteBit phys.Page
+)
+
+func init() {
+	for k := range pageKindRole {
+		r := pageRole(phys.Page(k) << 36)
+		pageKindRole[k], pageKindPrio[k] = r, rolePriority[r]
+	}
+	physWriteBit.SetPhysHandler(phys.HandlerWrite)
+	virtWriteBit.SetVirtHandler(phys.HandlerWrite)
+}
+
 // fillMemCells colours the cells of one range.
 func (c *ctx) fillMemCells(blk *Cells, rg *phys.Range, per uint64, cells int) {
 	pages := rg.Pages
-	if per == 1 {
-		for i, p := range pages {
-			role := pageRole(p)
-			blk.Pix[i] = roles[role].Color
-			switch {
-			case p.PhysHandler() >= phys.HandlerWrite:
-				blk.Marks[i] = MarkCorner
-			case p.VirtHandler() >= phys.HandlerWrite:
-				blk.Marks[i] = MarkBar
-			default:
-				blk.Marks[i] = roles[role].Mark
-			}
-		}
-		return
-	}
 	for ci := 0; ci < cells; ci++ {
 		lo := uint64(ci) * per
 		hi := min(lo+per, uint64(len(pages)))
-		best := RoleZero
-		var ph, vh bool
+		var acc phys.Page
+		best, bestK := uint8(0), 0
 		for _, p := range pages[lo:hi] {
-			role := pageRole(p)
-			if rolePriority[role] > rolePriority[best] {
-				best = role
+			k := int(p >> 36 & 63)
+			if pr := pageKindPrio[k]; pr > best {
+				best, bestK = pr, k
 			}
-			ph = ph || p.PhysHandler() >= phys.HandlerWrite
-			vh = vh || p.VirtHandler() >= phys.HandlerWrite
+			acc |= p
 		}
-		blk.Pix[ci] = roles[best].Color
+		role := pageKindRole[bestK]
+		if best == 0 {
+			role = RoleZero
+		}
+		blk.Pix[ci] = roles[role].Color
 		switch {
-		case ph:
+		case acc&physWriteBit != 0:
 			blk.Marks[ci] = MarkCorner
-		case vh:
+		case acc&virtWriteBit != 0:
 			blk.Marks[ci] = MarkBar
 		default:
-			blk.Marks[ci] = roles[best].Mark
+			blk.Marks[ci] = roles[role].Mark
 		}
 	}
 }
 
 // handlerOutlines outlines the cells of each physical handler in the
-// range, row by row, and names it where there is room.
-func (c *ctx) handlerOutlines(rg *phys.Range, x0, y0 int, g memGeom, gap int) {
+// range, row by row, and names it in the margin right of the grid
+// where there is room.
+func (c *ctx) handlerOutlines(rg *phys.Range, x0, y0, right int, g memGeom, gap int) {
 	t := c.t
+	labelX := x0 + g.cols*g.pitch + t.pad
+	nextY := y0 - t.slh
 	for _, h := range c.m.Engine.Handlers() {
 		hr := h.Range.Intersect(rg.Range())
 		if hr.Empty() {
@@ -278,8 +289,16 @@ func (c *ctx) handlerOutlines(rg *phys.Range, x0, y0 int, g memGeom, gap int) {
 			w := int(end-cell+1)*g.pitch - gap
 			y := y0 + int(row)*g.pitch
 			c.l.Stroke(Rect{x - 1, y - 1, w + 2, g.pitch - gap + 2}, 1, Blue)
-			if cell == first && h.Name != "" && g.pitch >= t.slh {
-				c.text(x+2, y+(g.pitch-LineHeight(FaceRegular, t.small))/2, FaceRegular, t.small, OnColor(Blue), "")
+			if cell == first && h.Name != "" {
+				ly := max(y+(g.pitch-gap-t.slh)/2, nextY+t.slh)
+				c.b = append(c.b[:0], "← "...)
+				c.b = append(c.b, h.Name...)
+				c.b = append(c.b, " ("...)
+				c.b = append(c.b, h.Type.String()...)
+				c.b = append(c.b, ')')
+				if right-labelX >= 4*t.small && c.textFitB(labelX, ly, right-labelX, FaceRegular, t.small, Blue) > 0 {
+					nextY = ly
+				}
 			}
 			cell = end + 1
 		}

@@ -22,10 +22,14 @@ const (
 	ViewMemory
 	// ViewWalk shows the walk inspector large, with the event log.
 	ViewWalk
+	// ViewIntermediate shows the hypervisor's side: its mappings in the
+	// guest's linear space beside the shadow page directories that carry
+	// them and the intermediate context the world switch runs in.
+	ViewIntermediate
 	viewCount
 )
 
-var viewNames = [viewCount]string{"overview", "hierarchy", "memory", "walk"}
+var viewNames = [viewCount]string{"overview", "hierarchy", "memory", "walk", "intermediate"}
 
 func (v View) String() string {
 	if v < viewCount {

@@ -118,6 +118,10 @@ const (
 	RolePoolTop // PML4, PML5 and nested roots
 	RolePoolUnused
 
+	// The guest's linear space below 4 GiB (mappings panel), 4 MiB a cell.
+	RoleConflict // a guest page table where a hypervisor mapping is
+	RoleSwitcher // the switcher's identity mapping (intermediate context)
+
 	roleCount
 )
 
@@ -172,6 +176,9 @@ var roles = [roleCount]RoleStyle{
 	RolePoolPDPT:   {Orange, 'P', 0, "PDPT"},
 	RolePoolTop:    {Purple, '4', 0, "PML4 / PML5 / root"},
 	RolePoolUnused: {rgb(0xF6F6F4), 0, 0, "not allocated yet"},
+
+	RoleConflict: {Black, '!', MarkCross, "guest table in a mapping (conflict)"},
+	RoleSwitcher: {Purple, 'I', MarkDot, "switcher, identity-mapped"},
 }
 
 // Style is how role r is drawn.

@@ -128,7 +128,7 @@ func (c *ctx) poolPanel(r Rect) {
 	lh := c.legendHeight(in.W, t.small, legendRoles...)
 	in, leg := in.CutBottom(lh+t.slh, t.pad/2)
 	c.legend(leg, t.small, legendRoles...)
-	c.textFit(leg.X, leg.Bottom()-t.slh, leg.W, FaceRegular, t.small, ColDim, "ring: root · dot: its guest table is write-monitored · paler: used longer ago")
+	c.textFit(leg.X, leg.Bottom()-t.slh, leg.W, FaceRegular, t.small, ColDim, "ring: root · dot: guest table write-monitored · paler: older")
 
 	// Counts per kind, in a column on the right when there is room.
 	kinds := ps.kinds[:0]

@@ -61,18 +61,24 @@ func (c *ctx) counters(r Rect) {
 		colW = (in.W - 2*t.pad) / 2
 	}
 	rows := max(in.H/t.slh, 0)
-	i, shown, total := 0, 0, 0
+	total := 0
 	reg.Each(func(s stats.Sample) {
-		if s.IsZero() {
+		if !s.IsZero() {
+			total++
+		}
+	})
+	// When not all fit, the last place says how many are left out.
+	room := ncol * rows
+	if total > room {
+		room--
+	}
+	i := 0
+	reg.Each(func(s stats.Sample) {
+		if s.IsZero() || i >= room {
 			return
 		}
-		total++
-		col, row := i/max(rows, 1), i%max(rows, 1)
-		if col >= ncol || rows == 0 {
-			return
-		}
+		col, row := i/rows, i%rows
 		i++
-		shown++
 		x := in.X + col*(colW+2*t.pad)
 		y := in.Y + row*t.slh
 		v := s.Value
@@ -86,13 +92,11 @@ func (c *ctx) counters(r Rect) {
 		c.textFit(x, y, colW-vw-t.small, FaceRegular, t.small, ColDim, name)
 		c.l.Hit(Rect{x, y, colW, t.slh}, HitID{Kind: HitCounter, Name: s.Name})
 	})
-	if total > shown && rows > 0 {
-		// Say how many did not fit, over the last line.
+	if total > i && rows > 0 {
 		y := in.Y + (rows-1)*t.slh
 		x := in.X + (ncol-1)*(colW+2*t.pad)
-		c.l.Fill(Rect{x, y, colW, t.slh}, ColPanel)
 		c.b = append(c.b[:0], "… "...)
-		c.b = appendUint(c.b, uint64(total-shown+1))
+		c.b = appendUint(c.b, uint64(total-i))
 		c.b = append(c.b, " more"...)
 		c.textFitB(x, y, colW, FaceRegular, t.small, ColDim)
 	}

@@ -612,11 +612,21 @@ func (c *ctx) walk2D(r Rect, f *x86.Format, w *x86.Walk, gpa x86.GPA, gpaOK bool
 	}
 	// Column headings.
 	for j := 0; j < cols; j++ {
-		name := "read"
+		c.b = append(c.b[:0], "read"...)
 		if j < sf.N {
-			name = "n" + sf.Levels[j].Kind.String()
+			c.b = append(c.b[:0], 'n')
+			c.b = append(c.b, sf.Levels[j].Kind.String()...)
 		}
-		c.textFit(r.X+labW+j*cell, y, cell-2, FaceRegular, t.small-1, ColDim, name)
+		if measureBytes(FaceRegular, t.small-1, c.b) > cell-2 {
+			// Narrow cells: nested levels by number (n4 = nPML4).
+			c.b = append(c.b[:0], "rd"...)
+			if j < sf.N {
+				c.b = append(c.b[:0], 'n', byte('0'+int(sf.Levels[j].Kind)))
+			}
+		}
+		if measureBytes(FaceRegular, t.small-1, c.b) <= cell-2 {
+			c.textB(r.X+labW+j*cell, y, FaceRegular, t.small-1, ColDim)
+		}
 	}
 	y += t.slh
 	for i := 0; i < rows; i++ {
