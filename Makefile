@@ -6,9 +6,15 @@
 GO      ?= go
 BIN     := bin
 SAMPLE  ?= traces/samples/modes.txt
-WASMPKG := ./engine/... ./traces/... ./wasm/...
+WASMPKG := ./engine/... ./traces/... ./wasm/... ./gui/... ./web/...
+ADDR    ?= 127.0.0.1:8080
+E2E_OUT ?= $(CURDIR)/bin/e2e
+# apt-get as root, else through sudo.
+APT     := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+GUI_DEBS  := gcc libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev
+XVFB_DEBS := xvfb xauth imagemagick
 
-.PHONY: all build test fmt-check vet unit wasm-check bench demo wasm clean
+.PHONY: all build test fmt-check vet unit wasm-check bench demo wasm clean gui gui-deps browser-deps xvfb-deps e2e e2e-browser e2e-desktop
 
 all: build
 
@@ -16,18 +22,20 @@ build:
 	$(GO) build -o $(BIN)/explorer ./cmd/explorer
 
 ## test: gofmt, go vet, unit tests under the race detector, and the
-## js/wasm build of every package that must run in the browser.
-test: fmt-check vet unit wasm-check
+## js/wasm build of every package that must run in the browser, and the
+## end-to-end tests of the browser demo and the desktop window (e2e).
+test: fmt-check vet unit wasm-check e2e
 
 fmt-check:
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
 
-vet:
+vet: gui-deps
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e
 	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG)
 
-unit:
+unit: gui-deps
 	$(GO) test -race -count=1 ./...
 
 wasm-check:
@@ -70,16 +78,43 @@ bench-large:
 	$(GO) run ./traces/internal/mktraces -o traces/large -events 10M,100M -text ""
 	$(GO) test -run '^$$' -bench '^BenchmarkReplayRSS$$' -benchtime=1x ./cmd/explorer
 
-## wasm: the browser build of the engine (no UI yet: it replays a sample
-## trace and prints statistics into the page).
+## wasm: the browser demo (engine, panels and Ebiten) into web/, with the
+## wasm_exec.js of the same Go installation.
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o web/explorer.wasm ./wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
 
-## demo: until the interactive UI lands, a headless replay of a sample
-## trace through the shadow engine, with its outcomes and statistics.
-demo: build
-	$(BIN)/explorer replay --outcomes=jsonl --stats $(SAMPLE)
+## demo: build the browser demo and serve it on http://$(ADDR)/.
+demo: build wasm
+	$(BIN)/explorer serve --addr $(ADDR) --dir web
+
+## gui: the desktop window (cgo, X11 and GL headers), started by
+## `explorer gui`; it goes next to bin/explorer.
+gui: gui-deps
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/explorer-gui ./cmd/explorer-gui
+
+# The *-deps targets install Debian packages only when one is missing.
+gui-deps:
+	@missing=$$(for p in $(GUI_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; $(APT) update -qq && $(APT) install -y -qq $$missing; fi
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq chromium; }
+
+xvfb-deps:
+	@missing=$$(for p in $(XVFB_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; $(APT) update -qq && $(APT) install -y -qq $$missing; fi
+
+## e2e: the browser demo in headless Chromium and the desktop window
+## under Xvfb; screenshots go to $(E2E_OUT).
+e2e: e2e-browser e2e-desktop
+
+e2e-browser: build wasm browser-deps
+	E2E_OUT=$(E2E_OUT) $(GO) test -tags e2e -count=1 -run 'TestBrowser' ./e2e
+
+e2e-desktop: build gui xvfb-deps
+	E2E_OUT=$(E2E_OUT) xvfb-run -a -s "-screen 0 1400x900x24" $(GO) test -tags e2e -count=1 -run 'TestDesktop' ./e2e
 
 clean:
 	rm -rf $(BIN) web/explorer.wasm web/wasm_exec.js
+

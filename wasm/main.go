@@ -1,75 +1,138 @@
 //go:build js && wasm
 
-// Command wasm is the browser build of PGM Explorer. Until the
-// interactive UI arrives it replays the embedded sample traces through
-// the shadow engine and writes the outcomes into the page, which proves
-// the engine runs unchanged in WebAssembly.
+// Command wasm is the browser build of PGM Explorer: the engine, the
+// panels and the Ebiten front end in a canvas. It talks to the page
+// (web/index.html) through a few globals:
+//
+//   - pgmOpen(name, bytes): open a trace the user picked or dropped
+//     (read locally); returns "" or an error message;
+//   - pgmState(): the app's state as JSON (for tests and scripts);
+//   - pgmKey(chars): type characters, as if from the keyboard (tests);
+//   - pgmPickFile() and pgmReady(), defined by the page: show the file
+//     picker; the first frame is on the screen.
+//
+// The URL fragment carries the state, so that a link reopens the same
+// picture.
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"syscall/js"
-	"time"
 
-	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/traces"
-	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+	"github.com/pgm-explorer/pgm-explorer/gui"
+	"github.com/pgm-explorer/pgm-explorer/gui/app"
 )
 
 func main() {
-	var out strings.Builder
-	for _, name := range samples.Names() {
-		if err := replay(name, &out); err != nil {
-			fmt.Fprintf(&out, "%s: %v\n", name, err)
+	win := js.Global()
+	loc := win.Get("location")
+	st, err := app.DecodeState(loc.Get("hash").String())
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if st.File != "" {
+		msg = fmt.Sprintf("this link was made for the file %s, which only its owner's browser had: open it again with the Open button", st.File)
+		st.Source = app.Source{}
+	}
+	h := &browserHost{win: win}
+	a, err := app.New(app.Options{State: st, Host: h})
+	if err != nil {
+		msg = err.Error()
+		st.Source = app.Source{}
+		if a, err = app.New(app.Options{State: st, Host: h}); err != nil {
+			fatal(win, err)
+			return
 		}
 	}
-	doc := js.Global().Get("document")
-	if pre := doc.Call("getElementById", "out"); pre.Truthy() {
-		pre.Set("textContent", out.String())
-	} else {
-		fmt.Print(out.String())
+	if msg != "" {
+		a.Fail(fmt.Errorf("%s", msg))
+	}
+	var pending []rune
+	win.Set("pgmOpen", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) < 2 {
+			return "pgmOpen(name, bytes)"
+		}
+		name := args[0].String()
+		n := args[1].Get("length").Int()
+		if n > app.MaxDataBytes {
+			return fmt.Sprintf("%s is larger than %d MiB", name, app.MaxDataBytes>>20)
+		}
+		data := make([]byte, n)
+		js.CopyBytesToGo(data, args[1])
+		if err := a.OpenData(name, data); err != nil {
+			return err.Error()
+		}
+		return ""
+	}))
+	win.Set("pgmState", js.FuncOf(func(js.Value, []js.Value) any { return a.StatusJSON() }))
+	win.Set("pgmKey", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		for _, v := range args {
+			pending = append(pending, []rune(v.String())...)
+		}
+		return nil
+	}))
+	ready := false
+	err = gui.Run(a, gui.Options{
+		Title: "PGM Explorer",
+		Input: func(in *app.Input) {
+			in.Chars = append(in.Chars, pending...)
+			pending = pending[:0]
+		},
+		Frame: func() {
+			if !ready {
+				ready = true
+				if f := win.Get("pgmReady"); f.Type() == js.TypeFunction {
+					f.Invoke()
+				}
+			}
+		},
+	})
+	if err != nil {
+		fatal(win, err)
 	}
 }
 
-func replay(name string, out *strings.Builder) error {
-	data, err := samples.Read(name)
-	if err != nil {
-		return err
+func fatal(win js.Value, err error) {
+	doc := win.Get("document")
+	if e := doc.Call("getElementById", "error"); e.Truthy() {
+		e.Set("textContent", "The explorer stopped: "+err.Error())
+		e.Get("style").Set("display", "block")
+		doc.Call("getElementById", "loader").Get("style").Set("display", "flex")
 	}
-	rd, err := traces.NewTextReader(bytes.NewReader(data), name)
-	if err != nil {
-		return err
+	fmt.Println("explorer:", err)
+}
+
+// browserHost downloads exports, shows the page's file picker and keeps
+// the state in the URL fragment.
+type browserHost struct{ win js.Value }
+
+func (h *browserHost) Save(name string, data []byte) (string, error) {
+	arr := js.Global().Get("Uint8Array").New(len(data))
+	js.CopyBytesToJS(arr, data)
+	blob := js.Global().Get("Blob").New([]any{arr})
+	url := js.Global().Get("URL").Call("createObjectURL", blob)
+	doc := h.win.Get("document")
+	link := doc.Call("createElement", "a")
+	link.Set("href", url)
+	link.Set("download", name)
+	doc.Get("body").Call("appendChild", link)
+	link.Call("click")
+	link.Call("remove")
+	js.Global().Get("URL").Call("revokeObjectURL", url)
+	return name + " (downloaded)", nil
+}
+
+func (h *browserHost) PickFile() bool {
+	f := h.win.Get("pgmPickFile")
+	if f.Type() != js.TypeFunction {
+		return false
 	}
-	eng, err := engine.NewShadow(rd.Header().Config)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	var buf []byte
-	for {
-		ev, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		o, err := eng.Apply(ev)
-		if err != nil {
-			return fmt.Errorf("line %d: %w", rd.Line(), err)
-		}
-		if ev.Kind == engine.EvLabel {
-			fmt.Fprintf(out, "\n# %s\n", ev.Text)
-		}
-		if o.Reported() {
-			buf = append(o.AppendJSON(buf[:0]), '\n')
-			out.Write(buf)
-		}
-	}
-	fmt.Fprintf(out, "\n%s: %d events in %v, final mode %v\n", name, eng.Events(), time.Since(start), eng.Format().Mode)
-	return nil
+	f.Invoke()
+	return true
+}
+
+func (h *browserHost) SetLocation(frag string) {
+	// replaceState: following the replay must not fill the history.
+	h.win.Get("history").Call("replaceState", nil, "", "#"+frag)
 }

@@ -53,11 +53,17 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
+		if guiByDefault() {
+			return runGUI(nil, os.Stdin, stdout, stderr)
+		}
 		printHelp(stderr)
 		return 2
 	}
 	name, rest := args[0], args[1:]
 	switch name {
+	case "gui":
+		// Every flag belongs to explorer-gui.
+		return runGUI(rest, os.Stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			if c, ok := commands[rest[0]]; ok {

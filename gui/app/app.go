@@ -1,0 +1,454 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+var errNoSave = errors.New("this platform cannot save files")
+
+// Options configure a new App.
+type Options struct {
+	State  State
+	Host   Host
+	Play   bool          // start playing
+	Speed  float64       // events per second (rounded to a step of Speeds); 0 keeps the default
+	Budget time.Duration // replay time per tick; 0 means 8 ms
+	// Tour shows the explanation panel at labels; nil: on for the
+	// modes-tour sources, off otherwise.
+	Tour *bool
+}
+
+// App is the explorer's state. Drive it with Update once per tick and
+// draw what Frame returns; nothing else changes it, so that a frame is
+// rebuilt only when something changed.
+type App struct {
+	host   Host
+	budget time.Duration
+
+	p     *player
+	model viz.Model
+	list  viz.List
+	view  viz.View
+	va    x86.GVA
+	hasVA bool
+
+	w, h  int // window size in pixels
+	dirty bool
+	frame uint64 // frames built
+
+	tour     bool
+	tourSet  bool // the user chose; a new source keeps the choice
+	help     bool
+	prompt   *prompt
+	picker   *picker
+	hover    viz.HitID
+	hoverOK  bool
+	mx, my   int
+	dragging bool // the timeline is being dragged
+	buttons  []button
+	toast    string
+	toastEnd time.Time
+	err      string // the last error, shown until the next action
+	location string // the last fragment given to the host
+	vizH     int    // height of the viz part of the frame
+	fps      float64
+	barY     int // top of the control bar
+	tourY    int // top of the tour panel, 0 when hidden
+}
+
+// New opens the state's source. A bad source is an error; the caller may
+// fall back to the default.
+func New(o Options) (*App, error) {
+	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true}
+	if a.host == nil {
+		a.host = NopHost{}
+	}
+	if a.budget <= 0 {
+		a.budget = 8 * time.Millisecond
+	}
+	st := o.State
+	if st.Sample == "" && st.Workload == "" && st.File == "" {
+		st.Sample = DefaultSample
+	}
+	if o.Tour != nil {
+		a.tour, a.tourSet = *o.Tour, true
+	}
+	if err := a.open(st); err != nil {
+		return nil, err
+	}
+	a.view, a.va, a.hasVA = st.View, st.VA, st.HasVA
+	if o.Speed > 0 {
+		a.p.speed = speedIndex(o.Speed)
+	}
+	a.p.playing = o.Play
+	return a, nil
+}
+
+// DefaultSample is what opens when nothing is asked for: the guided
+// tour of the paging modes.
+const DefaultSample = "modes-tour.txt"
+
+func speedIndex(v float64) int {
+	for i, s := range Speeds {
+		if s >= v {
+			return i
+		}
+	}
+	return len(Speeds) - 1
+}
+
+// open replaces the source (and the engine) by st's.
+func (a *App) open(st State) error {
+	if err := st.Source.Validate(); err != nil {
+		return err
+	}
+	p, err := newPlayer(st.Source, st.Overrides, st.Event)
+	if err != nil {
+		return err
+	}
+	if a.p != nil {
+		p.speed = a.p.speed
+		a.p.close()
+	}
+	a.p = p
+	if !a.tourSet {
+		a.tour = isTour(st.Source)
+	}
+	p.stopAtLabels = a.tour
+	a.err = ""
+	a.dirty = true
+	return nil
+}
+
+func isTour(s Source) bool {
+	return s.Sample == "modes-tour.txt" || s.Workload == "modes-tour"
+}
+
+// OpenData opens a trace read into memory (a file picked or dropped in
+// the browser). A file that is not a trace leaves the current source
+// and says why.
+func (a *App) OpenData(name string, data []byte) error {
+	st := a.State()
+	st.Source = Source{File: name, Data: data}
+	st.Event, st.HasVA = 0, false
+	if err := a.open(st); err != nil {
+		err = fmt.Errorf("%s is not a trace PGM Explorer can read: %v", name, err)
+		a.setErr(err)
+		return err
+	}
+	a.hasVA = false
+	a.notify("opened " + name)
+	return nil
+}
+
+// Open opens another source at a state, keeping the view.
+func (a *App) Open(st State) error {
+	if err := a.open(st); err != nil {
+		a.setErr(err)
+		return err
+	}
+	a.va, a.hasVA = st.VA, st.HasVA
+	return nil
+}
+
+// Resize sets the window size in pixels.
+func (a *App) Resize(w, h int) {
+	if w != a.w || h != a.h {
+		a.w, a.h = w, h
+		a.dirty = true
+	}
+}
+
+// FrameSize is the size of the frames Frame builds: the window's, or
+// larger when the window is smaller than the panels need (the platform
+// then scales the frame down).
+func (a *App) FrameSize() (w, h int) {
+	bar := a.barHeight()
+	return min(max(a.w, viz.MinWidth), viz.MaxWidth), min(max(a.h, viz.MinHeight+bar+a.tourHeight()), viz.MaxHeight+bar+a.tourHeight())
+}
+
+// Busy reports whether the app has work for the next tick (replaying,
+// seeking, loading, a message to clear): when it has not, a platform may
+// sleep until the next input.
+func (a *App) Busy() bool {
+	return a.p.busy() || a.toast != ""
+}
+
+// Settle does all the pending seeking and loading at once, whatever it
+// costs: for tests and for screenshots of a given moment.
+func (a *App) Settle() error {
+	for a.p.loading != nil || a.p.seeking {
+		if a.p.loading != nil {
+			<-a.p.loading.done
+		}
+		if _, err := a.p.advance(time.Now().Add(time.Hour)); err != nil {
+			a.setErr(err)
+			return err
+		}
+	}
+	a.dirty = true
+	return nil
+}
+
+// Update advances the replay by a tick and handles the input.
+func (a *App) Update(in Input) {
+	a.handle(&in)
+	changed, err := a.p.advance(time.Now().Add(a.budget))
+	if err != nil {
+		a.setErr(err)
+	}
+	if changed {
+		a.dirty = true
+	}
+	if a.toast != "" && time.Now().After(a.toastEnd) {
+		a.toast = ""
+		a.dirty = true
+	}
+	if !a.p.busy() {
+		if loc := a.State().Encode(); loc != a.location {
+			a.location = loc
+			a.host.SetLocation(loc)
+		}
+	}
+}
+
+func (a *App) setErr(err error) {
+	a.err = err.Error()
+	a.dirty = true
+}
+
+func (a *App) notify(s string) {
+	a.toast, a.toastEnd = s, time.Now().Add(3*time.Second)
+	a.dirty = true
+}
+
+// State is the state a link reopens.
+func (a *App) State() State {
+	src := a.p.src
+	src.Data = nil
+	return State{Source: src, Overrides: a.p.ovr, Event: a.p.pos(), VA: a.va, HasVA: a.hasVA, View: a.view}
+}
+
+// handle applies the input of a tick.
+func (a *App) handle(in *Input) {
+	if in.MouseIn && (in.MouseX != a.mx || in.MouseY != a.my) {
+		a.mx, a.my = in.MouseX, in.MouseY
+		a.updateHover()
+	}
+	if in.MouseIn && in.Pressed {
+		a.click(in.MouseX, in.MouseY)
+	}
+	if a.dragging {
+		if in.Down {
+			if a.hoverOK && a.hover.Kind == viz.HitTimeline {
+				a.seek(a.hover.Event)
+			}
+		} else {
+			a.dragging = false
+		}
+	}
+	// Characters first: "60" and Enter typed within one tick must reach
+	// the prompt in that order.
+	for _, r := range in.Chars {
+		a.char(r)
+	}
+	for _, k := range in.Keys {
+		a.key(k, in.Shift)
+	}
+}
+
+func (a *App) updateHover() {
+	old, oldOK := a.hover, a.hoverOK
+	a.hover, a.hoverOK = viz.HitID{}, false
+	if a.my < a.vizH {
+		a.hover, a.hoverOK = a.list.HitTest(a.mx, a.my)
+	}
+	if a.hoverOK != oldOK || a.hover != old {
+		a.dirty = true
+	}
+}
+
+// Actions, shared by keys, buttons and tests.
+
+// TogglePlay starts or stops the replay.
+func (a *App) TogglePlay() {
+	p := a.p
+	if p.playing {
+		p.playing = false
+	} else {
+		if p.ended || p.err != nil {
+			a.seek(0)
+		}
+		p.playing, p.acc = true, 0
+	}
+	p.until = UntilNone
+	a.dirty = true
+}
+
+// Step moves one event forward (n > 0) or back (n < 0).
+func (a *App) Step(n int) {
+	a.p.playing = false
+	now := a.p.pos()
+	if n < 0 {
+		a.seek(now - min(now, uint64(-n)))
+		return
+	}
+	a.seek(now + uint64(n))
+}
+
+// StepUntil replays until the next event matching u.
+func (a *App) StepUntil(u Until) {
+	a.p.playing = false
+	if a.p.ended {
+		a.notify("at the end: no next " + u.String())
+		return
+	}
+	a.p.until = u
+	a.dirty = true
+}
+
+// PrevLabel goes back to the label before the current one.
+func (a *App) PrevLabel() {
+	a.p.playing = false
+	if l, ok := a.p.labelNear(-1); ok {
+		a.seek(l.Event + 1)
+	} else {
+		a.seek(0)
+	}
+}
+
+func (a *App) seek(n uint64) {
+	a.p.seekTo(n)
+	a.dirty = true
+}
+
+// Seek goes to the moment after n events.
+func (a *App) Seek(n uint64) { a.p.playing = false; a.seek(n) }
+
+// Faster and Slower change the replay speed by a step.
+func (a *App) Faster() { a.setSpeed(a.p.speed + 1) }
+func (a *App) Slower() { a.setSpeed(a.p.speed - 1) }
+
+func (a *App) setSpeed(i int) {
+	a.p.speed = min(max(i, 0), len(Speeds)-1)
+	a.notify("speed: " + speedName(Speeds[a.p.speed]))
+}
+
+func speedName(s float64) string {
+	switch {
+	case math.IsInf(s, 1):
+		return "flat out"
+	case s >= 1e6:
+		return strconv.FormatFloat(s/1e6, 'g', -1, 64) + "M events/s"
+	case s >= 1e3:
+		return strconv.FormatFloat(s/1e3, 'g', -1, 64) + "k events/s"
+	case s == 1:
+		return "1 event/s"
+	}
+	return strconv.FormatFloat(s, 'g', -1, 64) + " events/s"
+}
+
+// SetView shows view v.
+func (a *App) SetView(v viz.View) {
+	a.view = v
+	a.dirty = true
+}
+
+// Select makes va the address the walk inspector and the panels follow.
+func (a *App) Select(va x86.GVA) {
+	a.va, a.hasVA = va, true
+	a.dirty = true
+}
+
+// Unselect lets the walk follow the last access again.
+func (a *App) Unselect() {
+	a.hasVA = false
+	a.dirty = true
+}
+
+// GoTo goes to an event index, or to the first label containing the
+// text (case-insensitive), searching after the current position first.
+func (a *App) GoTo(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	if n, err := strconv.ParseUint(strings.ReplaceAll(s, ",", ""), 0, 64); err == nil {
+		if a.p.totalKnown && n > a.p.total {
+			return fmt.Errorf("event %d is past the end (%d events)", n, a.p.total)
+		}
+		a.Seek(n)
+		return nil
+	}
+	t := strings.ToLower(s)
+	now := a.p.pos()
+	var first *Label
+	for i := range a.p.labels {
+		l := &a.p.labels[i]
+		if !strings.Contains(strings.ToLower(l.Text), t) {
+			continue
+		}
+		if l.Event >= now {
+			a.Seek(l.Event + 1)
+			return nil
+		}
+		if first == nil {
+			first = l
+		}
+	}
+	if first != nil {
+		a.Seek(first.Event + 1)
+		return nil
+	}
+	return fmt.Errorf("no event number or label matches %q", s)
+}
+
+// Reconfigure replays the same source with other overrides, at the
+// same event.
+func (a *App) Reconfigure(o Overrides) error {
+	st := a.State()
+	st.Source = a.p.src
+	st.Overrides = o
+	playing := a.p.playing
+	if err := a.open(st); err != nil {
+		a.setErr(err)
+		return err
+	}
+	a.p.playing = playing
+	return nil
+}
+
+// Config is the engine configuration in use.
+func (a *App) Config() engine.Config { return a.p.cfg }
+
+// ToggleTour shows or hides the explanation panel.
+func (a *App) ToggleTour() {
+	a.tour, a.tourSet = !a.tour, true
+	a.p.stopAtLabels = a.tour
+	a.dirty = true
+}
+
+// ToggleHelp shows or hides the list of keys.
+func (a *App) ToggleHelp() {
+	a.help = !a.help
+	a.picker, a.prompt = nil, nil
+	a.dirty = true
+}
+
+// MaxDataBytes bounds a trace read into memory (a file picked or dropped).
+const MaxDataBytes = 512 << 20
+
+// Fail shows an error that happened outside the app (reading a file).
+func (a *App) Fail(err error) { a.setErr(err) }
+
+// SetFPS tells the app the frame rate the platform measures, for Status.
+func (a *App) SetFPS(f float64) { a.fps = f }

@@ -1,0 +1,150 @@
+package app
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// newTest opens st and settles it.
+func newTest(t *testing.T, st State) *App {
+	t.Helper()
+	a, err := New(Options{State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Settle(); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// snap writes the frame to $GUI_OUT/name.png when GUI_OUT is set.
+func snap(t *testing.T, a *App, name string) {
+	dir := os.Getenv("GUI_OUT")
+	if dir == "" {
+		return
+	}
+	a.dirty = true
+	l, _ := a.Frame()
+	f, err := os.Create(filepath.Join(dir, name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, viz.Rasterize(l, l.Width, l.Height)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSnapshots(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}, Event: 60})
+	snap(t, a, "tour60")
+	a.ToggleHelp()
+	snap(t, a, "help")
+	a.ToggleHelp()
+	a.openPicker()
+	snap(t, a, "picker")
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	for _, st := range []State{
+		{Source: Source{Sample: "boot.txt"}, Event: 12, View: viz.ViewWalk},
+		{Source: Source{Workload: "multiprocess", Seed: 7, Params: map[string]string{"procs": "4"}}, Overrides: Overrides{Host: 3, Paging: 1, PagingSet: true, Pool: 64}, Event: 99, VA: 0xffff800000400010, HasVA: true},
+		{Source: Source{File: "my trace.pgmt"}},
+	} {
+		got, err := DecodeState("#" + st.Encode())
+		if err != nil {
+			t.Fatalf("%q: %v", st.Encode(), err)
+		}
+		if got.Encode() != st.Encode() {
+			t.Errorf("round trip of %q gave %q", st.Encode(), got.Encode())
+		}
+	}
+	for _, bad := range []string{"event=x", "va=zz", "view=nope", "host=pdp11", "pool=3"} {
+		if _, err := DecodeState(bad); err == nil {
+			t.Errorf("DecodeState(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestControls(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	if st := a.Status(); st.Event != 0 || st.Total != 140 {
+		t.Fatalf("start: %+v", st)
+	}
+	type step struct {
+		do   func()
+		want uint64
+	}
+	for i, s := range []step{
+		{func() { a.Step(3) }, 3},
+		{func() { a.Step(-1) }, 2},
+		{func() { a.StepUntil(UntilLabel) }, 5}, // the label at index 4
+		{func() { a.StepUntil(UntilFault) }, 0},
+		{func() { a.GoTo("60") }, 60},
+		{func() { a.GoTo("canonical") }, 0},
+		{func() { a.Seek(1000) }, 140},
+		{func() { a.PrevLabel() }, 0},
+	} {
+		s.do()
+		for a.p.busy() {
+			a.Update(Input{})
+		}
+		got := a.p.pos()
+		switch {
+		case s.want == 0 && i == 3:
+			if a.p.last.Path.String() != "guest-fault" && a.p.last.Path.String() != "gp" {
+				t.Errorf("step %d: stopped at %d on %v, not a fault", i, got, a.p.last.Path)
+			}
+		case s.want == 0:
+			if got == 0 {
+				t.Errorf("step %d: did not move", i)
+			}
+		case got != s.want:
+			t.Errorf("step %d: at %d, want %d", i, got, s.want)
+		}
+	}
+	a.Update(Input{Chars: []rune("/400010\r")})
+	if st := a.Status(); st.VA != "0x400010" || !st.Selected {
+		t.Errorf("typing an address: %+v", st)
+	}
+	a.Update(Input{Chars: []rune("4")})
+	if a.Status().View != "walk" {
+		t.Errorf("key 4: view %s", a.Status().View)
+	}
+	if err := a.OpenData("junk.txt", []byte("not a trace\n")); err == nil || a.Status().Source != "modes-tour.txt" {
+		t.Errorf("opening junk: %v, source %s", err, a.Status().Source)
+	}
+}
+
+func TestTourTipsCoverTheTour(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	seen := map[string]string{}
+	for _, l := range a.p.labels {
+		tip := tourTip(l.Text)
+		if tip == "" {
+			t.Errorf("no tip for %q", l.Text)
+			continue
+		}
+		if prev, ok := seen[tip]; ok {
+			t.Errorf("tip %q for both %q and %q", tip, prev, l.Text)
+		}
+		seen[tip] = l.Text
+	}
+}
+
+func TestWorkloadReplay(t *testing.T) {
+	a := newTest(t, State{Source: Source{Workload: "multiprocess", Seed: 1}, Event: 3000})
+	if a.p.pos() != 3000 {
+		t.Fatalf("at %d", a.p.pos())
+	}
+	a.Seek(100)
+	a.Settle()
+	if a.p.pos() != 100 || a.p.err != nil {
+		t.Fatalf("seek back: at %d, %v", a.p.pos(), a.p.err)
+	}
+}

@@ -1,0 +1,159 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// exportBase names exported files after the source and the moment.
+func (a *App) exportBase() string {
+	name := a.p.src.Sample
+	switch {
+	case a.p.src.Workload != "":
+		name = fmt.Sprintf("%s-seed%d", a.p.src.Workload, a.p.src.Seed)
+	case a.p.src.File != "":
+		name = a.p.src.File
+		if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+			name = name[i+1:]
+		}
+	}
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".txt"), ".pgmt")
+	return fmt.Sprintf("%s-%d-%s", name, a.p.pos(), a.view)
+}
+
+// PNG is the current view as `explorer render` draws it: the panels
+// only, without the control bar and the overlays.
+func (a *App) PNG() ([]byte, error) {
+	var l viz.List
+	w, _ := a.FrameSize()
+	m := a.model
+	m.Engine, m.Recent, m.Timeline = a.p.eng, a.p.recent, a.p.timeline
+	m.View, m.VA, m.HasVA, m.Title = a.view, a.va, a.hasVA, a.p.src.Name()
+	m.Width, m.Height = w, a.vizHeightFor()
+	viz.Layout(&m, &l)
+	var b bytes.Buffer
+	if err := viz.RenderPNG(&b, &l, l.Width, l.Height); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func (a *App) vizHeightFor() int {
+	_, h := a.FrameSize()
+	return h - a.barHeight() - a.tourHeight()
+}
+
+// Stats writes the engine's statistics as "csv" or "json".
+func (a *App) Stats(format string) ([]byte, error) {
+	var b bytes.Buffer
+	var err error
+	switch format {
+	case "csv":
+		err = a.p.eng.Stats().WriteCSV(&b)
+	case "json":
+		err = a.p.eng.Stats().WriteJSON(&b)
+	default:
+		err = fmt.Errorf("unknown statistics format %q (want csv or json)", format)
+	}
+	return b.Bytes(), err
+}
+
+// ExportPNG saves the current view through the host.
+func (a *App) ExportPNG() {
+	data, err := a.PNG()
+	a.save(a.exportBase()+".png", data, err)
+}
+
+// ExportStats saves the statistics through the host.
+func (a *App) ExportStats(format string) {
+	data, err := a.Stats(format)
+	a.save(a.exportBase()+"-stats."+format, data, err)
+}
+
+func (a *App) save(name string, data []byte, err error) {
+	if err == nil {
+		var where string
+		if where, err = a.host.Save(name, data); err == nil {
+			a.notify("saved " + where)
+			return
+		}
+	}
+	a.setErr(fmt.Errorf("export %s: %v", name, err))
+}
+
+// Status is the app's state for scripts and tests (the browser's JS hook
+// returns it as JSON).
+type Status struct {
+	Source   string  `json:"source"`
+	Event    uint64  `json:"event"`
+	Total    uint64  `json:"total"` // 0 until known
+	Playing  bool    `json:"playing"`
+	Busy     bool    `json:"busy"` // seeking, loading or running to a condition
+	Ended    bool    `json:"ended"`
+	Speed    string  `json:"speed"`
+	View     string  `json:"view"`
+	VA       string  `json:"va"`       // the address the walk follows ("" for none)
+	Selected bool    `json:"selected"` // chosen by the user rather than the last access
+	Walk     string  `json:"walk"`     // the guest walk of VA: "0x… -> 0x…" or the fault
+	Mode     string  `json:"mode"`     // the guest paging mode
+	Label    string  `json:"label"`    // the latest label
+	Overlay  string  `json:"overlay"`  // "help", "prompt", "scenarios" or ""
+	Error    string  `json:"error"`
+	Frames   uint64  `json:"frames"`   // frames built so far
+	Location string  `json:"location"` // the URL fragment of this state
+	Host     string  `json:"host"`
+	Paging   string  `json:"paging"`
+	Pool     int     `json:"pool"`
+	FPS      float64 `json:"fps"` // as the platform measures it
+}
+
+// Status reports the state.
+func (a *App) Status() Status {
+	p := a.p
+	s := Status{Source: p.src.Name(), Event: p.pos(), Playing: p.playing, Busy: p.busy() && !p.playing, Ended: p.ended,
+		Speed: speedName(Speeds[p.speed]), View: a.view.String(), Selected: a.hasVA, Frames: a.frame,
+		Location: a.State().Encode(), Host: p.cfg.Host.TraceName(), Paging: p.cfg.Paging.String(), Pool: p.cfg.PoolPages, FPS: a.fps}
+	if p.totalKnown {
+		s.Total = p.total
+	}
+	m := a.model
+	m.Recent, m.VA, m.HasVA = p.recent, a.va, a.hasVA
+	if va, ok := m.SelectedVA(); ok {
+		s.VA = fmt.Sprintf("%#x", uint64(va))
+		w := p.eng.GuestWalk(va, accessRead)
+		if w.OK() {
+			s.Walk = fmt.Sprintf("%#x -> %#x", uint64(va), uint64(w.GPA))
+		} else {
+			s.Walk = fmt.Sprintf("%#x: %v", uint64(va), w.Fault)
+		}
+	}
+	s.Mode = p.eng.Format().Mode.String()
+	if l, ok := p.currentLabel(); ok {
+		s.Label = l.Text
+	}
+	switch {
+	case a.help:
+		s.Overlay = "help"
+	case a.prompt != nil:
+		s.Overlay = "prompt"
+	case a.picker != nil:
+		s.Overlay = "scenarios"
+	}
+	switch {
+	case a.err != "":
+		s.Error = a.err
+	case p.err != nil:
+		s.Error = p.err.Error()
+	}
+	return s
+}
+
+// StatusJSON is Status as JSON.
+func (a *App) StatusJSON() string {
+	b, _ := json.Marshal(a.Status())
+	return string(b)
+}

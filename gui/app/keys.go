@@ -1,0 +1,431 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+	"github.com/pgm-explorer/pgm-explorer/traces/workload"
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// KeyHelp lists the keys, for the help overlay and the README.
+var KeyHelp = [][2]string{
+	{"space", "play / pause"},
+	{"→  ←", "step one event forward / back"},
+	{"f  m  n", "run to the next fault / mode change / label"},
+	{"p", "back to the previous label"},
+	{"Home  End", "go to the start / the end"},
+	{"[  ]", "slower / faster (1 event/s up to flat out)"},
+	{"g", "go to an event number or a label's text"},
+	{"/", "type a virtual address to follow"},
+	{"click", "an entry or an event selects its address; the timeline seeks (drag it)"},
+	{"Esc", "follow the last access again; close what is open"},
+	{viewKeys(), "views: " + strings.Join(viz.ViewNames(), ", ")},
+	{"o", "scenarios: tour, sample traces, workloads, a file; host mode, paging, pool"},
+	{"t", "the tour's explanations on / off"},
+	{"e  c  j", "export the view as PNG, the statistics as CSV / JSON"},
+	{"?", "this help"},
+}
+
+// viewKeys is "1 2 … N" for the views viz has.
+func viewKeys() string {
+	var k []string
+	for i := range viz.ViewNames() {
+		k = append(k, strconv.Itoa(i+1))
+	}
+	return strings.Join(k, " ")
+}
+
+// prompt is a line of text being typed.
+type prompt struct {
+	kind  promptKind
+	text  string
+	title string
+	hint  string
+	err   string
+	wl    string // promptParams: the workload
+}
+
+type promptKind uint8
+
+const (
+	promptGoTo promptKind = iota
+	promptVA
+	promptPath
+	promptParams
+)
+
+func (a *App) openPrompt(k promptKind) {
+	pr := &prompt{kind: k}
+	switch k {
+	case promptGoTo:
+		pr.title = "Go to an event number, or a label containing…"
+		pr.hint = "Enter to go · Esc to cancel"
+		if a.p.totalKnown {
+			pr.hint = fmt.Sprintf("events 0 to %d · Enter to go · Esc to cancel", a.p.total)
+		}
+	case promptVA:
+		pr.title = "Follow the virtual address (hexadecimal)"
+		pr.hint = "e.g. 400000 or 0xffff800000400010 · Enter to select · Esc to cancel"
+	case promptPath:
+		pr.title = "Open the trace file at the path"
+		pr.hint = "a text (.txt) or binary (.pgmt) trace · Enter to open · Esc to cancel"
+	}
+	a.prompt, a.help, a.picker = pr, false, nil
+	a.dirty = true
+}
+
+func (a *App) submitPrompt() {
+	pr := a.prompt
+	var err error
+	switch pr.kind {
+	case promptGoTo:
+		err = a.GoTo(pr.text)
+	case promptVA:
+		va, perr := ParseVA(pr.text)
+		if err = perr; err == nil {
+			a.Select(va)
+		}
+	case promptPath:
+		st := a.State()
+		st.Source = Source{File: strings.TrimSpace(pr.text)}
+		st.Event, st.HasVA = 0, false
+		err = a.Open(st)
+	case promptParams:
+		err = a.openWorkload(pr.wl, pr.text)
+	}
+	if err != nil {
+		pr.err = err.Error()
+		a.err = ""
+		a.dirty = true
+		return
+	}
+	a.prompt = nil
+	a.dirty = true
+}
+
+// openWorkload opens a workload from "seed=N k=v ...".
+func (a *App) openWorkload(name, args string) error {
+	src := Source{Workload: name, Seed: 1}
+	for _, f := range strings.Fields(args) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return fmt.Errorf("%q: want NAME=VALUE", f)
+		}
+		if k == "seed" {
+			n, err := strconv.ParseUint(v, 0, 64)
+			if err != nil {
+				return fmt.Errorf("seed %q is not a number", v)
+			}
+			src.Seed = n
+			continue
+		}
+		if src.Params == nil {
+			src.Params = map[string]string{}
+		}
+		src.Params[k] = v
+	}
+	// Build it once here so that a bad parameter is reported in the
+	// prompt rather than after the old source is gone.
+	w, err := workload.New(name, src.Seed, src.Params)
+	if err != nil {
+		return err
+	}
+	w.Close()
+	st := a.State()
+	st.Source, st.Event, st.HasVA = src, 0, false
+	st.Overrides = Overrides{}
+	return a.Open(st)
+}
+
+func (a *App) key(k Key, shift bool) {
+	if a.prompt != nil {
+		switch k {
+		case KeyEscape:
+			a.prompt = nil
+		case KeyEnter:
+			a.submitPrompt()
+		case KeyBackspace:
+			if r := []rune(a.prompt.text); len(r) > 0 {
+				a.prompt.text = string(r[:len(r)-1])
+			}
+			a.prompt.err = ""
+		}
+		a.dirty = true
+		return
+	}
+	if a.picker != nil {
+		a.pickerKey(k)
+		return
+	}
+	switch k {
+	case KeyEscape:
+		switch {
+		case a.help:
+			a.help = false
+		case a.err != "":
+			a.err = ""
+		default:
+			a.Unselect()
+		}
+		a.dirty = true
+	case KeyRight:
+		if shift {
+			a.StepUntil(UntilLabel)
+		} else {
+			a.Step(1)
+		}
+	case KeyLeft:
+		if shift {
+			a.PrevLabel()
+		} else {
+			a.Step(-1)
+		}
+	case KeyHome:
+		a.Seek(0)
+	case KeyEnd:
+		if a.p.totalKnown {
+			a.Seek(a.p.total)
+		} else {
+			a.notify("a live workload has no end to go to")
+		}
+	case KeyF1:
+		a.ToggleHelp()
+	}
+}
+
+func (a *App) char(r rune) {
+	// Control characters stand for their keys (scripts type them).
+	switch r {
+	case '\r', '\n':
+		a.key(KeyEnter, false)
+		return
+	case 0x1b:
+		a.key(KeyEscape, false)
+		return
+	case '\b', 0x7f:
+		a.key(KeyBackspace, false)
+		return
+	}
+	if a.prompt != nil {
+		if r >= ' ' && r != 0x7f && len(a.prompt.text) < 200 {
+			a.prompt.text += string(r)
+			a.prompt.err = ""
+			a.dirty = true
+		}
+		return
+	}
+	if a.picker != nil {
+		if r == 'o' || r == 'q' {
+			a.picker = nil
+			a.dirty = true
+		}
+		return
+	}
+	switch r {
+	case ' ':
+		a.TogglePlay()
+	case '[':
+		a.Slower()
+	case ']':
+		a.Faster()
+	case 'f':
+		a.StepUntil(UntilFault)
+	case 'm':
+		a.StepUntil(UntilMode)
+	case 'n':
+		a.StepUntil(UntilLabel)
+	case 'p':
+		a.PrevLabel()
+	case 'g':
+		a.openPrompt(promptGoTo)
+	case '/':
+		a.openPrompt(promptVA)
+	case '?', 'h':
+		a.ToggleHelp()
+	case 'o':
+		a.openPicker()
+	case 't':
+		a.ToggleTour()
+	case 'e':
+		a.ExportPNG()
+	case 'c':
+		a.ExportStats("csv")
+	case 'j':
+		a.ExportStats("json")
+	default:
+		if r >= '1' && r <= '9' {
+			if v := int(r - '1'); v < len(viz.ViewNames()) {
+				a.SetView(viz.View(v))
+			}
+		}
+	}
+}
+
+// The scenario picker.
+
+type pickKind uint8
+
+const (
+	pickSample pickKind = iota
+	pickWorkload
+	pickFile
+	pickHost
+	pickPaging
+	pickPool
+	pickReplay
+)
+
+type pickItem struct {
+	kind  pickKind
+	name  string
+	label string
+	note  string
+}
+
+type picker struct {
+	items []pickItem
+	sel   int
+	rects []viz.Rect
+	ovr   Overrides // the configuration being chosen
+}
+
+var poolSizes = []int{16, 32, 64, 128, 256, 512, 1024, 4096}
+
+func (a *App) openPicker() {
+	pk := &picker{ovr: a.p.ovr}
+	add := func(k pickKind, name, label, note string) {
+		pk.items = append(pk.items, pickItem{k, name, label, note})
+	}
+	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "real mode to 5-level paging, explained step by step")
+	for _, n := range samples.Names() {
+		if n != "modes-tour.txt" {
+			add(pickSample, n, n, "sample trace")
+		}
+	}
+	for _, n := range workload.Names() {
+		info, _ := workload.Describe(n)
+		var ps []string
+		for _, p := range info.Params {
+			ps = append(ps, p.Name+"="+p.Default)
+		}
+		add(pickWorkload, n, n+" (live)", "seed=1 "+strings.Join(ps, " "))
+	}
+	add(pickFile, "", "Open a trace file…", "text or binary; read here, never uploaded")
+	add(pickHost, "", "Host paging mode", "")
+	add(pickPaging, "", "Paging", "")
+	add(pickPool, "", "Shadow pool size", "")
+	add(pickReplay, "", "Replay this scenario with this configuration", "")
+	for i, it := range pk.items {
+		if it.kind == pickSample && it.name == a.p.src.Sample || it.kind == pickWorkload && it.name == a.p.src.Workload {
+			pk.sel = i
+		}
+	}
+	a.picker, a.help, a.prompt = pk, false, nil
+	a.dirty = true
+}
+
+func (a *App) pickerKey(k Key) {
+	pk := a.picker
+	it := pk.items[pk.sel]
+	switch k {
+	case KeyEscape:
+		a.picker = nil
+	case KeyUp:
+		pk.sel = (pk.sel + len(pk.items) - 1) % len(pk.items)
+	case KeyDown, KeyTab:
+		pk.sel = (pk.sel + 1) % len(pk.items)
+	case KeyLeft, KeyRight:
+		d := 1
+		if k == KeyLeft {
+			d = -1
+		}
+		pk.cycle(it.kind, d, a.p.cfg)
+	case KeyEnter:
+		a.pick(pk.sel)
+	}
+	a.dirty = true
+}
+
+// cycle changes a configuration row by d steps.
+func (pk *picker) cycle(k pickKind, d int, cur engine.Config) {
+	wrap := func(i, n int) int { return ((i % n) + n) % n }
+	switch k {
+	case pickHost:
+		names := engine.HostModeNames()
+		h := pk.ovr.Host
+		if h == engine.HostInvalid {
+			h = cur.Host
+		}
+		i := slices.Index(names, h.TraceName())
+		m, err := engine.ParseHostMode(names[wrap(i+d, len(names))])
+		if err == nil {
+			pk.ovr.Host = m
+		}
+	case pickPaging:
+		p := cur.Paging
+		if pk.ovr.PagingSet {
+			p = pk.ovr.Paging
+		}
+		pk.ovr.Paging, pk.ovr.PagingSet = engine.Paging(wrap(int(p)+d, 3)), true
+	case pickPool:
+		n := pk.ovr.Pool
+		if n == 0 {
+			n = cur.PoolPages
+		}
+		i := slices.IndexFunc(poolSizes, func(s int) bool { return s >= n })
+		if i < 0 {
+			i = len(poolSizes) - 1
+		}
+		pk.ovr.Pool = poolSizes[wrap(i+d, len(poolSizes))]
+	}
+}
+
+func (a *App) pick(i int) {
+	pk := a.picker
+	it := pk.items[i]
+	switch it.kind {
+	case pickSample:
+		a.picker = nil
+		st := a.State()
+		st.Source, st.Event, st.HasVA, st.Overrides = Source{Sample: it.name}, 0, false, Overrides{}
+		if a.Open(st) == nil {
+			a.p.playing = true
+		}
+	case pickWorkload:
+		a.picker = nil
+		a.prompt = &prompt{kind: promptParams, wl: it.name, text: it.note,
+			title: "Run the workload " + it.name + " with",
+			hint:  "seed and parameters as NAME=VALUE · Enter to run · Esc to cancel"}
+	case pickFile:
+		a.picker = nil
+		if !a.host.PickFile() {
+			a.openPrompt(promptPath)
+		}
+	case pickHost, pickPaging, pickPool:
+		pk.sel = i
+		pk.cycle(it.kind, 1, a.p.cfg)
+	case pickReplay:
+		a.picker = nil
+		a.Reconfigure(pk.ovr)
+	}
+	a.dirty = true
+}
+
+// configValue is what a configuration row shows.
+func (pk *picker) configValue(k pickKind, cur engine.Config) string {
+	c := applyOverrides(cur, pk.ovr)
+	switch k {
+	case pickHost:
+		return c.Host.TraceName()
+	case pickPaging:
+		return c.Paging.String()
+	case pickPool:
+		return strconv.Itoa(c.PoolPages) + " pages"
+	}
+	return ""
+}

@@ -1,0 +1,463 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// Label is a label event of the replay.
+type Label struct {
+	Event uint64 // its index
+	Text  string
+}
+
+// Until is a condition that ends a run: step to the next fault, mode
+// change or label.
+type Until uint8
+
+const (
+	UntilNone Until = iota
+	UntilFault
+	UntilMode
+	UntilLabel
+)
+
+var untilNames = [...]string{"", "fault", "mode change", "label"}
+
+func (u Until) String() string { return untilNames[u] }
+
+// matches reports whether o ends a run until u.
+func (u Until) matches(o *engine.Outcome) bool {
+	switch u {
+	case UntilFault:
+		return o.Path == engine.PathGuestFault || o.Path == engine.PathGP
+	case UntilMode:
+		return o.Notes&engine.NoteModeChange != 0
+	case UntilLabel:
+		return o.Event.Kind == engine.EvLabel
+	}
+	return false
+}
+
+// Speeds are the replay speeds [ and ] step through, in events per
+// second; the last, +Inf, is flat out (as many events as the time budget
+// of a tick allows).
+var Speeds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, math.Inf(1)}
+
+// TPS is the number of Update calls per second the player assumes (the
+// Ebiten default).
+const TPS = 60
+
+// player replays a source through the shadow engine and keeps what the
+// panels need: the last outcomes, the timeline and the labels.
+type player struct {
+	src Source
+	ovr Overrides
+	cfg engine.Config
+	hdr traces.Header
+
+	st  stream
+	sk  *traces.Seeker // file sources: the checkpoints
+	eng *engine.Shadow
+
+	last  engine.Outcome
+	prev  *engine.Outcome // the outcome a workload needs to choose its next event
+	ended bool            // the source has no event at the current position
+	err   error           // the source or the engine failed at the current position
+
+	// total is the number of events once known: a trace's length after
+	// the first pass, a workload's when it has ended.
+	total      uint64
+	totalKnown bool
+
+	recent   *viz.Recent
+	timeline *viz.Timeline
+	labels   []Label
+
+	playing      bool
+	speed        int // index in Speeds
+	acc          float64
+	until        Until
+	stopAtLabels bool // the tour pauses at each label so that it can be read
+
+	seeking bool
+	target  uint64
+	after   uint64 // where to go once the first pass of a trace has ended
+	scan    bool   // the first pass: learning a trace's length, labels and timeline
+
+	loading *loadJob // a file being indexed in the background
+}
+
+// loadJob indexes a trace file in the background (native): its timeline,
+// labels and length, then its checkpoints.
+type loadJob struct {
+	done     chan struct{}
+	progress atomic.Uint64 // permille
+	phase    atomic.Value  // string
+	// results, valid once done is closed
+	err      error
+	sk       *traces.Seeker
+	eng      *engine.Shadow
+	timeline *viz.Timeline
+	labels   []Label
+	total    uint64
+}
+
+// newPlayer opens src with the overrides and positions it at event want
+// (clamped to the trace's end).
+func newPlayer(src Source, ovr Overrides, want uint64) (*player, error) {
+	p := &player{src: src, ovr: ovr, speed: 4, recent: viz.NewRecent(64), timeline: viz.NewTimeline(512)}
+	if src.File != "" && src.Data == nil {
+		return p, p.startLoad(want)
+	}
+	st, err := openStream(src)
+	if err != nil {
+		return nil, err
+	}
+	p.st = st
+	p.hdr = st.header()
+	p.cfg = applyOverrides(p.hdr.Config, ovr)
+	if p.eng, err = engine.NewShadow(p.cfg); err != nil {
+		st.close()
+		return nil, fmt.Errorf("%s: %v", src.Name(), err)
+	}
+	if st.finite() {
+		// A first pass learns the length, the labels and the whole
+		// timeline, so that the timeline can be dragged anywhere.
+		p.scan, p.after = true, want
+		p.seekTo(math.MaxUint64)
+	} else {
+		p.seekTo(want)
+	}
+	return p, nil
+}
+
+func applyOverrides(c engine.Config, o Overrides) engine.Config {
+	if o.Host != engine.HostInvalid {
+		c.Host = o.Host
+	}
+	if o.PagingSet {
+		c.Paging = o.Paging
+	}
+	if o.Pool != 0 {
+		c.PoolPages = o.Pool
+	}
+	return c
+}
+
+func (p *player) startLoad(want uint64) error {
+	path := p.src.File
+	f, err := traces.Open(path)
+	if err != nil {
+		return err
+	}
+	p.hdr = f.Header()
+	p.cfg = applyOverrides(p.hdr.Config, p.ovr)
+	f.Close()
+	if p.eng, err = engine.NewShadow(p.cfg); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	j := &loadJob{done: make(chan struct{})}
+	j.phase.Store("reading the trace")
+	p.loading, p.after = j, want
+	cfg := p.cfg
+	go func() {
+		defer close(j.done)
+		j.err = j.run(path, cfg)
+	}()
+	return nil
+}
+
+func (j *loadJob) run(path string, cfg engine.Config) error {
+	f, err := traces.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	eng, err := engine.NewShadow(cfg)
+	if err != nil {
+		return err
+	}
+	tl := viz.NewTimeline(512)
+	for {
+		ev, err := f.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		o, err := eng.Apply(ev)
+		if err != nil {
+			return fmt.Errorf("%s: %v", f.Position(), err)
+		}
+		if ev.Kind == engine.EvLabel {
+			j.labels = append(j.labels, Label{o.Index, ev.Text})
+		}
+		tl.Add(&o)
+		if tl.Events&0xffff == 0 {
+			j.progress.Store(min(tl.Events/20_000, 400))
+		}
+	}
+	j.timeline, j.total = tl, tl.Events
+	j.phase.Store("building checkpoints")
+	seng, err := engine.NewShadow(cfg)
+	if err != nil {
+		return err
+	}
+	sk, err := traces.OpenSeeker(path, seng, &traces.SeekOptions{Progress: func(done, total uint64) {
+		if total > 0 {
+			j.progress.Store(400 + done*600/total)
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	j.sk, j.eng = sk, seng
+	return nil
+}
+
+// pollLoad adopts a finished background load; it reports whether the
+// player changed.
+func (p *player) pollLoad() (bool, error) {
+	j := p.loading
+	if j == nil {
+		return false, nil
+	}
+	select {
+	case <-j.done:
+	default:
+		return false, nil
+	}
+	p.loading = nil
+	if j.err != nil {
+		return true, j.err
+	}
+	p.sk, p.eng = j.sk, j.eng
+	p.st = &seekStream{sk: j.sk}
+	p.timeline, p.labels = j.timeline, j.labels
+	p.total, p.totalKnown = j.total, true
+	p.seekTo(min(p.after, p.total))
+	return true, nil
+}
+
+// LoadProgress is the state of a background load: its phase and how far
+// it is, 0 to 1. ok is false when nothing is loading.
+func (p *player) loadProgress() (phase string, frac float64, ok bool) {
+	if p.loading == nil {
+		return "", 0, false
+	}
+	return p.loading.phase.Load().(string), float64(p.loading.progress.Load()) / 1000, true
+}
+
+func (p *player) close() {
+	if p.st != nil {
+		p.st.close()
+	}
+}
+
+// pos is the number of events applied.
+func (p *player) pos() uint64 { return p.eng.Events() }
+
+// busy reports whether the player has work for the next tick.
+func (p *player) busy() bool {
+	return p.loading != nil || p.seeking || p.until != UntilNone || p.playing
+}
+
+func (p *player) seekTo(n uint64) {
+	if p.totalKnown {
+		n = min(n, p.total)
+	}
+	p.seeking, p.target, p.until = true, n, UntilNone
+}
+
+// reset brings the engine back to event 0.
+func (p *player) reset() error {
+	p.recent.Reset()
+	p.prev, p.ended, p.err = nil, false, nil
+	if p.sk != nil {
+		return p.sk.Seek(0)
+	}
+	eng, err := engine.NewShadow(p.cfg)
+	if err != nil {
+		return err
+	}
+	if err := p.st.restart(); err != nil {
+		return err
+	}
+	p.eng = eng
+	return nil
+}
+
+// step applies one event. It reports false at the end of the source or
+// on an error (kept in p.err).
+func (p *player) step() bool {
+	if p.ended || p.err != nil {
+		return false
+	}
+	ev, err := p.st.next(p.prev)
+	if errors.Is(err, io.EOF) {
+		p.ended = true
+		if !p.totalKnown {
+			p.total, p.totalKnown = p.pos(), true
+		}
+		return false
+	}
+	if err != nil {
+		p.err = err
+		return false
+	}
+	n := p.pos()
+	o, err := p.eng.Apply(ev)
+	if err != nil {
+		p.err = fmt.Errorf("event %d (%s): %v", n, traces.AppendEvent(nil, ev), err)
+		return false
+	}
+	p.last = o
+	p.prev = &p.last
+	p.recent.Add(o)
+	if n == p.timeline.Events {
+		p.timeline.Add(&o)
+		if ev.Kind == engine.EvLabel {
+			p.labels = append(p.labels, Label{n, ev.Text})
+		}
+	}
+	return true
+}
+
+// advance does up to a tick's work before deadline. It reports whether
+// anything changed.
+func (p *player) advance(deadline time.Time) (changed bool, err error) {
+	if p.loading != nil {
+		return p.pollLoad()
+	}
+	if p.err != nil && !p.seeking {
+		return false, nil
+	}
+	const check = 256 // events between two looks at the clock
+	switch {
+	case p.seeking:
+		if p.target < p.pos() || p.err != nil && p.target != p.pos() {
+			if p.sk != nil {
+				return true, p.seekFile(p.target)
+			}
+			if err := p.reset(); err != nil {
+				p.seeking = false
+				return true, err
+			}
+		}
+		if p.sk != nil && p.target > p.pos()+4096 {
+			return true, p.seekFile(p.target)
+		}
+		for i := 0; p.pos() < p.target; i++ {
+			if !p.step() {
+				break
+			}
+			changed = true
+			if i%check == check-1 && time.Now().After(deadline) {
+				return true, nil
+			}
+		}
+		p.seeking = false
+		if p.scan {
+			p.scan = false
+			p.seekTo(p.after)
+		}
+		return true, nil
+	case p.until != UntilNone:
+		for i := 0; ; i++ {
+			if !p.step() {
+				p.until = UntilNone
+				return true, nil
+			}
+			if p.until.matches(&p.last) {
+				p.until = UntilNone
+				return true, nil
+			}
+			if i%check == check-1 && time.Now().After(deadline) {
+				return true, nil
+			}
+		}
+	case p.playing:
+		sp := Speeds[p.speed]
+		budget := math.MaxInt
+		if !math.IsInf(sp, 1) {
+			p.acc += sp / TPS
+			budget = int(p.acc)
+			p.acc -= float64(budget)
+		}
+		for i := 0; i < budget; i++ {
+			if !p.step() {
+				p.playing = false
+				return true, nil
+			}
+			changed = true
+			if p.stopAtLabels && p.last.Event.Kind == engine.EvLabel {
+				p.playing = false
+				return true, nil
+			}
+			if i%check == check-1 && time.Now().After(deadline) {
+				break
+			}
+		}
+		return changed, nil
+	}
+	return false, nil
+}
+
+// seekFile jumps through the checkpoints, then replays the last few
+// events so that the recent outcomes (and the walk they select) are
+// there.
+func (p *player) seekFile(n uint64) error {
+	p.seeking = false
+	p.recent.Reset()
+	p.prev, p.ended, p.err = nil, false, nil
+	from := n - min(n, 48)
+	if err := p.sk.Seek(from); err != nil {
+		p.err = err
+		return err
+	}
+	for p.pos() < n && p.step() {
+	}
+	return nil
+}
+
+// position in the events of the label before (dir < 0) or after the
+// current position; ok is false when there is none.
+func (p *player) labelNear(dir int) (Label, bool) {
+	now := p.pos()
+	if dir < 0 {
+		for i := len(p.labels) - 1; i >= 0; i-- {
+			// A label applied just now is the current one: go before it.
+			if p.labels[i].Event+1 < now {
+				return p.labels[i], true
+			}
+		}
+		return Label{}, false
+	}
+	for _, l := range p.labels {
+		if l.Event >= now {
+			return l, true
+		}
+	}
+	return Label{}, false
+}
+
+// currentLabel is the latest label applied, if any.
+func (p *player) currentLabel() (Label, bool) {
+	now := p.pos()
+	for i := len(p.labels) - 1; i >= 0; i-- {
+		if p.labels[i].Event < now {
+			return p.labels[i], true
+		}
+	}
+	return Label{}, false
+}

@@ -1,0 +1,252 @@
+// Package gui runs the explorer (package app) in an Ebiten window, on
+// the desktop or in a browser canvas. It is thin on purpose: it turns
+// Ebiten's input into app.Input, and the app's display lists into pixels.
+//
+// Frames are rasterised in Go by the PNG renderer and uploaded with one
+// WritePixels: a frame holds thousands of small rectangles and glyphs,
+// which costs fewer draw calls (and, in the browser on a software GL,
+// less time) that way than as Ebiten vector drawing, and the window
+// shows exactly the pixels `explorer render` writes. Nothing is
+// rasterised or uploaded when nothing changed.
+//
+// Importing this package (Ebiten) needs a display at start-up: only the
+// GUI entry points (cmd/explorer-gui, wasm) may import it.
+package gui
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
+
+	"github.com/pgm-explorer/pgm-explorer/gui/app"
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// Options configure Run.
+type Options struct {
+	Title string
+	// Width and Height are the window's initial size (desktop).
+	Width, Height int
+	// Screenshot, when set, is where the first frame drawn once the
+	// replay has settled is written, as PNG (the window's own pixels).
+	Screenshot string
+	// Exit ends the program after the screenshot.
+	Exit bool
+	// Frame, when set, is called after each frame is uploaded.
+	Frame func()
+	// Input, when set, may add to each tick's input (scripted keys).
+	Input func(*app.Input)
+	// ExitAfter, when positive, ends the program after that long and
+	// reports the frames drawn per second on Report.
+	ExitAfter time.Duration
+	Report    io.Writer
+}
+
+// Run shows a in a window until it is closed.
+func Run(a *app.App, o Options) error {
+	g := &game{a: a, o: o, rd: viz.NewRenderer()}
+	w, h := o.Width, o.Height
+	if w <= 0 || h <= 0 {
+		w, h = 1280, 800
+	}
+	ebiten.SetWindowSize(w, h)
+	ebiten.SetWindowTitle(o.Title)
+	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
+	// The frame is redrawn only when it changed; the screen keeps the
+	// last one meanwhile.
+	ebiten.SetScreenClearedEveryFrame(false)
+	ebiten.SetRunnableOnUnfocused(true)
+	err := ebiten.RunGame(g)
+	if g.err != nil {
+		return g.err
+	}
+	return err
+}
+
+type game struct {
+	a  *app.App
+	o  Options
+	rd *viz.Renderer
+
+	img    *image.RGBA   // the frame in Go memory
+	off    *ebiten.Image // the frame on the GPU
+	upload bool          // img changed since the last upload
+	keys   []ebiten.Key
+	in     app.Input
+	shot   bool // the screenshot was written
+	err    error
+	quit   bool
+	start  time.Time
+	frames int
+}
+
+var keyMap = map[ebiten.Key]app.Key{
+	ebiten.KeyArrowLeft: app.KeyLeft, ebiten.KeyArrowRight: app.KeyRight,
+	ebiten.KeyArrowUp: app.KeyUp, ebiten.KeyArrowDown: app.KeyDown,
+	ebiten.KeyHome: app.KeyHome, ebiten.KeyEnd: app.KeyEnd,
+	ebiten.KeyPageUp: app.KeyPageUp, ebiten.KeyPageDown: app.KeyPageDown,
+	ebiten.KeyEnter: app.KeyEnter, ebiten.KeyNumpadEnter: app.KeyEnter,
+	ebiten.KeyEscape: app.KeyEscape, ebiten.KeyBackspace: app.KeyBackspace,
+	ebiten.KeyTab: app.KeyTab, ebiten.KeyF1: app.KeyF1,
+}
+
+// repeated reports whether a held key fires in this tick: when pressed,
+// then after a third of a second every other tick.
+func repeated(k ebiten.Key) bool {
+	d := inpututil.KeyPressDuration(k)
+	return d == 1 || d >= 20 && d%2 == 0
+}
+
+func (g *game) input() *app.Input {
+	in := &g.in
+	in.Keys = in.Keys[:0]
+	for k, ak := range keyMap {
+		if repeated(k) {
+			in.Keys = append(in.Keys, ak)
+		}
+	}
+	in.Chars = ebiten.AppendInputChars(in.Chars[:0])
+	in.Shift = ebiten.IsKeyPressed(ebiten.KeyShift)
+	in.Ctrl = ebiten.IsKeyPressed(ebiten.KeyControl)
+	in.MouseX, in.MouseY = ebiten.CursorPosition()
+	w, h := g.a.FrameSize()
+	in.MouseIn = in.MouseX >= 0 && in.MouseY >= 0 && in.MouseX < w && in.MouseY < h
+	in.Pressed = inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft)
+	in.Released = inpututil.IsMouseButtonJustReleased(ebiten.MouseButtonLeft)
+	in.Down = ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft)
+	_, in.Wheel = ebiten.Wheel()
+	return in
+}
+
+func (g *game) Update() error {
+	if g.quit {
+		return ebiten.Termination
+	}
+	if g.start.IsZero() {
+		g.start = time.Now()
+	}
+	if g.o.ExitAfter > 0 && time.Since(g.start) >= g.o.ExitAfter {
+		if g.o.Report != nil {
+			d := time.Since(g.start)
+			st := g.a.Status()
+			fmt.Fprintf(g.o.Report, "%d frames in %.1fs: %.1f frames/s; %d events (%.0f events/s)\n",
+				g.frames, d.Seconds(), float64(g.frames)/d.Seconds(), st.Event, float64(st.Event)/d.Seconds())
+		}
+		return ebiten.Termination
+	}
+	if dropped := ebiten.DroppedFiles(); dropped != nil {
+		g.openDropped(dropped)
+	}
+	g.a.SetFPS(ebiten.ActualFPS())
+	in := g.input()
+	if g.o.Input != nil {
+		g.o.Input(in)
+	}
+	g.a.Update(*in)
+	if l, changed := g.a.Frame(); changed {
+		g.rasterize(l)
+	}
+	return nil
+}
+
+// openDropped opens the first file dropped on the window.
+func (g *game) openDropped(fsys fs.FS) {
+	ents, err := fs.ReadDir(fsys, ".")
+	if err != nil || len(ents) == 0 {
+		return
+	}
+	name := ents[0].Name()
+	f, err := fsys.Open(name)
+	if err != nil {
+		g.a.Fail(err)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, app.MaxDataBytes+1))
+	if err == nil && len(data) > app.MaxDataBytes {
+		err = fmt.Errorf("larger than %d MiB", app.MaxDataBytes>>20)
+	}
+	if err != nil {
+		g.a.Fail(fmt.Errorf("%s: %v", name, err))
+		return
+	}
+	g.a.OpenData(name, data)
+}
+
+func (g *game) rasterize(l *viz.List) {
+	r := image.Rect(0, 0, l.Width, l.Height)
+	if g.img == nil || g.img.Rect != r {
+		g.img = image.NewRGBA(r)
+		if g.off != nil {
+			g.off.Deallocate()
+		}
+		g.off = ebiten.NewImage(l.Width, l.Height)
+	}
+	for i := range g.img.Pix {
+		g.img.Pix[i] = 255
+	}
+	g.rd.Render(g.img, l)
+	g.upload = true
+}
+
+func (g *game) Draw(screen *ebiten.Image) {
+	if !g.upload || g.off == nil {
+		return
+	}
+	g.upload = false
+	g.off.WritePixels(g.img.Pix)
+	screen.DrawImage(g.off, nil)
+	g.frames++
+	if g.o.Frame != nil {
+		g.o.Frame()
+	}
+	if g.o.Screenshot != "" && !g.shot && !g.a.Busy() {
+		g.shot = true
+		if err := writeShot(screen, g.o.Screenshot); err != nil {
+			g.err = err
+			g.quit = true
+			return
+		}
+		if g.o.Exit {
+			g.quit = true
+		}
+	}
+}
+
+// writeShot reads the screen back from the GPU: the test of what the
+// window really shows.
+func writeShot(screen *ebiten.Image, path string) error {
+	b := screen.Bounds()
+	img := image.NewRGBA(b)
+	screen.ReadPixels(img.Pix)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (g *game) Layout(outW, outH int) (int, int) {
+	s := ebiten.Monitor().DeviceScaleFactor()
+	if s <= 0 {
+		s = 1
+	}
+	g.a.Resize(int(float64(outW)*s), int(float64(outH)*s))
+	return g.a.FrameSize()
+}
+
+// ErrNoDisplay is what the desktop entry point reports when it cannot
+// open a window.
+var ErrNoDisplay = errors.New("no display: set DISPLAY (or run under xvfb-run)")
