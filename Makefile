@@ -21,10 +21,11 @@ all: build
 build:
 	$(GO) build -o $(BIN)/explorer ./cmd/explorer
 
-## test: gofmt, go vet, unit tests under the race detector, and the
+## test: gofmt, go vet, unit tests under the race detector (with the live
+## x86 guests: `unicorn` installs what they need first), and the
 ## js/wasm build of every package that must run in the browser, and the
 ## end-to-end tests of the browser demo and the desktop window (e2e).
-test: fmt-check vet unit wasm-check e2e
+test: unicorn fmt-check vet unit wasm-check e2e
 
 fmt-check:
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './.cache/*')); \
@@ -52,6 +53,7 @@ bench:
 	$(GO) test -run '^$$' -bench '^(BenchmarkTLBHitAccess|BenchmarkTLBHitApply|BenchmarkSyncPageFault|BenchmarkReplay|BenchmarkPoolCacheContextSwitch)$$' -benchmem -count=3 ./engine
 	$(GO) test -run '^$$' -bench '^(BenchmarkBinaryReader|BenchmarkBinaryWriter|BenchmarkMsgpackPerField|BenchmarkSyntheticText)$$' -benchmem -count=3 ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkTraceSize$$' -benchtime=1x ./traces
+	-$(GO) test -run '^$$' -bench '^BenchmarkX86Live' -benchtime=3x -count=3 ./traces/x86live
 	$(GO) test -run '^$$' -bench '^(BenchmarkSeekBuild|BenchmarkReplayLarge)$$' -benchtime=1x ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkSeek$$' -benchtime=50x ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkReplayRSS$$' -benchtime=1x ./cmd/explorer
@@ -118,3 +120,29 @@ e2e-desktop: build gui xvfb-deps
 clean:
 	rm -rf $(BIN) web/explorer.wasm web/wasm_exec.js
 
+## unicorn: what the live x86 guests (traces/x86live) need, installed only
+## when missing: Debian's nasm, and Unicorn >= 2.1 (bookworm's 2.0 ignores
+## guest page tables), taken from Debian trixie (libunicorn2t64, which
+## needs only libc >= 2.34) with apt-get download through a private
+## sources list, state and cache, so the system's apt setup is untouched,
+## and unpacked into $(UNICORN_DIR), which git ignores.
+UNICORN_DIR := .cache/unicorn
+UNICORN_LIB := $(UNICORN_DIR)/usr/lib/x86_64-linux-gnu/libunicorn.so.2
+.PHONY: unicorn x86-guests
+unicorn: $(UNICORN_LIB)
+	@command -v nasm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nasm; }
+
+$(UNICORN_LIB):
+	@set -e; d=$$(pwd)/$(UNICORN_DIR)/apt; rm -rf "$$d"; \
+	mkdir -p "$$d/sources" "$$d/lists/partial" "$$d/cache/archives/partial" "$$d/deb"; \
+	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$$d/sources/trixie.sources"; \
+	apt="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$$d/sources -o Dir::State::Lists=$$d/lists -o Dir::Cache=$$d/cache -o APT::Sandbox::User=root"; \
+	apt-get $$apt update -qq; \
+	cd "$$d/deb" && apt-get $$apt download libunicorn2t64; \
+	dpkg-deb -x "$$d"/deb/libunicorn2t64_*.deb "$$d/.."; \
+	echo "unicorn: $$(ls "$$d"/deb) unpacked into $(UNICORN_DIR)"
+
+## x86-guests: reassemble the guest programs (their binaries are committed
+## so that `go test` needs no nasm).
+x86-guests: unicorn
+	cd traces/x86live/guests && for f in *.asm; do nasm -f bin -o "$${f%.asm}.bin" "$$f"; done

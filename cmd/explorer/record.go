@@ -32,6 +32,8 @@ type recordOptions struct {
 	params   paramFlag
 	out      string
 	check    bool
+	// x86 guests (live.go): a program run in Unicorn instead of a model.
+	x86, unicorn, paging, mmu string
 	// afterEvent, when set, is called after each event is written with
 	// the number written so far (tests use it to interrupt a recording).
 	afterEvent func(n int)
@@ -75,6 +77,10 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.IntVar(&o.events, "events", 0, "record at most `N` events; 0 means the workload's default (its whole run, or a fixed number for workloads that never end)")
 	fs.Var(o.params, "param", "a workload parameter, `NAME=VALUE` (repeat the flag for several; explorer workloads lists them)")
 	fs.StringVar(&o.out, "o", "", "the trace `FILE` to write: text if its name ends in .txt, binary otherwise")
+	fs.StringVar(&o.x86, "x86", "", "instead of a workload, run real x86 code in Unicorn: `PROGRAM` as for explorer live")
+	fs.StringVar(&o.mmu, "mmu", "engine", "with --x86: record the engine as MMU (engine) or Unicorn's own MMU (unicorn, physical accesses)")
+	fs.StringVar(&o.paging, "paging", "shadow", "with --x86: shadow or nested")
+	fs.StringVar(&o.unicorn, "unicorn", "", "with --x86: the libunicorn.so.2 `PATH`")
 	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event and stop at the first violation (slow)")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 0 {
@@ -93,6 +99,9 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 // writes each event as the model produces it. When ctx is done (Ctrl-C)
 // the trace written so far is completed and the exit status is 130.
 func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) error {
+	if o.x86 != "" && o.out != "" && o.workload == "" {
+		return recordX86(o, stdout)
+	}
 	switch {
 	case o.workload == "":
 		return usageErrorf("--workload is required: one of %s", strings.Join(workload.Names(), ", "))

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
+)
+
+func init() {
+	register(&command{
+		name:    "live",
+		summary: "run a real x86 guest program in Unicorn both ways (Unicorn's MMU, the engine as MMU) and compare what it saw",
+		flags:   liveFlags,
+	})
+}
+
+type liveOptions struct {
+	program string
+	library string
+	paging  string
+	check   bool
+}
+
+func liveFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+	var o liveOptions
+	fs.StringVar(&o.program, "x86", "", "the guest `PROGRAM`: one of "+strings.Join(x86live.Names(), ", ")+", or a .asm (assembled with nasm) or flat .bin file loaded at 0x1000")
+	fs.StringVar(&o.library, "unicorn", "", "the libunicorn.so.2 `PATH` (default: $"+"PGM_UNICORN, then the copy `make unicorn` puts in .cache/unicorn, then the system's)")
+	fs.StringVar(&o.paging, "paging", "shadow", "how the engine maps guest memory: shadow or nested")
+	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event")
+	return func(args []string, stdout, stderr io.Writer) error {
+		if len(args) != 0 {
+			return usageErrorf("unexpected arguments %q", args)
+		}
+		return live(o, stdout)
+	}
+}
+
+func liveSetup(program, library, paging string) (*x86live.Program, engine.Paging, error) {
+	if program == "" {
+		return nil, 0, usageErrorf("--x86 PROGRAM is required: one of %s, or a .asm or .bin file", strings.Join(x86live.Names(), ", "))
+	}
+	pg, err := engine.ParsePaging(paging)
+	if err != nil || pg == engine.PagingEPT {
+		return nil, 0, usageErrorf("--paging %q: want shadow or nested", paging)
+	}
+	p, err := x86live.Load(program)
+	if err != nil {
+		return nil, 0, &exitError{2, err}
+	}
+	if err := x86live.Available(library); err != nil {
+		return nil, 0, err
+	}
+	return p, pg, nil
+}
+
+// live runs the program both ways and reports the first difference.
+func live(o liveOptions, stdout io.Writer) error {
+	p, pg, err := liveSetup(o.program, o.library, o.paging)
+	if err != nil {
+		return err
+	}
+	path, version := x86live.LibraryInfo()
+	fmt.Fprintf(stdout, "%s: Unicorn %s (%s)\n", p.Name, version, path)
+	ref, err := x86live.RunProgram(p, x86live.WayUnicorn, x86live.Options{Library: o.library})
+	if err != nil {
+		return err
+	}
+	report(stdout, "unicorn MMU", ref)
+	eng, err := x86live.RunProgram(p, x86live.WayEngine, x86live.Options{Library: o.library, Paging: pg, Check: o.check})
+	if err != nil {
+		return fmt.Errorf("%w (the reference way ran to the end)", err)
+	}
+	report(stdout, "engine MMU ("+pg.String()+")", eng)
+	if d := x86live.Compare(ref, eng); d != nil {
+		return fmt.Errorf("the two ways part: %w", d)
+	}
+	checked := ""
+	if o.check {
+		checked = ", invariants checked after each event"
+	}
+	fmt.Fprintf(stdout, "same: %d observations, final registers, RAM and device registers agree (%d engine events%s)\n", len(ref.Obs), len(eng.Events), checked)
+	if ref.Regs.GPR[0] != x86live.DoneMagic {
+		fmt.Fprintf(stdout, "note: the guest halted with eax=%#x (the built-in guests end with %#x when their own checks pass)\n", ref.Regs.GPR[0], x86live.DoneMagic)
+	}
+	return nil
+}
+
+func report(w io.Writer, name string, r *x86live.Run) {
+	sec := r.Duration.Seconds()
+	fmt.Fprintf(w, "  %-22s %7d instructions, %7d accesses, %3d #PF in %v (%.0f instructions/s)\n",
+		name+":", r.Instructions, r.Accesses, r.Faults, r.Duration.Round(1e5), float64(r.Instructions)/max(sec, 1e-9))
+}
+
+// recordX86 writes a live x86 guest's run as a trace: the engine way's
+// events (virtual addresses, as the engine saw them), or with --mmu
+// unicorn the reference way's (physical accesses: Unicorn's memory hooks
+// report no virtual address).
+func recordX86(o recordOptions, stdout io.Writer) error {
+	p, pg, err := liveSetup(o.x86, o.unicorn, o.paging)
+	if err != nil {
+		return err
+	}
+	way := x86live.WayEngine
+	switch o.mmu {
+	case "engine":
+	case "unicorn":
+		way = x86live.WayUnicorn
+	default:
+		return usageErrorf("--mmu %q: want engine or unicorn", o.mmu)
+	}
+	r, err := x86live.RunProgram(p, way, x86live.Options{Library: o.unicorn, Paging: pg, Check: o.check})
+	if err != nil {
+		return err
+	}
+	tw, err := traces.Create(o.out, r.Header(pg))
+	if err != nil {
+		return err
+	}
+	for i, ev := range r.Events {
+		if o.events > 0 && i >= o.events {
+			break
+		}
+		if err := tw.WriteEvent(ev); err != nil {
+			tw.Close()
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if len(r.Events) == 0 {
+		return errors.New("the guest produced no events")
+	}
+	n := len(r.Events)
+	if o.events > 0 {
+		n = min(n, o.events)
+	}
+	fmt.Fprintf(stdout, "%s: %d events of x86 guest %s (%s MMU, %d instructions)\n", o.out, n, p.Name, way, r.Instructions)
+	return nil
+}
