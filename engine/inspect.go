@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
@@ -153,6 +155,32 @@ type PoolPageView struct {
 	Root      bool
 	Monitored bool // its guest page is write-monitored
 	Mods      int  // monitored writes since the last CR3 sync
+
+	// AllocatedAt and FreedAt are 1 + the index of the event that last
+	// allocated and last freed the page, 0 if none did: compared with
+	// Events, they tell which pages changed lately. FreedBy is why the
+	// page was last freed. All three are kept while the page is reused.
+	AllocatedAt, FreedAt uint64
+	FreedBy              FreeCause
+}
+
+// FreeCause is why a pool page was freed.
+type FreeCause uint8
+
+const (
+	FreeNone     FreeCause = iota // never freed
+	FreeReleased                  // its table was no longer wanted (guest table reused as data, kind changed, ...)
+	FreeEvicted                   // taken back, least recently used, for another table when the pool was full
+	FreeFlushed                   // the whole pool was flushed (mode change, reset, mapping change, ...)
+)
+
+var freeCauseNames = [...]string{"never freed", "released", "evicted", "flushed"}
+
+func (c FreeCause) String() string {
+	if int(c) < len(freeCauseNames) {
+		return freeCauseNames[c]
+	}
+	return fmt.Sprintf("FreeCause(%d)", uint8(c))
 }
 
 // VisitPool calls fn for every page the pool holds, in index order.
@@ -166,7 +194,8 @@ func (s *Shadow) VisitPool(fn func(PoolPageView) bool) {
 	}
 	for i := 1; i < len(p.pages); i++ {
 		pg := &p.pages[i]
-		v := PoolPageView{Index: pg.idx, Kind: pg.kind, HPA: pg.hpa, Age: -1}
+		v := PoolPageView{Index: pg.idx, Kind: pg.kind, HPA: pg.hpa, Age: -1,
+			AllocatedAt: pg.allocAt, FreedAt: pg.freeAt, FreedBy: pg.freedBy}
 		if pg.inUse {
 			v.Key, v.Users, v.Present, v.Age = pg.key, p.userCount(pg), pg.present, age[pg.idx]
 			v.Root, v.Monitored, v.Mods = pg.idx == s.root, pg.monitored, pg.mods

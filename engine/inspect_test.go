@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -114,4 +115,61 @@ func TestVisitShadowTable(t *testing.T) {
 			t.Errorf("%s: a page outside the pool reads as a table", host)
 		}
 	}
+}
+
+// TestPoolHistory checks the pool pages' history the UI flashes: which
+// event allocated a page, which freed it and why.
+func TestPoolHistory(t *testing.T) {
+	// A 16-page pool and 32 guest page tables, each mapping one page:
+	// touching all of them evicts, and a CR4 change flushes.
+	var b strings.Builder
+	b.WriteString("pgmtrace 1\nram 0 16M\nhost 32bit\npool 16\n")
+	for i := 0; i < 32; i++ {
+		pt := 0x200000 + i*0x1000
+		fmt.Fprintf(&b, "pw4 %#x %#x\n", 0x100000+i*4, pt|7)
+		fmt.Fprintf(&b, "pw4 %#x %#x\n", pt, 0x400000+i*0x1000|7)
+	}
+	b.WriteString("cr3 0x100000\ncr0 0x80010011\n")
+	for i := 0; i < 32; i++ {
+		fmt.Fprintf(&b, "r4 %#x\n", i<<22)
+	}
+	e, out := run(t, b.String())
+	last := map[uint64]engine.Outcome{}
+	for _, o := range out {
+		last[o.Index+1] = o
+	}
+	evicted := 0
+	e.VisitPool(func(p engine.PoolPageView) bool {
+		if p.Kind != engine.KindFree {
+			if o, ok := last[p.AllocatedAt]; !ok || !o.Event.Kind.Access() && o.Event.Kind != engine.EvCR0 {
+				t.Errorf("page %d (%v) allocated at %d, not by an access or CR0 write", p.Index, p.Kind, p.AllocatedAt)
+			}
+		}
+		if p.FreedBy == engine.FreeEvicted {
+			evicted++
+			if o := last[p.FreedAt]; o.Notes&engine.NotePoolEvict == 0 {
+				t.Errorf("page %d evicted at %d, whose outcome has no eviction note", p.Index, p.FreedAt)
+			}
+		}
+		return true
+	})
+	if evicted == 0 {
+		t.Error("no page evicted by 32 page tables in a 16-page pool")
+	}
+	o, err := e.Apply(engine.Event{Kind: engine.EvCR4, Value: x86.CR4PSE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Notes&engine.NotePoolFlush == 0 {
+		t.Fatal("a CR4.PSE change did not flush the pool")
+	}
+	e.VisitPool(func(p engine.PoolPageView) bool {
+		if p.Kind != engine.KindFree && p.AllocatedAt != o.Index+1 {
+			t.Errorf("page %d (%v) in use after the flush, allocated at %d", p.Index, p.Kind, p.AllocatedAt)
+		}
+		if p.Kind == engine.KindFree && (p.FreedBy != engine.FreeFlushed || p.FreedAt != o.Index+1) {
+			t.Errorf("page %d after the flush: freed by %v at %d, want flushed at %d", p.Index, p.FreedBy, p.FreedAt, o.Index+1)
+		}
+		return true
+	})
 }

@@ -46,6 +46,12 @@ type poolPage struct {
 	mods         int // monitored writes seen since the last clear
 
 	inUse, cached, monitored, seenNonGlobal bool
+	// allocAt and freeAt are 1 + the index of the event that last
+	// allocated and last freed the page (0: never) and freedBy is why it
+	// was freed: history the engine never reads, kept so that the UI can
+	// show which pages changed lately. They survive freePage's reset.
+	allocAt, freeAt uint64
+	freedBy         FreeCause
 	// dirty: the guest page table is temporarily unmonitored (writable);
 	// copy is its content then, to find what changed at the resync.
 	dirty bool

@@ -47,6 +47,7 @@ func (s *Shadow) poolAlloc(key x86.GPA, kind PoolKind, user, table uint16) (*poo
 	pg.ents, pg.gpas = pg.ents[:n], pg.gpas[:n]
 	clear(pg.ents)
 	pg.kind, pg.key, pg.inUse = kind, key, true
+	pg.allocAt = s.next
 	pg.present, pg.firstPresent, pg.mods = 0, n, 0
 	pg.seenNonGlobal = false
 	p.used++
@@ -91,6 +92,7 @@ func (s *Shadow) evictOne(requester uint16) bool {
 		}
 		s.st.CacheFreeUpOne.Inc()
 		s.flushPage(&p.pages[idx])
+		p.pages[idx].freedBy = FreeEvicted
 		if s.out != nil {
 			s.out.Notes |= NotePoolEvict
 		}
@@ -156,7 +158,8 @@ func (s *Shadow) freePage(pg *poolPage) {
 	}
 	clear(pg.stale)
 	*pg = poolPage{idx: pg.idx, kind: KindFree, hpa: pg.hpa, key: nilGPA, ents: pg.ents, gpas: pg.gpas,
-		stale: pg.stale, copy: pg.copy, freeNext: p.freeHead}
+		stale: pg.stale, copy: pg.copy, freeNext: p.freeHead,
+		allocAt: pg.allocAt, freeAt: s.next, freedBy: FreeReleased}
 	p.freeHead = pg.idx
 	p.used--
 }
@@ -269,6 +272,7 @@ func (s *Shadow) flushAll() {
 		clear(pg.ents)
 		pg.present, pg.firstPresent = 0, len(pg.ents)
 		s.freePage(pg)
+		pg.freedBy = FreeFlushed
 	}
 	p.present = 0
 	s.root = nilIdx

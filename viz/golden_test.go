@@ -32,6 +32,9 @@ var goldens = []scenario{
 	{name: "long-memory-overcommit", sample: "overcommit.txt", at: "1800", view: ViewMemory, w: 1024, h: 640},
 	{name: "nested-walk", sample: "modes.txt", at: "non-canonical address:", paging: engine.PagingNested, view: ViewWalk, va: 0x200010, hasVA: true, w: 1280, h: 800},
 	{name: "nested-hierarchy", sample: "boot.txt", at: "1120", paging: engine.PagingNested, view: ViewHierarchy, w: 1024, h: 640},
+	// A counter picked in the statistics panel: the timeline shows
+	// where it changed.
+	{name: "long-overview-counter", sample: "multiprocess.txt", at: "2500", view: ViewOverview, counter: "/PGM/Pool/Cache/Hits", w: 1280, h: 800},
 	{name: "ept-overview", sample: "multiprocess.txt", at: "1000", paging: engine.PagingEPT, view: ViewOverview, w: 1280, h: 800},
 	{name: "mappings-intermediate", sample: "mapping-conflict.txt", at: "200", view: ViewIntermediate, w: 1280, h: 800},
 	{name: "mappings-fixed-intermediate", sample: "mapping-conflict.txt", at: "420", view: ViewIntermediate, w: 1024, h: 640},

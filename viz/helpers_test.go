@@ -26,6 +26,7 @@ type scenario struct {
 	va       uint64
 	hasVA    bool
 	w, h     int
+	counter  string // the statistic picked for the timeline
 }
 
 // replay builds the model of a scenario.
@@ -60,6 +61,7 @@ func replay(t testing.TB, sc scenario) *Model {
 		stop, isIndex = n, true
 	}
 	m := &Model{Engine: eng, Recent: NewRecent(64), Timeline: NewTimeline(256), View: sc.view,
+		History: NewStatsHistory(1024), Counter: sc.counter,
 		VA: x86.GVA(sc.va), HasVA: sc.hasVA, Width: sc.w, Height: sc.h, Title: sc.sample}
 	for n := uint64(0); ; n++ {
 		if isIndex && n == stop {
@@ -78,6 +80,8 @@ func replay(t testing.TB, sc scenario) *Model {
 		}
 		m.Recent.Add(o)
 		m.Timeline.Add(&o)
+		m.Timeline.SampleStats(eng)
+		m.History.Observe(eng)
 		// At a label, stop just after it, as explorer render does: the
 		// picture names the moment.
 		if !isIndex && sc.at != "" && ev.Kind == engine.EvLabel && ev.Text == sc.at {

@@ -44,8 +44,8 @@ func TestHitTest(t *testing.T) {
 			{202 + 9*2 + 1, 152, entry(HierGuest, x86.LevelPDPT, 0x301000, 2, 0x80000000)},
 			{800, 170, HitID{Kind: HitWalkLevel, Hier: HierGuest, Level: x86.LevelPML4, Index: 256}},
 			{16 + 3*10 + 1, 568 + 3*2 + 1, HitID{Kind: HitGuestPage, Addr: 0x20a000, Count: 1}},
-			{478 + 6*2 + 1, 537 + 6 + 1, HitID{Kind: HitPoolPage, Index: 60}},
-			{900, 510, HitID{Kind: HitCounter, Name: "/PGM/ChunkR3Map/TlbHitsR3"}},
+			{478 + 6*2 + 1, 557 + 6 + 1, HitID{Kind: HitPoolPage, Index: 60}},
+			{900, 524, HitID{Kind: HitCounter, Name: "/PGM/ChunkR3Map/TlbHitsR3"}},
 			{900, 660, HitID{Kind: HitOutcome, Event: 68, Addr: 0x200010}},
 			{900, 680, HitID{}}, // a label line answers nothing
 		}},
@@ -65,8 +65,8 @@ func TestHitTest(t *testing.T) {
 		{"long-memory-devices", []probe{
 			{19, 751, HitID{Kind: HitGuestPage, Addr: 0xfe000000, Count: 1}}, // the UART's MMIO page
 			{17, 188 + 18 + 1, HitID{Kind: HitGuestPage, Addr: 0x180000, Count: 1}},
-			{758, 131, HitID{Kind: HitPoolPage, Index: 1}},
-			{757 + 8*33 + 1, 130 + 8*30 + 1, HitID{}}, // past the pool's last page
+			{758, 151, HitID{Kind: HitPoolPage, Index: 1}},
+			{757 + 8*33 + 1, 150 + 8*30 + 1, HitID{}}, // past the pool's last page
 		}},
 	}
 	for _, tc := range tests {

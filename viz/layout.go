@@ -55,6 +55,7 @@ type scratch struct {
 	pool   poolScratch
 	peek   peek
 	legend []Role
+	deltas []uint64 // the picked counter's change per timeline bucket
 }
 
 // Layout lays out m's frame into l (which it resets): panels by view,

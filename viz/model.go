@@ -65,8 +65,12 @@ const (
 // through side-effect-free reads (statistics included).
 type Model struct {
 	Engine   *engine.Shadow
-	Recent   *Recent   // the last outcomes, oldest first; may be nil
-	Timeline *Timeline // a summary of the replay so far; may be nil
+	Recent   *Recent       // the last outcomes, oldest first; may be nil
+	Timeline *Timeline     // a summary of the replay so far; may be nil
+	History  *StatsHistory // earlier statistics, for the rates of the statistics panel; may be nil
+	// Counter is the statistic whose changes the timeline shows (the
+	// user clicked it in the statistics panel); "" for none.
+	Counter string
 
 	View          View
 	VA            x86.GVA // the selected virtual address

@@ -1,6 +1,7 @@
 package viz
 
 import (
+	"image/color"
 	"math"
 	"slices"
 
@@ -11,7 +12,30 @@ import (
 // The pool panel: every page of the shadow pool as a cell coloured by
 // the level of the table it holds (paler when it has not been used for
 // a while), the root ringed and pages whose guest table is monitored
-// dotted; an occupancy gauge stacked by level; counts per kind.
+// dotted; an occupancy gauge stacked by level; counts per kind. Pages
+// allocated, evicted or flushed in the last FlashEvents events flash:
+// outlined and marked, so that the change shows without relying on
+// colour, and counted on a line under the gauge.
+
+// FlashEvents is how many events a pool change stays highlighted: long
+// enough to be seen at a few events per frame, short enough that the
+// highlight means "just now".
+const FlashEvents = 64
+
+// maxFlashOutlines bounds the outlines drawn per frame: past a few
+// hundred a highlight no longer points at anything, and each one is a
+// primitive of the frame's budget.
+const maxFlashOutlines = 256
+
+// poolFlash is what changed in the pool during the flash window.
+type poolFlash struct {
+	since, now                  uint64 // stamps in (since, now] are recent (see engine.PoolPageView)
+	allocated, evicted, flushes int
+	flushed                     bool // some free page was freed by a recent flush
+}
+
+// recent reports whether a page history stamp falls in the window.
+func (f *poolFlash) recent(stamp uint64) bool { return stamp > f.since && stamp <= f.now }
 
 type poolScratch struct {
 	frame     uint64 // Layout call the data below belongs to
@@ -19,6 +43,7 @@ type poolScratch struct {
 	monitored []x86.GPA // guest pages of monitored pool pages, sorted
 	sum       engine.PoolSummary
 	kinds     []kindCount
+	flash     poolFlash
 }
 
 type kindCount struct {
@@ -45,7 +70,43 @@ func (c *ctx) poolData() *poolScratch {
 	})
 	slices.Sort(ps.monitored)
 	ps.sum = e.Pool()
+	ps.flash = c.flashOf(ps.views)
 	return ps
+}
+
+// flashOf counts the pool changes of the last FlashEvents events: pages
+// allocated and evicted from the pages' history (a page counts once
+// however often it changed), flushes from the recent outcomes, which
+// note each one.
+func (c *ctx) flashOf(views []engine.PoolPageView) poolFlash {
+	now := c.m.Engine.Events()
+	f := poolFlash{now: now, since: now - min(now, FlashEvents)}
+	for i := range views {
+		v := &views[i]
+		if f.recent(v.AllocatedAt) {
+			f.allocated++
+		}
+		if f.recent(v.FreedAt) {
+			switch v.FreedBy {
+			case engine.FreeEvicted:
+				f.evicted++
+			case engine.FreeFlushed:
+				f.flushed = true
+			}
+		}
+	}
+	if rc := c.m.Recent; rc != nil {
+		for i := rc.Len() - 1; i >= 0; i-- {
+			o := rc.At(i)
+			if o.Index < f.since {
+				break
+			}
+			if o.Index < now && o.Notes&engine.NotePoolFlush != 0 {
+				f.flushes++
+			}
+		}
+	}
+	return f
 }
 
 // isMonitored reports whether the guest page holds a table the pool
@@ -111,6 +172,8 @@ func (c *ctx) poolPanel(r Rect) {
 	c.b = append(c.b, " present entries"...)
 	line, in := in.CutTop(t.slh, t.pad/2)
 	c.textFitB(line.X, line.Y, line.W, FaceRegular, t.small, ColDim)
+	line, in = in.CutTop(t.slh, t.pad/2)
+	c.poolChanges(line, &ps.flash)
 
 	legendRoles := c.sc.legend[:0]
 	for _, role := range []Role{RolePoolTop, RolePoolPDPT, RolePoolPD, RolePoolPT} {
@@ -182,6 +245,8 @@ func (c *ctx) poolPanel(r Rect) {
 	for i := range ps.views {
 		maxAge = max(maxAge, ps.views[i].Age)
 	}
+	fl := &ps.flash
+	outlines := 0
 	for i := 0; i < n; i++ {
 		if i >= len(ps.views) {
 			blk.Pix[i] = RolePoolUnused.Color()
@@ -194,12 +259,40 @@ func (c *ctx) poolPanel(r Rect) {
 			col = Tint(col, 0.6*float64(v.Age)/float64(maxAge))
 		}
 		blk.Pix[i] = col
+		// A flash outranks the page's own mark while it lasts, except
+		// the root's ring: the outline says the root is new.
+		ring := Rect{}
+		if outlines < maxFlashOutlines {
+			ring = Rect{gridArea.X + i%cols*pitch, gridArea.Y + i/cols*pitch, pitch - gap, pitch - gap}
+		}
+		free := v.Kind == engine.KindFree
 		switch {
 		case v.Root:
 			blk.Marks[i] = MarkRing
+			if fl.recent(v.AllocatedAt) && c.flashOutline(ring, flashNew) {
+				outlines++
+			}
+		case !free && fl.recent(v.AllocatedAt):
+			blk.Marks[i] = MarkCorner
+			if c.flashOutline(ring, flashNew) {
+				outlines++
+			}
+		case free && fl.recent(v.FreedAt) && v.FreedBy == engine.FreeEvicted:
+			blk.Marks[i] = MarkCross
+			if c.flashOutline(ring, flashGone) {
+				outlines++
+			}
+		case free && fl.recent(v.FreedAt) && v.FreedBy == engine.FreeFlushed:
+			// Every page goes at a flush: hatch them and outline the
+			// grid once rather than every cell.
+			blk.Marks[i] = MarkHatch
 		case v.Monitored:
 			blk.Marks[i] = MarkDot
 		}
+	}
+	if fl.flushed {
+		w, h := blk.Size()
+		c.flashOutline(Rect{gridArea.X, gridArea.Y, w, h}, flashGone)
 	}
 	if pitch >= 18 {
 		for i := range ps.views {
@@ -219,6 +312,73 @@ func (c *ctx) poolPanel(r Rect) {
 		}
 	}
 	c.l.HitGrid(gridArea.X, gridArea.Y, cols, n, pitch, 1, 0, HitID{Kind: HitPoolPage, Index: 1})
+}
+
+// Outline colours of flashing pool pages: near-black reads on every
+// cell colour for a new page; vermilion, the palette's alarm, for pages
+// taken away.
+var (
+	flashNew  = ColText
+	flashGone = Vermilion
+)
+
+// flashOutline draws a 2-pixel frame just outside cell r, over the gap
+// and the neighbours' edges, so that the cell's own colour and mark stay
+// visible. It reports whether it drew.
+func (c *ctx) flashOutline(r Rect, col color.RGBA) bool {
+	if r.Empty() {
+		return false
+	}
+	c.l.Stroke(Rect{r.X - 2, r.Y - 2, r.W + 4, r.H + 4}, 2, col)
+	return true
+}
+
+// poolChanges writes the line under the gauge: what the pool did in the
+// flash window, each count after a sample of how its pages are marked,
+// so that the line is also the legend of the flashes.
+func (c *ctx) poolChanges(r Rect, f *poolFlash) {
+	t := c.t
+	c.b = append(c.b[:0], "last "...)
+	c.b = appendUint(c.b, f.now-f.since)
+	c.b = append(c.b, " events:"...)
+	x := r.X + c.textFitB(r.X, r.Y, r.W, FaceRegular, t.small, ColDim)
+	lh := LineHeight(FaceRegular, t.small)
+	s := max(lh-4, 5) // a chip: big enough for its mark
+	items := [...]struct {
+		n    int
+		what string
+		role Role
+		mark Mark
+		ring color.RGBA
+	}{
+		{f.allocated, " allocated", RolePoolPT, MarkCorner, flashNew},
+		{f.evicted, " evicted", RolePoolFree, MarkCross, flashGone},
+		{f.flushes, " flushes", RolePoolFree, MarkHatch, flashGone},
+	}
+	for k, it := range items {
+		if k == 2 && c.m.Recent == nil {
+			break // flushes are counted from the recent outcomes
+		}
+		if k == 2 && it.n == 1 {
+			it.what = " flush"
+		}
+		c.b = appendUint(c.b[:0], uint64(it.n))
+		c.b = append(c.b, it.what...)
+		w := measureBytes(FaceRegular, t.small, c.b)
+		x0 := x + t.small
+		if x0+s+4+t.small/3+w > r.Right() {
+			return
+		}
+		blk := c.l.NewCells(x0+2, r.Y+2, 1, 1, s, 0)
+		blk.Pix[0], blk.Marks[0] = it.role.Color(), it.mark
+		c.flashOutline(Rect{x0 + 2, r.Y + 2, s, s}, it.ring)
+		x = x0 + s + 4 + t.small/3
+		col := ColDim
+		if it.n > 0 {
+			col = ColText
+		}
+		x += c.textB(x, r.Y, FaceRegular, t.small, col)
+	}
 }
 
 // fitGrid chooses columns and a pitch for n cells in w x h: the largest

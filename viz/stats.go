@@ -2,6 +2,8 @@ package viz
 
 import (
 	"image/color"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
@@ -54,6 +56,21 @@ func (c *ctx) counters(r Rect) {
 	t := c.t
 	in := c.panel("stats", "Statistics (non-zero /PGM counters)", r)
 	reg := c.m.Engine.Stats()
+	// With a history, each value is followed by its rate, and one line
+	// says what the rate means and over how many events it is measured.
+	now := c.m.Engine.Events()
+	base := c.m.History.base(now)
+	rateW := 0
+	if base != nil && in.H >= 2*t.slh {
+		c.b = append(c.b[:0], "value, then change per 1000 events over the last "...)
+		c.b = appendUint(c.b, now-base.at)
+		var line Rect
+		line, in = in.CutTop(t.slh, 0)
+		c.textFitB(line.X, line.Y, line.W, FaceRegular, t.small, ColDim)
+		rateW = Measure(FaceMono, t.small, "+0000.0") + t.small
+	} else {
+		base = nil
+	}
 	colW := in.W
 	ncol := 1
 	if in.W > 60*t.small {
@@ -81,15 +98,22 @@ func (c *ctx) counters(r Rect) {
 		i++
 		x := in.X + col*(colW+2*t.pad)
 		y := in.Y + row*t.slh
-		v := s.Value
-		if s.Kind == stats.KindProfile {
-			v = s.Calls
+		v := sampleValue(&s)
+		if base != nil {
+			d := int64(v - base.vals[s.Name]) // two's complement: a reset counter goes negative
+			c.b = appendRate(c.b[:0], d, now-base.at)
+			rw := measureBytes(FaceMono, t.small, c.b)
+			col := ColDim
+			if d == 0 {
+				col = ColFaint
+			}
+			c.textB(x+colW-rw, y, FaceMono, t.small, col)
 		}
 		c.b = appendUint(c.b[:0], v)
 		vw := measureBytes(FaceMono, t.small, c.b)
-		c.textB(x+colW-vw, y, FaceMono, t.small, ColText)
+		c.textB(x+colW-rateW-vw, y, FaceMono, t.small, ColText)
 		name := strings.TrimPrefix(s.Name, "/PGM/")
-		c.textFit(x, y, colW-vw-t.small, FaceRegular, t.small, ColDim, name)
+		c.textFit(x, y, colW-rateW-vw-t.small, FaceRegular, t.small, ColDim, name)
 		c.l.Hit(Rect{x, y, colW, t.slh}, HitID{Kind: HitCounter, Name: s.Name})
 	})
 	if total > i && rows > 0 {
@@ -100,6 +124,27 @@ func (c *ctx) counters(r Rect) {
 		c.b = append(c.b, " more"...)
 		c.textFitB(x, y, colW, FaceRegular, t.small, ColDim)
 	}
+}
+
+// appendRate appends the change d over span events as a signed rate
+// per 1000 events: one decimal below 10, none above, thousands as k
+// past five digits, so that the column stays narrow.
+func appendRate(b []byte, d int64, span uint64) []byte {
+	if d == 0 || span == 0 {
+		return append(b, '0')
+	}
+	r := float64(d) * 1000 / float64(span)
+	if r > 0 {
+		b = append(b, '+')
+	}
+	switch a := math.Abs(r); {
+	case a < 9.95:
+		return strconv.AppendFloat(b, r, 'f', 1, 64)
+	case a < 99999.5:
+		return strconv.AppendFloat(b, r, 'f', 0, 64)
+	}
+	b = strconv.AppendFloat(b, r/1000, 'f', 0, 64)
+	return append(b, 'k')
 }
 
 // logPanel lists the latest outcomes, newest at the bottom.
@@ -171,8 +216,10 @@ func (c *ctx) logPanel(r Rect) {
 func (c *ctx) timelineHeight() int { return c.t.lh + c.t.slh + 2*c.t.pad }
 
 // timelinePanel draws the replay's density (accesses in grey, traps in
-// orange, guest faults in vermilion), its marks (labels, mode changes,
-// CR3 loads, pool flushes), the current position and the latest label.
+// orange, guest faults in vermilion) over a strip of fault density, its
+// marks (labels, mode changes, CR3 loads, pool flushes), the current
+// position and the label in force there. With a counter picked, the
+// spans where it changed are drawn over the density in green.
 func (c *ctx) timelinePanel(r Rect) {
 	t := c.t
 	in := c.panel("timeline", "", r)
@@ -186,29 +233,69 @@ func (c *ctx) timelinePanel(r Rect) {
 	total := max(tl.Events, now, 1)
 	x := labelLine.X
 	x += c.text(x, labelLine.Y, FaceBold, t.small, ColText, "Timeline") + t.small
-	if tl.LastLabel != "" {
+	var deltas []uint64
+	if c.m.Counter != "" {
+		var ok bool
+		deltas, ok = tl.StatDeltas(c.m.Counter, c.sc.deltas[:0])
+		c.sc.deltas = deltas
+		c.b = append(c.b[:0], "where "...)
+		c.b = append(c.b, strings.TrimPrefix(c.m.Counter, "/PGM/")...)
+		if ok {
+			c.b = append(c.b, " changed (green)"...)
+		} else {
+			c.b = append(c.b, " has not changed yet"...)
+		}
+		c.textFitB(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Shade(Green, 0.2))
+	} else if lab, ok := tl.LabelAt(now); ok {
 		c.b = append(c.b[:0], "label at "...)
-		c.b = appendUint(c.b, tl.LastLabelAt)
+		c.b = appendUint(c.b, lab.Event)
 		c.b = append(c.b, ": "...)
 		x += c.textB(x, labelLine.Y, FaceRegular, t.small, ColDim)
-		c.textFit(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Blue, tl.LastLabel)
+		c.textFit(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Blue, lab.Text)
 	}
 	c.l.Fill(strip, ColHeader)
+	// The fault strip: a band under the density whose colour deepens
+	// with the faults of each span, so that a few faults among millions
+	// of accesses still show.
+	faultH := max(3, strip.H/5)
+	bars, faults := strip.CutBottom(faultH, 1)
 	// Density: one column per bucket (or per pixel when buckets outnumber pixels).
-	nb := int((tl.Events + tl.Per - 1) / tl.Per)
-	peak := uint32(1)
-	for i := 0; i < nb && i < len(tl.Buckets); i++ {
+	nb := min(int((tl.Events+tl.Per-1)/tl.Per), len(tl.Buckets))
+	peak, peakF := uint32(1), uint32(1)
+	for i := 0; i < nb; i++ {
 		peak = max(peak, tl.Buckets[i].Accesses)
+		peakF = max(peakF, tl.Buckets[i].Faults)
 	}
-	for i := 0; i < nb && i < len(tl.Buckets); i++ {
-		b := tl.Buckets[i]
+	var peakD uint64 = 1
+	for _, d := range deltas {
+		peakD = max(peakD, d)
+	}
+	col := func(i int) (int, int) {
 		x0 := strip.X + int(uint64(strip.W)*uint64(i)*tl.Per/total)
 		x1 := strip.X + int(uint64(strip.W)*uint64(i+1)*tl.Per/total)
-		w := max(x1-x0, 1)
-		h := func(v uint32) int { return int(int64(strip.H-2) * int64(v) / int64(peak)) }
-		c.l.Fill(Rect{x0, strip.Bottom() - h(b.Accesses), w, h(b.Accesses)}, Tint(ColFaint, 0.4))
-		c.l.Fill(Rect{x0, strip.Bottom() - h(b.Traps), w, h(b.Traps)}, Orange)
-		c.l.Fill(Rect{x0, strip.Bottom() - h(b.Faults), w, h(b.Faults)}, Vermilion)
+		return x0, max(x1-x0, 1)
+	}
+	for i := 0; i < nb; i++ {
+		b := tl.Buckets[i]
+		x0, w := col(i)
+		h := func(v uint32) int { return int(int64(bars.H-2) * int64(v) / int64(peak)) }
+		c.l.Fill(Rect{x0, bars.Bottom() - h(b.Accesses), w, h(b.Accesses)}, Tint(ColFaint, 0.4))
+		c.l.Fill(Rect{x0, bars.Bottom() - h(b.Traps), w, h(b.Traps)}, Orange)
+		c.l.Fill(Rect{x0, bars.Bottom() - h(b.Faults), w, h(b.Faults)}, Vermilion)
+		if b.Faults > 0 {
+			// sqrt: one fault is already visible, the peak is full colour.
+			f := math.Sqrt(float64(b.Faults) / float64(peakF))
+			c.l.Fill(Rect{x0, faults.Y, w, faults.H}, Tint(Vermilion, 0.6*(1-f)))
+		}
+	}
+	for i, d := range deltas {
+		if d == 0 || i >= nb {
+			continue
+		}
+		x0, w := col(i)
+		// sqrt, as for faults: a span with one change stays visible.
+		h := max(4, int(float64(bars.H-2)*math.Sqrt(float64(d)/float64(peakD))))
+		c.l.Fill(Rect{x0, bars.Y, w, h}, Green)
 	}
 	for _, m := range tl.Marks {
 		mx := strip.X + int(uint64(strip.W-1)*m.Event/total)

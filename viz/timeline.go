@@ -1,6 +1,9 @@
 package viz
 
-import "github.com/pgm-explorer/pgm-explorer/engine"
+import (
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/stats"
+)
 
 // Timeline summarises a replay in constant memory: event counts in a
 // fixed number of buckets (two neighbours merge when the replay outgrows
@@ -14,6 +17,39 @@ type Timeline struct {
 
 	LastLabel   string // text of the latest label
 	LastLabelAt uint64 // its event index
+	// Labels are the labels in event order (the first maxMarks), so
+	// that the panel can name the one in force at any position.
+	Labels []TimeLabel
+
+	// Statistics at the end of each bucket, when SampleStats is called
+	// after each Add: they tell which spans of the replay moved a
+	// counter, for the counter the user picked in the statistics panel.
+	statNames map[string]int // statistic -> its column in ends
+	ends      [][]uint64     // per ended bucket; a later statistic's column is missing (0) in earlier rows
+	endsN     int            // buckets whose end is sampled
+}
+
+// TimeLabel is a label and the event it is at.
+type TimeLabel struct {
+	Event uint64
+	Text  string
+}
+
+// LabelAt is the latest label at or before event n, if any.
+func (t *Timeline) LabelAt(n uint64) (TimeLabel, bool) {
+	lo, hi := 0, len(t.Labels)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if t.Labels[m].Event <= n {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
+		return TimeLabel{}, false
+	}
+	return t.Labels[lo-1], true
 }
 
 // TimeBucket counts what happened in a span of events.
@@ -75,6 +111,9 @@ func (t *Timeline) Add(o *engine.Outcome) {
 	case o.Event.Kind == engine.EvLabel:
 		mark(MarkLabel)
 		t.LastLabel, t.LastLabelAt = o.Event.Text, t.Events
+		if len(t.Labels) < maxMarks {
+			t.Labels = append(t.Labels, TimeLabel{t.Events, o.Event.Text})
+		}
 	case o.Notes&engine.NoteModeChange != 0:
 		mark(MarkModeChange)
 	case o.Notes&engine.NotePoolFlush != 0:
@@ -94,4 +133,63 @@ func (t *Timeline) halve() {
 	}
 	clear(t.Buckets[n/2:])
 	t.Per *= 2
+	// A merged bucket ends where its second half ended.
+	half := t.endsN / 2
+	for i := 0; i < half; i++ {
+		t.ends[i], t.ends[2*i+1] = t.ends[2*i+1], t.ends[i]
+	}
+	t.endsN = half
+}
+
+// SampleStats records e's statistics when the event just added ended a
+// bucket. Call it after each Add with the engine that produced the
+// outcome. It costs a comparison per event and a pass over the
+// statistics per bucket: a few thousand passes over a whole replay,
+// however long, as buckets double.
+func (t *Timeline) SampleStats(e *engine.Shadow) {
+	if t.Events == 0 || t.Events&(t.Per-1) != 0 {
+		return
+	}
+	i := int(t.Events/t.Per) - 1
+	if i != t.endsN || i >= len(t.Buckets) {
+		return // not sampled from the start: rates would lie
+	}
+	if t.statNames == nil {
+		t.statNames = make(map[string]int)
+		t.ends = make([][]uint64, len(t.Buckets))
+	}
+	row := t.ends[i][:0]
+	e.Stats().Each(func(s stats.Sample) {
+		k, ok := t.statNames[s.Name]
+		if !ok {
+			k = len(t.statNames)
+			t.statNames[s.Name] = k
+		}
+		for len(row) <= k {
+			row = append(row, 0)
+		}
+		row[k] = sampleValue(&s)
+	})
+	t.ends[i] = row
+	t.endsN++
+}
+
+// StatDeltas appends to dst, for each ended bucket, how much the named
+// statistic changed in it; ok is false when the statistic was never
+// sampled.
+func (t *Timeline) StatDeltas(name string, dst []uint64) ([]uint64, bool) {
+	k, ok := t.statNames[name]
+	if !ok {
+		return dst, false
+	}
+	var prev uint64
+	for i := 0; i < t.endsN; i++ {
+		var v uint64
+		if row := t.ends[i]; k < len(row) {
+			v = row[k]
+		}
+		dst = append(dst, v-prev)
+		prev = v
+	}
+	return dst, true
 }

@@ -152,8 +152,8 @@ func render(path string, o renderOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m := &viz.Model{Engine: eng, Recent: viz.NewRecent(256), Timeline: viz.NewTimeline(512), View: view,
-		Width: w, Height: h, Title: filepath.Base(path)}
+	m := &viz.Model{Engine: eng, Recent: viz.NewRecent(256), Timeline: viz.NewTimeline(512),
+		History: viz.NewStatsHistory(viz.RateWindow), View: view, Width: w, Height: h, Title: filepath.Base(path)}
 	apply := func(ev engine.Event) error {
 		oc, err := eng.Apply(ev)
 		if err != nil {
@@ -161,6 +161,8 @@ func render(path string, o renderOptions, stdout io.Writer) error {
 		}
 		m.Recent.Add(oc)
 		m.Timeline.Add(&oc)
+		m.Timeline.SampleStats(eng)
+		m.History.Observe(eng)
 		return nil
 	}
 	for n := uint64(0); ; n++ {

@@ -1,0 +1,187 @@
+package viz
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+)
+
+// replaySample applies a sample trace event by event, calling fn after
+// each with the engine and the outcome.
+func replaySample(t *testing.T, name string, fn func(e *engine.Shadow, o *engine.Outcome)) {
+	t.Helper()
+	data, err := samples.Read(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, _, err := traces.NewReader(bytes.NewReader(data), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.NewShadow(rd.Header().Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := e.Apply(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(e, &o)
+	}
+}
+
+func statOf(e *engine.Shadow, name string) uint64 {
+	s, ok := e.Stats().Lookup(name)
+	if !ok {
+		return 0
+	}
+	return sampleValue(&s)
+}
+
+// TestTimelineStatDeltas checks the per-span changes of a statistic
+// against its value recorded after every event, through many halvings
+// of a small timeline.
+func TestTimelineStatDeltas(t *testing.T) {
+	names := []string{"/PGM/Pool/Cache/Hits", "/PGM/RZ/FlushTLB", "/PGM/RZ/DirtyPage/RealPF"}
+	tl := NewTimeline(16)
+	after := map[string][]uint64{} // value after each event
+	replaySample(t, "multiprocess.txt", func(e *engine.Shadow, o *engine.Outcome) {
+		tl.Add(o)
+		tl.SampleStats(e)
+		for _, n := range names {
+			after[n] = append(after[n], statOf(e, n))
+		}
+	})
+	if tl.Per < 64 {
+		t.Fatalf("the timeline never halved enough to test merging: %d events per bucket", tl.Per)
+	}
+	for _, n := range names {
+		d, ok := tl.StatDeltas(n, nil)
+		if !ok {
+			t.Errorf("%s: never sampled", n)
+			continue
+		}
+		if want := int(tl.Events / tl.Per); len(d) != want {
+			t.Errorf("%s: %d spans, want %d", n, len(d), want)
+		}
+		v := after[n]
+		var moved bool
+		for i, got := range d {
+			end := v[(uint64(i)+1)*tl.Per-1]
+			var start uint64
+			if i > 0 {
+				start = v[uint64(i)*tl.Per-1]
+			}
+			if got != end-start {
+				t.Errorf("%s: span %d changed by %d, want %d", n, i, got, end-start)
+			}
+			moved = moved || got != 0
+		}
+		if !moved {
+			t.Errorf("%s: no span changed: the test proves nothing", n)
+		}
+	}
+	if _, ok := tl.StatDeltas("/PGM/NoSuchThing", nil); ok {
+		t.Error("a statistic that does not exist has deltas")
+	}
+}
+
+func TestTimelineLabelAt(t *testing.T) {
+	tl := NewTimeline(16)
+	var labels []TimeLabel
+	var n uint64
+	replaySample(t, "modes-tour.txt", func(_ *engine.Shadow, o *engine.Outcome) {
+		tl.Add(o)
+		if o.Event.Kind == engine.EvLabel {
+			labels = append(labels, TimeLabel{n, o.Event.Text})
+		}
+		n++
+	})
+	if len(labels) < 3 {
+		t.Fatalf("modes-tour has %d labels", len(labels))
+	}
+	for at := uint64(0); at < n; at++ {
+		var want TimeLabel
+		found := false
+		for _, l := range labels {
+			if l.Event <= at {
+				want, found = l, true
+			}
+		}
+		got, ok := tl.LabelAt(at)
+		if ok != found || got != want {
+			t.Fatalf("LabelAt(%d) = %v, %v; want %v, %v", at, got, ok, want, found)
+		}
+	}
+}
+
+// TestStatsHistory checks that rates are measured from a sample of the
+// right age and that going back in the replay never uses a sample from
+// the future.
+func TestStatsHistory(t *testing.T) {
+	const name = "/PGM/Pool/Cache/Hits"
+	h := NewStatsHistory(256)
+	var vals []uint64
+	replaySample(t, "multiprocess.txt", func(e *engine.Shadow, o *engine.Outcome) {
+		h.Observe(e)
+		vals = append(vals, statOf(e, name))
+		now := e.Events()
+		b := h.base(now)
+		if now > 256+32 && b == nil {
+			t.Fatalf("event %d: no sample to measure rates from", now)
+		}
+		if b == nil {
+			return
+		}
+		if b.at >= now || now-b.at > 256+256/8 {
+			t.Fatalf("event %d: rate measured from event %d", now, b.at)
+		}
+		if b.at > 0 && b.vals[name] != vals[b.at-1] {
+			t.Fatalf("event %d: sample at %d says %d, the replay said %d", now, b.at, b.vals[name], vals[b.at-1])
+		}
+	})
+	// Back to the start: the samples held are all from later events.
+	if b := h.base(10); b != nil {
+		t.Errorf("after going back to event 10, a rate is measured from event %d", b.at)
+	}
+	h.Reset()
+	if b := h.base(uint64(len(vals))); b != nil {
+		t.Error("Reset kept samples")
+	}
+}
+
+func TestAppendRate(t *testing.T) {
+	tests := []struct {
+		d    int64
+		span uint64
+		want string
+	}{
+		{0, 100, "0"},
+		{5, 0, "0"},
+		{1, 1000, "+1.0"},
+		{3, 1024, "+2.9"},
+		{-3, 1000, "-3.0"},
+		{50, 1000, "+50"},
+		{99999, 1000, "+99999"},
+		{2_000_000, 10, "+200000k"},
+		{-123456, 1000, "-123k"},
+	}
+	for _, tc := range tests {
+		if got := string(appendRate(nil, tc.d, tc.span)); got != tc.want {
+			t.Errorf("appendRate(%d, %d) = %q, want %q", tc.d, tc.span, got, tc.want)
+		}
+	}
+}
