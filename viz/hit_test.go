@@ -45,7 +45,7 @@ func TestHitTest(t *testing.T) {
 			{800, 170, HitID{Kind: HitWalkLevel, Hier: HierGuest, Level: x86.LevelPML4, Index: 256}},
 			{16 + 3*10 + 1, 568 + 3*2 + 1, HitID{Kind: HitGuestPage, Addr: 0x20a000, Count: 1}},
 			{478 + 6*2 + 1, 557 + 6 + 1, HitID{Kind: HitPoolPage, Index: 60}},
-			{900, 524, HitID{Kind: HitCounter, Name: "/PGM/ChunkR3Map/TlbHitsR3"}},
+			{900, 524, HitID{Kind: HitCounter, Name: "/PGM/R3/Page/MapTlbHits"}}, // the busiest first,
 			{900, 660, HitID{Kind: HitOutcome, Event: 68, Addr: 0x200010}},
 			{900, 680, HitID{}}, // a label line answers nothing
 		}},

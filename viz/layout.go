@@ -48,14 +48,15 @@ type ctx struct {
 
 // scratch is memory Layout reuses from frame to frame.
 type scratch struct {
-	frame  uint64 // Layout calls so far
-	b      []byte
-	hier   hierScratch
-	mem    memScratch
-	pool   poolScratch
-	peek   peek
-	legend []Role
-	deltas []uint64 // the picked counter's change per timeline bucket
+	frame    uint64 // Layout calls so far
+	b        []byte
+	hier     hierScratch
+	mem      memScratch
+	pool     poolScratch
+	peek     peek
+	legend   []Role
+	deltas   []uint64 // the picked counter's change per timeline bucket
+	statRows []statRow
 }
 
 // Layout lays out m's frame into l (which it resets): panels by view,

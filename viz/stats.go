@@ -1,8 +1,10 @@
 package viz
 
 import (
+	"cmp"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,7 +64,7 @@ func (c *ctx) counters(r Rect) {
 	base := c.m.History.base(now)
 	rateW := 0
 	if base != nil && in.H >= 2*t.slh {
-		c.b = append(c.b[:0], "value, then change per 1000 events over the last "...)
+		c.b = append(c.b[:0], "busiest first: value, then change per 1000 events over the last "...)
 		c.b = appendUint(c.b, now-base.at)
 		var line Rect
 		line, in = in.CutTop(t.slh, 0)
@@ -78,44 +80,56 @@ func (c *ctx) counters(r Rect) {
 		colW = (in.W - 2*t.pad) / 2
 	}
 	rows := max(in.H/t.slh, 0)
-	total := 0
+	// The non-zero statistics in path order; with rates, the busiest
+	// first (as top does), so that a small panel shows what the engine
+	// is doing now rather than the first names of the tree.
+	sr := c.sc.statRows[:0]
 	reg.Each(func(s stats.Sample) {
-		if !s.IsZero() {
-			total++
+		if s.IsZero() {
+			return
 		}
+		v := sampleValue(&s)
+		var d int64
+		if base != nil {
+			d = int64(v - base.vals[s.Name]) // two's complement: a reset counter goes negative
+		}
+		sr = append(sr, statRow{s.Name, v, d})
 	})
+	c.sc.statRows = sr
+	if base != nil {
+		slices.SortStableFunc(sr, func(a, b statRow) int { return cmp.Compare(absI64(b.d), absI64(a.d)) })
+	}
+	total := len(sr)
 	// When not all fit, the last place says how many are left out.
 	room := ncol * rows
 	if total > room {
 		room--
 	}
 	i := 0
-	reg.Each(func(s stats.Sample) {
-		if s.IsZero() || i >= room {
-			return
+	for _, s := range sr {
+		if i >= room {
+			break
 		}
 		col, row := i/rows, i%rows
 		i++
 		x := in.X + col*(colW+2*t.pad)
 		y := in.Y + row*t.slh
-		v := sampleValue(&s)
 		if base != nil {
-			d := int64(v - base.vals[s.Name]) // two's complement: a reset counter goes negative
-			c.b = appendRate(c.b[:0], d, now-base.at)
+			c.b = appendRate(c.b[:0], s.d, now-base.at)
 			rw := measureBytes(FaceMono, t.small, c.b)
 			col := ColDim
-			if d == 0 {
+			if s.d == 0 {
 				col = ColFaint
 			}
 			c.textB(x+colW-rw, y, FaceMono, t.small, col)
 		}
-		c.b = appendUint(c.b[:0], v)
+		c.b = appendUint(c.b[:0], s.v)
 		vw := measureBytes(FaceMono, t.small, c.b)
 		c.textB(x+colW-rateW-vw, y, FaceMono, t.small, ColText)
-		name := strings.TrimPrefix(s.Name, "/PGM/")
+		name := strings.TrimPrefix(s.name, "/PGM/")
 		c.textFit(x, y, colW-rateW-vw-t.small, FaceRegular, t.small, ColDim, name)
-		c.l.Hit(Rect{x, y, colW, t.slh}, HitID{Kind: HitCounter, Name: s.Name})
-	})
+		c.l.Hit(Rect{x, y, colW, t.slh}, HitID{Kind: HitCounter, Name: s.name})
+	}
 	if total > i && rows > 0 {
 		y := in.Y + (rows-1)*t.slh
 		x := in.X + (ncol-1)*(colW+2*t.pad)
@@ -124,6 +138,21 @@ func (c *ctx) counters(r Rect) {
 		c.b = append(c.b, " more"...)
 		c.textFitB(x, y, colW, FaceRegular, t.small, ColDim)
 	}
+}
+
+// statRow is a statistic as the panel lists it: its value and its
+// change since the history's base sample.
+type statRow struct {
+	name string
+	v    uint64
+	d    int64
+}
+
+func absI64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // appendRate appends the change d over span events as a signed rate
