@@ -23,13 +23,26 @@ type StatsHistory struct {
 	next  int         // where the next sample goes
 	last  uint64      // events applied at the latest sample
 	n     int         // samples held
+
+	cols  map[string]int // statistic -> its column in a sample
+	names []string       // the columns' names
 }
 
-// statsSnap is the statistics after at events: counters and family
-// members by value, profiles by calls, gauges by value.
+// statsSnap is the statistics after at events, as Registry.AppendValues
+// reads them (counters and gauges by value, profiles by calls; family
+// members are not sampled: their panel lines go without a rate).
 type statsSnap struct {
 	at   uint64
-	vals map[string]uint64
+	vals []uint64
+}
+
+// value is the named statistic in sample sn of h.
+func (h *StatsHistory) value(sn *statsSnap, name string) (uint64, bool) {
+	k, ok := h.cols[name]
+	if !ok || k >= len(sn.vals) {
+		return 0, false
+	}
+	return sn.vals[k], true
 }
 
 const statsSamples = 9
@@ -65,12 +78,19 @@ func (h *StatsHistory) Observe(e *engine.Shadow) {
 		return
 	}
 	sn := &h.snaps[h.next]
-	if sn.vals == nil {
-		sn.vals = make(map[string]uint64)
-	}
-	clear(sn.vals)
 	sn.at = now
-	e.Stats().Each(func(s stats.Sample) { sn.vals[s.Name] = sampleValue(&s) })
+	reg := e.Stats()
+	sn.vals = reg.AppendValues(sn.vals[:0])
+	if len(sn.vals) > len(h.names) {
+		// Registration only appends: name the new columns.
+		h.names = reg.AppendNames(h.names[:0])
+		if h.cols == nil {
+			h.cols = make(map[string]int, len(h.names))
+		}
+		for k, n := range h.names {
+			h.cols[n] = k
+		}
+	}
 	h.next = (h.next + 1) % len(h.snaps)
 	h.n = min(h.n+1, len(h.snaps))
 	h.last = now

@@ -3,6 +3,7 @@ package viz
 import (
 	"encoding/binary"
 
+	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -53,4 +54,17 @@ func pageOf(mem *phys.Memory, gpa x86.GPA) *phys.Page {
 		return nil
 	}
 	return p
+}
+
+// GuestWalk walks va through e's guest tables as the walk panel does:
+// without setting accessed or dirty bits and without touching the
+// statistics (the engine's own GuestWalk counts page-TLB hits), so that
+// a caller reporting state does not change the next frame.
+func GuestWalk(e *engine.Shadow, va x86.GVA, acc x86.Access) x86.Walk {
+	var w x86.Walk
+	var p peek
+	p.reset(e.Memory())
+	regs := e.Regs()
+	e.Format().Walk(&p, regs.Root(), va, acc, &w)
+	return w
 }

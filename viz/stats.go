@@ -90,10 +90,14 @@ func (c *ctx) counters(r Rect) {
 		}
 		v := sampleValue(&s)
 		var d int64
+		rated := false
 		if base != nil {
-			d = int64(v - base.vals[s.Name]) // two's complement: a reset counter goes negative
+			var bv uint64
+			if bv, rated = c.m.History.value(base, s.Name); rated {
+				d = int64(v - bv) // two's complement: a reset counter goes negative
+			}
 		}
-		sr = append(sr, statRow{s.Name, v, d})
+		sr = append(sr, statRow{s.Name, v, d, rated})
 	})
 	c.sc.statRows = sr
 	if base != nil {
@@ -114,7 +118,7 @@ func (c *ctx) counters(r Rect) {
 		i++
 		x := in.X + col*(colW+2*t.pad)
 		y := in.Y + row*t.slh
-		if base != nil {
+		if s.rated {
 			c.b = appendRate(c.b[:0], s.d, now-base.at)
 			rw := measureBytes(FaceMono, t.small, c.b)
 			col := ColDim
@@ -143,9 +147,10 @@ func (c *ctx) counters(r Rect) {
 // statRow is a statistic as the panel lists it: its value and its
 // change since the history's base sample.
 type statRow struct {
-	name string
-	v    uint64
-	d    int64
+	name  string
+	v     uint64
+	d     int64
+	rated bool // d is known: family members have no history
 }
 
 func absI64(x int64) int64 {
@@ -267,12 +272,11 @@ func (c *ctx) timelinePanel(r Rect) {
 		var ok bool
 		deltas, ok = tl.StatDeltas(c.m.Counter, c.sc.deltas[:0])
 		c.sc.deltas = deltas
-		c.b = append(c.b[:0], "where "...)
-		c.b = append(c.b, strings.TrimPrefix(c.m.Counter, "/PGM/")...)
+		name := strings.TrimPrefix(c.m.Counter, "/PGM/")
 		if ok {
-			c.b = append(c.b, " changed (green)"...)
+			c.b = append(append(append(c.b[:0], "where "...), name...), " changed (green)"...)
 		} else {
-			c.b = append(c.b, " has not changed yet"...)
+			c.b = append(append(c.b[:0], name...), ": not on the timeline (unchanged so far, or one of a per-index family)"...)
 		}
 		c.textFitB(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Shade(Green, 0.2))
 	} else if lab, ok := tl.LabelAt(now); ok {
@@ -326,8 +330,21 @@ func (c *ctx) timelinePanel(r Rect) {
 		h := max(4, int(float64(bars.H-2)*math.Sqrt(float64(d)/float64(peakD))))
 		c.l.Fill(Rect{x0, bars.Y, w, h}, Green)
 	}
+	// Marks closer than a few pixels to the last one of their kind are
+	// skipped: a workload with a label per context switch would otherwise
+	// paint the strip solid and hide the density under it.
+	var lastX [MarkPoolFlush + 1]int
+	for k := range lastX {
+		lastX[k] = math.MinInt / 2
+	}
 	for _, m := range tl.Marks {
 		mx := strip.X + int(uint64(strip.W-1)*m.Event/total)
+		if int(m.Kind) < len(lastX) {
+			if mx-lastX[m.Kind] < 4 {
+				continue
+			}
+			lastX[m.Kind] = mx
+		}
 		switch m.Kind {
 		case MarkLabel:
 			c.l.Fill(Rect{mx, strip.Y, 1, strip.H}, Blue)

@@ -1,9 +1,6 @@
 package viz
 
-import (
-	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/engine/stats"
-)
+import "github.com/pgm-explorer/pgm-explorer/engine"
 
 // Timeline summarises a replay in constant memory: event counts in a
 // fixed number of buckets (two neighbours merge when the replay outgrows
@@ -25,6 +22,7 @@ type Timeline struct {
 	// after each Add: they tell which spans of the replay moved a
 	// counter, for the counter the user picked in the statistics panel.
 	statNames map[string]int // statistic -> its column in ends
+	statCols  []string       // the columns' names
 	ends      [][]uint64     // per ended bucket; a later statistic's column is missing (0) in earlier rows
 	endsN     int            // buckets whose end is sampled
 }
@@ -143,9 +141,10 @@ func (t *Timeline) halve() {
 
 // SampleStats records e's statistics when the event just added ended a
 // bucket. Call it after each Add with the engine that produced the
-// outcome. It costs a comparison per event and a pass over the
-// statistics per bucket: a few thousand passes over a whole replay,
-// however long, as buckets double.
+// outcome. It costs a comparison per event and, per bucket, a load per
+// statistic (family members, such as the per-index sync counters, are
+// left out): a few thousand passes over a whole replay, however long,
+// as buckets double.
 func (t *Timeline) SampleStats(e *engine.Shadow) {
 	if t.Events == 0 || t.Events&(t.Per-1) != 0 {
 		return
@@ -154,29 +153,28 @@ func (t *Timeline) SampleStats(e *engine.Shadow) {
 	if i != t.endsN || i >= len(t.Buckets) {
 		return // not sampled from the start: rates would lie
 	}
-	if t.statNames == nil {
-		t.statNames = make(map[string]int)
+	if t.ends == nil {
 		t.ends = make([][]uint64, len(t.Buckets))
 	}
-	row := t.ends[i][:0]
-	e.Stats().Each(func(s stats.Sample) {
-		k, ok := t.statNames[s.Name]
-		if !ok {
-			k = len(t.statNames)
-			t.statNames[s.Name] = k
+	reg := e.Stats()
+	row := reg.AppendValues(t.ends[i][:0])
+	if len(row) > len(t.statCols) {
+		// Registration only appends: name the new columns.
+		t.statCols = reg.AppendNames(t.statCols[:0])
+		if t.statNames == nil {
+			t.statNames = make(map[string]int, len(t.statCols))
 		}
-		for len(row) <= k {
-			row = append(row, 0)
+		for k, n := range t.statCols {
+			t.statNames[n] = k
 		}
-		row[k] = sampleValue(&s)
-	})
+	}
 	t.ends[i] = row
 	t.endsN++
 }
 
 // StatDeltas appends to dst, for each ended bucket, how much the named
 // statistic changed in it; ok is false when the statistic was never
-// sampled.
+// sampled (or is a family member, which is not).
 func (t *Timeline) StatDeltas(name string, dst []uint64) ([]uint64, bool) {
 	k, ok := t.statNames[name]
 	if !ok {
