@@ -10,7 +10,7 @@ WASMPKG := ./engine/... ./traces/... ./wasm/... ./gui/... ./web/...
 ADDR    ?= 127.0.0.1:8080
 E2E_OUT ?= $(CURDIR)/bin/e2e
 # apt-get as root, else through sudo.
-APT     := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+APT     := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 GUI_DEBS  := gcc libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev
 XVFB_DEBS := xvfb xauth imagemagick
 
@@ -65,6 +65,21 @@ bench:
 	else echo "node not found: the WebAssembly figures need Node.js (apt-get install nodejs)"; fi
 	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
 
+## bench-ui: the interactive explorer's figures (BENCHMARKS.md, "The
+## interactive explorer"): flat-out replay in the window's loop run
+## headlessly, then the WebAssembly size, the time to the first frame,
+## frames and events per second in headless Chromium and in the desktop
+## window under Xvfb (e2e/bench_test.go). About two minutes; not part of
+## make test, since the figures depend on the machine and its load.
+.PHONY: bench-ui
+bench-ui: build wasm gui browser-deps xvfb-deps
+	@echo "date:    $$(date -u '+%F %H:%M') UTC"
+	@echo "machine: $$(nproc 2>/dev/null) CPUs, $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')"
+	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
+	$(GO) test -run '^$$' -bench '^BenchmarkFlatOut$$' -benchtime=3x -count=3 ./gui/app
+	BENCH_UI=1 xvfb-run -a -s "-screen 0 1400x900x24" $(GO) test -tags e2e -count=1 -run '^TestBenchUI$$' -v ./e2e
+	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
+
 ## traces: the large synthetic traces (package traces/internal/synth) in
 ## traces/large, which git ignores: 1M and 10M events in the binary form,
 ## 1M in the text form too, for benchmarks and long replays.
@@ -108,13 +123,14 @@ xvfb-deps:
 	if [ -n "$$missing" ]; then echo "installing $$missing"; $(APT) update -qq && $(APT) install -y -qq $$missing; fi
 
 ## e2e: the browser demo in headless Chromium and the desktop window
-## under Xvfb; screenshots go to $(E2E_OUT).
+## under Xvfb (with a live x86 guest: hence unicorn); screenshots go to
+## $(E2E_OUT).
 e2e: e2e-browser e2e-desktop
 
 e2e-browser: build wasm browser-deps
 	E2E_OUT=$(E2E_OUT) $(GO) test -tags e2e -count=1 -run 'TestBrowser' ./e2e
 
-e2e-desktop: build gui xvfb-deps
+e2e-desktop: build gui xvfb-deps unicorn
 	E2E_OUT=$(E2E_OUT) xvfb-run -a -s "-screen 0 1400x900x24" $(GO) test -tags e2e -count=1 -run 'TestDesktop' ./e2e
 
 clean:
@@ -130,7 +146,7 @@ UNICORN_DIR := .cache/unicorn
 UNICORN_LIB := $(UNICORN_DIR)/usr/lib/x86_64-linux-gnu/libunicorn.so.2
 .PHONY: unicorn x86-guests
 unicorn: $(UNICORN_LIB)
-	@command -v nasm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nasm; }
+	@command -v nasm >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq nasm; }
 
 $(UNICORN_LIB):
 	@set -e; d=$$(pwd)/$(UNICORN_DIR)/apt; rm -rf "$$d"; \
@@ -146,3 +162,12 @@ $(UNICORN_LIB):
 ## so that `go test` needs no nasm).
 x86-guests: unicorn
 	cd traces/x86live/guests && for f in *.asm; do nasm -f bin -o "$${f%.asm}.bin" "$$f"; done
+
+## x86-samples: record live x86 guests (engine as MMU, shadow paging) as
+## the sample traces traces/samples/x86-*.txt, so that the browser demo,
+## where Unicorn cannot run, replays them too. TestX86Samples
+## (cmd/explorer) checks that the committed ones are what this makes.
+X86_SAMPLES := multiproc longmode
+.PHONY: x86-samples
+x86-samples: unicorn build
+	for p in $(X86_SAMPLES); do $(BIN)/explorer record --x86 $$p -o traces/samples/x86-$$p.txt || exit 1; done

@@ -78,7 +78,6 @@ type game struct {
 
 	img    *image.RGBA   // the frame in Go memory
 	off    *ebiten.Image // the frame on the GPU
-	upload bool          // img changed since the last upload
 	keys   []ebiten.Key
 	in     app.Input
 	shot   bool // the screenshot was written
@@ -86,6 +85,12 @@ type game struct {
 	quit   bool
 	start  time.Time
 	frames int
+	ev0    uint64 // the event at start
+
+	// What the time went to: this second's (shown in the app's Status)
+	// and the whole run's (the report).
+	cost, total app.Costs
+	costAt      time.Time
 }
 
 var keyMap = map[ebiten.Key]app.Key{
@@ -131,17 +136,16 @@ func (g *game) Update() error {
 		return ebiten.Termination
 	}
 	if g.start.IsZero() {
-		g.start = time.Now()
+		g.start, g.costAt = time.Now(), time.Now()
+		g.ev0 = g.a.Status().Event
 	}
 	if g.o.ExitAfter > 0 && time.Since(g.start) >= g.o.ExitAfter {
 		if g.o.Report != nil {
-			d := time.Since(g.start)
-			st := g.a.Status()
-			fmt.Fprintf(g.o.Report, "%d frames in %.1fs: %.1f frames/s; %d events (%.0f events/s)\n",
-				g.frames, d.Seconds(), float64(g.frames)/d.Seconds(), st.Event, float64(st.Event)/d.Seconds())
+			g.report()
 		}
 		return ebiten.Termination
 	}
+	g.measure()
 	if dropped := ebiten.DroppedFiles(); dropped != nil {
 		g.openDropped(dropped)
 	}
@@ -150,11 +154,54 @@ func (g *game) Update() error {
 	if g.o.Input != nil {
 		g.o.Input(in)
 	}
+	t := time.Now()
 	g.a.Update(*in)
-	if l, changed := g.a.Frame(); changed {
-		g.rasterize(l)
-	}
+	g.cost.Update += ms(time.Since(t))
+	g.cost.Ticks++
 	return nil
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
+
+// measure hands the app the costs of the last second, as milliseconds
+// per second.
+func (g *game) measure() {
+	d := time.Since(g.costAt)
+	if d < time.Second {
+		return
+	}
+	c := g.cost
+	c.Seconds = d.Seconds()
+	g.total.Seconds += c.Seconds
+	g.total.Ticks += c.Ticks
+	g.total.Pictures += c.Pictures
+	g.total.Update += c.Update
+	g.total.Layout += c.Layout
+	g.total.Raster += c.Raster
+	g.total.Upload += c.Upload
+	per := 1 / c.Seconds
+	c.Update, c.Layout, c.Raster, c.Upload = c.Update*per, c.Layout*per, c.Raster*per, c.Upload*per
+	g.a.SetCosts(c)
+	g.cost, g.costAt = app.Costs{}, time.Now()
+}
+
+// report prints the frames and events per second of the run, and where
+// the time went: the replay (Update), and per picture the layout, the
+// rasterisation and the upload; the rest is Ebiten's, the GL's and the
+// display's.
+func (g *game) report() {
+	d := time.Since(g.start).Seconds()
+	ev := g.a.Status().Event - g.ev0
+	fmt.Fprintf(g.o.Report, "%d frames in %.1fs: %.1f frames/s; %d events (%.0f events/s)\n",
+		g.frames, d, float64(g.frames)/d, ev, float64(ev)/d)
+	t := g.total
+	if t.Seconds == 0 || t.Pictures == 0 {
+		return
+	}
+	n := float64(t.Pictures)
+	fmt.Fprintf(g.o.Report, "time: %.0f%% in Update (%.1f ticks/s); per picture %.1f ms layout, %.1f ms rasterising, %.1f ms uploading; %.0f%% elsewhere (Ebiten, GL, display)\n",
+		t.Update/t.Seconds/10, float64(t.Ticks)/t.Seconds, t.Layout/n, t.Raster/n, t.Upload/n,
+		100-(t.Update+t.Layout+t.Raster+t.Upload)/t.Seconds/10)
 }
 
 // openDropped opens the first file dropped on the window.
@@ -190,20 +237,42 @@ func (g *game) rasterize(l *viz.List) {
 		}
 		g.off = ebiten.NewImage(l.Width, l.Height)
 	}
-	for i := range g.img.Pix {
-		g.img.Pix[i] = 255
-	}
+	white(g.img.Pix)
 	g.rd.Render(g.img, l)
-	g.upload = true
 }
 
-func (g *game) Draw(screen *ebiten.Image) {
-	if !g.upload || g.off == nil {
+// white fills pix with 255 by doubling copies: memmove is several times
+// faster than a loop over the bytes, and this runs for every picture.
+func white(pix []byte) {
+	if len(pix) == 0 {
 		return
 	}
-	g.upload = false
+	pix[0] = 255
+	for n := 1; n < len(pix); n *= 2 {
+		copy(pix[n:], pix[:n])
+	}
+}
+
+// Draw builds the picture when something changed (the app decides, see
+// app.Frame), rasterises and uploads it; otherwise it leaves the screen
+// alone, and Ebiten then stops presenting frames. Pictures are built
+// here rather than in Update so that none is built for nothing when
+// Ebiten runs several ticks in a frame to catch up.
+func (g *game) Draw(screen *ebiten.Image) {
+	t0 := time.Now()
+	l, changed := g.a.Frame()
+	if !changed {
+		return
+	}
+	t1 := time.Now()
+	g.rasterize(l)
+	t2 := time.Now()
 	g.off.WritePixels(g.img.Pix)
 	screen.DrawImage(g.off, nil)
+	g.cost.Layout += ms(t1.Sub(t0))
+	g.cost.Raster += ms(t2.Sub(t1))
+	g.cost.Upload += ms(time.Since(t2))
+	g.cost.Pictures++
 	g.frames++
 	if g.o.Frame != nil {
 		g.o.Frame()

@@ -12,7 +12,8 @@
 //     picker; the first frame is on the screen.
 //
 // The URL fragment carries the state, so that a link reopens the same
-// picture.
+// picture; a fragment changed without a reload (the address bar edited,
+// back, forward) is applied too.
 package main
 
 import (
@@ -49,6 +50,13 @@ func main() {
 		a.Fail(fmt.Errorf("%s", msg))
 	}
 	var pending []rune
+	// Events of the page are queued and applied at the next tick, in
+	// Update, like the keys.
+	hash, hashChanged := "", false
+	win.Call("addEventListener", "hashchange", js.FuncOf(func(js.Value, []js.Value) any {
+		hash, hashChanged = loc.Get("hash").String(), true
+		return nil
+	}))
 	win.Set("pgmOpen", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) < 2 {
 			return "pgmOpen(name, bytes)"
@@ -78,6 +86,10 @@ func main() {
 		Input: func(in *app.Input) {
 			in.Chars = append(in.Chars, pending...)
 			pending = pending[:0]
+			if hashChanged {
+				hashChanged = false
+				a.ApplyLocation(hash)
+			}
 		},
 		Frame: func() {
 			if !ready {

@@ -6,8 +6,11 @@
 // Usage:
 //
 //	explorer-gui [flags] [TRACE]
+//	explorer-gui --x86 PROGRAM [--paging shadow|nested] [--unicorn PATH] [flags]
 //
-// With no source it opens the guided tour of the paging modes.
+// With no source it opens the guided tour of the paging modes. With
+// --x86 it runs a real x86 guest in Unicorn with the engine as its MMU
+// (package x86guest) and steps through what it did.
 package main
 
 import (
@@ -23,6 +26,8 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/gui"
 	"github.com/pgm-explorer/pgm-explorer/gui/app"
+	"github.com/pgm-explorer/pgm-explorer/gui/x86guest"
+	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -49,13 +54,15 @@ func run(args []string, stderr io.Writer) int {
 		trace    = fs.String("trace", "", "a trace `FILE` to open (text or binary)")
 		sample   = fs.String("sample", "", "an embedded sample trace, by `NAME` (e.g. modes-tour.txt)")
 		wl       = fs.String("workload", "", "a live workload, by `NAME` (see explorer workloads)")
+		x86prog  = fs.String("x86", "", "a real x86 guest run in Unicorn with the engine as its MMU: `PROGRAM` is "+strings.Join(x86live.Names(), ", ")+", or a .asm or flat .bin file (as for explorer live)")
+		unicorn  = fs.String("unicorn", "", "with --x86: the libunicorn.so.2 `PATH` (default: $PGM_UNICORN, then the copy `make unicorn` puts in .cache/unicorn, then the system's)")
 		seed     = fs.Uint64("seed", 1, "the workload's seed")
 		ps       = params{}
 		at       = fs.String("at", "", "start at this event `N` or at the first label containing this text")
 		view     = fs.String("view", "overview", "the view: "+strings.Join(viz.ViewNames(), ", "))
 		va       = fs.String("va", "", "follow this virtual `ADDRESS` (hexadecimal)")
 		host     = fs.String("host", "", "override the host paging `MODE`: "+strings.Join(engine.HostModeNames(), ", "))
-		paging   = fs.String("paging", "", "override the paging: shadow, nested or ept")
+		paging   = fs.String("paging", "", "override the paging: shadow, nested or ept (with --x86: how the engine maps the guest while it runs, shadow or nested)")
 		pool     = fs.Int("pool", 0, "override the shadow pool size in `PAGES`")
 		play     = fs.Bool("play", false, "start playing")
 		speed    = fs.Float64("speed", 0, "replay speed in events per second")
@@ -97,6 +104,20 @@ func run(args []string, stderr io.Writer) int {
 		st.Source = app.Source{Sample: *sample}
 	case *wl != "":
 		st.Source = app.Source{Workload: *wl, Seed: *seed, Params: ps}
+	case *x86prog != "":
+		// The guest runs to its end here, before the window opens (the
+		// built-in ones take milliseconds); the window then steps
+		// through its events like through any trace. --paging is the
+		// run's own, which its header carries: not an override.
+		src, _, err := x86guest.Open(*x86prog, *unicorn, *paging)
+		var usage *x86guest.UsageError
+		if errors.As(err, &usage) {
+			return fail(2, "%v", err)
+		}
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		st.Source, *paging = src, ""
 	}
 	if *host != "" {
 		if st.Host, err = engine.ParseHostMode(*host); err != nil {

@@ -21,7 +21,7 @@ type Options struct {
 	Host   Host
 	Play   bool          // start playing
 	Speed  float64       // events per second (rounded to a step of Speeds); 0 keeps the default
-	Budget time.Duration // replay time per tick; 0 means 8 ms
+	Budget time.Duration // replay time per tick at TPS ticks a second; 0 means DefaultBudget
 	// Tour shows the explanation panel at labels; nil: on for the
 	// modes-tour sources, off otherwise.
 	Tour *bool
@@ -40,10 +40,20 @@ type App struct {
 	view  viz.View
 	va    x86.GVA
 	hasVA bool
+	// counter is the statistic whose changes the timeline shows.
+	counter string
 
 	w, h  int // window size in pixels
 	dirty bool
 	frame uint64 // frames built
+	// stale: the replay moved since the last frame, which is not yet
+	// redrawn because the replay is bound by the CPU (see Frame).
+	stale bool
+	built time.Time // when the last frame was built
+	// The replay's time: what it may still spend, and when the last
+	// tick started (see replayBudget).
+	credit   time.Duration
+	lastTick time.Time
 
 	tour     bool
 	tourSet  bool // the user chose; a new source keeps the choice
@@ -61,6 +71,7 @@ type App struct {
 	location string // the last fragment given to the host
 	vizH     int    // height of the viz part of the frame
 	fps      float64
+	costs    Costs
 	barY     int // top of the control bar
 	tourY    int // top of the tour panel, 0 when hidden
 }
@@ -73,10 +84,10 @@ func New(o Options) (*App, error) {
 		a.host = NopHost{}
 	}
 	if a.budget <= 0 {
-		a.budget = 8 * time.Millisecond
+		a.budget = DefaultBudget
 	}
 	st := o.State
-	if st.Sample == "" && st.Workload == "" && st.File == "" {
+	if st.Sample == "" && st.Workload == "" && st.File == "" && st.Events == nil {
 		st.Sample = DefaultSample
 	}
 	if o.Tour != nil {
@@ -92,6 +103,13 @@ func New(o Options) (*App, error) {
 	a.p.playing = o.Play
 	return a, nil
 }
+
+// DefaultBudget is the replay time of a tick when the replay is bound
+// by the CPU (flat out, seeking, running to a fault): three quarters of
+// a tick, so that a flat-out replay gets most of the CPU and input,
+// pictures and the browser the rest. It is a share of the time rather
+// than a time per tick: see replayBudget.
+const DefaultBudget = time.Second * 3 / 4 / TPS
 
 // DefaultSample is what opens when nothing is asked for: the guided
 // tour of the paging modes.
@@ -202,11 +220,16 @@ func (a *App) Settle() error {
 // Update advances the replay by a tick and handles the input.
 func (a *App) Update(in Input) {
 	a.handle(&in)
-	changed, err := a.p.advance(time.Now().Add(a.budget))
+	now := time.Now()
+	changed, err := a.p.advance(now.Add(a.replayBudget(now)))
+	a.credit -= time.Since(now)
 	if err != nil {
 		a.setErr(err)
 	}
-	if changed {
+	switch {
+	case changed && a.p.late:
+		a.stale = true
+	case changed:
 		a.dirty = true
 	}
 	if a.toast != "" && time.Now().After(a.toastEnd) {
@@ -219,6 +242,24 @@ func (a *App) Update(in Input) {
 			a.host.SetLocation(loc)
 		}
 	}
+}
+
+// replayBudget is the replay time of the tick starting now. While the
+// replay is bound by the CPU, it earns budget×TPS of each second of wall
+// time (three quarters by default) whatever the number of ticks: when
+// frames are slow (a software GL, a busy browser) Ebiten runs fewer
+// ticks, and a fixed time per tick would give the replay less than its
+// share. What a tick can spend is capped, so that input is still read
+// several times a second.
+func (a *App) replayBudget(now time.Time) time.Duration {
+	if a.p.late && !a.lastTick.IsZero() {
+		a.credit += time.Duration(float64(now.Sub(a.lastTick)) * float64(a.budget) * TPS / float64(time.Second))
+		a.credit = min(a.credit, 3*a.budget)
+	} else {
+		a.credit = a.budget
+	}
+	a.lastTick = now
+	return max(a.credit, a.budget/8)
 }
 
 func (a *App) setErr(err error) {

@@ -148,3 +148,40 @@ func TestWorkloadReplay(t *testing.T) {
 		t.Fatalf("seek back: at %d, %v", a.p.pos(), a.p.err)
 	}
 }
+
+// TestCounterClick: clicking a statistic shows where it changed on the
+// timeline; clicking it again puts the timeline back.
+func TestCounterClick(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 2500})
+	a.dirty = true
+	a.Frame()
+	var x, y int
+	var name string
+	for y = 0; y < a.vizH && name == ""; y++ {
+		for x = 0; x < 1280; x += 4 {
+			if id, ok := a.list.HitTest(x, y); ok && id.Kind == viz.HitCounter {
+				name = id.Name
+				break
+			}
+		}
+	}
+	if name == "" {
+		t.Fatal("no counter in the frame")
+	}
+	click := func() {
+		a.Update(Input{MouseX: x, MouseY: y, MouseIn: true, Pressed: true, Down: true})
+		a.Update(Input{MouseX: x, MouseY: y, MouseIn: true, Released: true})
+		a.Frame()
+	}
+	click()
+	if got := a.VizModel().Counter; got != name {
+		t.Fatalf("after clicking %s at (%d,%d), the timeline shows %q", name, x, y, got)
+	}
+	if d, ok := a.p.timeline.StatDeltas(name, nil); !ok || len(d) == 0 {
+		t.Errorf("%s: the timeline has no samples (%v, %d spans)", name, ok, len(d))
+	}
+	click()
+	if got := a.VizModel().Counter; got != "" {
+		t.Errorf("a second click left %q on the timeline", got)
+	}
+}

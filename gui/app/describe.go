@@ -65,7 +65,10 @@ func (a *App) describe(id viz.HitID) []string {
 		}
 		return l
 	case viz.HitCounter:
-		return []string{"statistic " + id.Name}
+		if a.counter == id.Name {
+			return []string{"statistic " + id.Name, "click: stop showing where it changed"}
+		}
+		return []string{"statistic " + id.Name, "click: show on the timeline where it changed"}
 	case viz.HitTimeline:
 		l := []string{fmt.Sprintf("event %d", id.Event), "click or drag: go there"}
 		for _, lab := range a.p.labels {

@@ -20,6 +20,8 @@ func (a *App) exportBase() string {
 		if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 			name = name[i+1:]
 		}
+	case a.p.src.Events != nil:
+		name = a.p.src.Events.Name
 	}
 	name = strings.TrimSuffix(strings.TrimSuffix(name, ".txt"), ".pgmt")
 	return fmt.Sprintf("%s-%d-%s", name, a.p.pos(), a.view)
@@ -32,6 +34,7 @@ func (a *App) PNG() ([]byte, error) {
 	w, _ := a.FrameSize()
 	m := a.model
 	m.Engine, m.Recent, m.Timeline = a.p.eng, a.p.recent, a.p.timeline
+	m.History, m.Counter = a.p.history, a.counter
 	m.View, m.VA, m.HasVA, m.Title = a.view, a.va, a.hasVA, a.p.src.Name()
 	m.Width, m.Height = w, a.vizHeightFor()
 	viz.Layout(&m, &l)
@@ -109,6 +112,7 @@ type Status struct {
 	Paging   string  `json:"paging"`
 	Pool     int     `json:"pool"`
 	FPS      float64 `json:"fps"` // as the platform measures it
+	Costs    Costs   `json:"costs"`
 }
 
 // Status reports the state.
@@ -116,7 +120,7 @@ func (a *App) Status() Status {
 	p := a.p
 	s := Status{Source: p.src.Name(), Event: p.pos(), Playing: p.playing, Busy: p.busy() && !p.playing, Ended: p.ended,
 		Speed: speedName(Speeds[p.speed]), View: a.view.String(), Selected: a.hasVA, Frames: a.frame,
-		Location: a.State().Encode(), Host: p.cfg.Host.TraceName(), Paging: p.cfg.Paging.String(), Pool: p.cfg.PoolPages, FPS: a.fps}
+		Location: a.State().Encode(), Host: p.cfg.Host.TraceName(), Paging: p.cfg.Paging.String(), Pool: p.cfg.PoolPages, FPS: a.fps, Costs: a.costs}
 	if p.totalKnown {
 		s.Total = p.total
 	}
@@ -124,7 +128,7 @@ func (a *App) Status() Status {
 	m.Recent, m.VA, m.HasVA = p.recent, a.va, a.hasVA
 	if va, ok := m.SelectedVA(); ok {
 		s.VA = fmt.Sprintf("%#x", uint64(va))
-		w := p.eng.GuestWalk(va, accessRead)
+		w := viz.GuestWalk(p.eng, va, accessRead)
 		if w.OK() {
 			s.Walk = fmt.Sprintf("%#x -> %#x", uint64(va), uint64(w.GPA))
 		} else {

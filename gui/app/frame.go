@@ -5,9 +5,14 @@ import (
 	"image/color"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
+
+// MaxBusyFPS caps the pictures per second while the replay is bound by
+// the CPU (see Frame).
+const MaxBusyFPS = 15
 
 // Sizes of the app's own parts of the frame (the control bar, the tour
 // panel and the overlays), in pixels at the smallest frame.
@@ -39,11 +44,23 @@ func lineH(size int) int { return viz.LineHeight(viz.FaceRegular, size) + 3 }
 // Frame returns the display list of the current frame and whether it
 // changed since the last call: when it did not, there is nothing to
 // draw. The list is the app's: valid until the next Update.
+//
+// While the replay is bound by the CPU, what it changes is redrawn at
+// most MaxBusyFPS times a second: a picture costs milliseconds to lay
+// out, rasterise, upload and present, which flat out would otherwise
+// take from the replay sixty times a second, and nobody reads sixty
+// pictures a second of a million events each. What the user does (a
+// key, the mouse) is still drawn at once.
 func (a *App) Frame() (*viz.List, bool) {
+	now := time.Now()
+	if a.stale && (!a.p.late || now.Sub(a.built) >= time.Second/MaxBusyFPS) {
+		a.dirty = true
+	}
 	if !a.dirty {
 		return &a.list, false
 	}
-	a.dirty = false
+	a.dirty, a.stale = false, false
+	a.built = now
 	a.frame++
 	w, h := a.FrameSize()
 	bar, th := a.barHeight(), a.tourHeight()
@@ -82,6 +99,8 @@ func (a *App) layoutViz(w, h int) {
 	m.Engine = a.p.eng
 	m.Recent = a.p.recent
 	m.Timeline = a.p.timeline
+	m.History = a.p.history
+	m.Counter = a.counter
 	m.View = a.view
 	m.VA, m.HasVA = a.va, a.hasVA
 	m.Width, m.Height = w, h
@@ -480,5 +499,13 @@ func (a *App) click(x, y int) {
 		}
 	case viz.HitOutcome:
 		a.Select(xva(id.Addr))
+	case viz.HitCounter:
+		// A second click on the same counter puts the timeline back.
+		if a.counter == id.Name {
+			a.counter = ""
+		} else {
+			a.counter = id.Name
+		}
+		a.dirty = true
 	}
 }

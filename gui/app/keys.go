@@ -303,7 +303,12 @@ func (a *App) openPicker() {
 	}
 	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "real mode to 5-level paging, explained step by step")
 	for _, n := range samples.Names() {
-		if n != "modes-tour.txt" {
+		switch {
+		case n == "modes-tour.txt":
+		case strings.HasPrefix(n, "x86-"):
+			// make x86-samples: the browser cannot run the emulator.
+			add(pickSample, n, n, "a real x86 guest's run in Unicorn, recorded")
+		default:
 			add(pickSample, n, n, "sample trace")
 		}
 	}

@@ -79,6 +79,7 @@ type player struct {
 	totalKnown bool
 
 	recent   *viz.Recent
+	history  *viz.StatsHistory // for the rates in the statistics panel
 	timeline *viz.Timeline
 	labels   []Label
 
@@ -94,6 +95,10 @@ type player struct {
 	scan    bool   // the first pass: learning a trace's length, labels and timeline
 
 	loading *loadJob // a file being indexed in the background
+
+	// late: the last advance ran out of time, so the replay is bound by
+	// the CPU and the picture is redrawn at a capped rate (App.Frame).
+	late bool
 }
 
 // loadJob indexes a trace file in the background (native): its timeline,
@@ -114,7 +119,8 @@ type loadJob struct {
 // newPlayer opens src with the overrides and positions it at event want
 // (clamped to the trace's end).
 func newPlayer(src Source, ovr Overrides, want uint64) (*player, error) {
-	p := &player{src: src, ovr: ovr, speed: 4, recent: viz.NewRecent(64), timeline: viz.NewTimeline(512)}
+	p := &player{src: src, ovr: ovr, speed: 4, recent: viz.NewRecent(64), timeline: viz.NewTimeline(512),
+		history: viz.NewStatsHistory(viz.RateWindow)}
 	if src.File != "" && src.Data == nil {
 		return p, p.startLoad(want)
 	}
@@ -203,6 +209,7 @@ func (j *loadJob) run(path string, cfg engine.Config) error {
 			j.labels = append(j.labels, Label{o.Index, ev.Text})
 		}
 		tl.Add(&o)
+		tl.SampleStats(eng)
 		if tl.Events&0xffff == 0 {
 			j.progress.Store(min(tl.Events/20_000, 400))
 		}
@@ -324,8 +331,10 @@ func (p *player) step() bool {
 	p.last = o
 	p.prev = &p.last
 	p.recent.Add(o)
+	p.history.Observe(p.eng)
 	if n == p.timeline.Events {
 		p.timeline.Add(&o)
+		p.timeline.SampleStats(p.eng)
 		if ev.Kind == engine.EvLabel {
 			p.labels = append(p.labels, Label{n, ev.Text})
 		}
@@ -336,13 +345,13 @@ func (p *player) step() bool {
 // advance does up to a tick's work before deadline. It reports whether
 // anything changed.
 func (p *player) advance(deadline time.Time) (changed bool, err error) {
+	p.late = false
 	if p.loading != nil {
 		return p.pollLoad()
 	}
 	if p.err != nil && !p.seeking {
 		return false, nil
 	}
-	const check = 256 // events between two looks at the clock
 	switch {
 	case p.seeking:
 		if p.target < p.pos() || p.err != nil && p.target != p.pos() {
@@ -357,14 +366,9 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 		if p.sk != nil && p.target > p.pos()+4096 {
 			return true, p.seekFile(p.target)
 		}
-		for i := 0; p.pos() < p.target; i++ {
-			if !p.step() {
-				break
-			}
-			changed = true
-			if i%check == check-1 && time.Now().After(deadline) {
-				return true, nil
-			}
+		if _, why := p.run(deadline, p.target-p.pos(), UntilNone); why == runLate {
+			p.late = true
+			return true, nil
 		}
 		p.seeking = false
 		if p.scan {
@@ -373,42 +377,32 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 		}
 		return true, nil
 	case p.until != UntilNone:
-		for i := 0; ; i++ {
-			if !p.step() {
-				p.until = UntilNone
-				return true, nil
-			}
-			if p.until.matches(&p.last) {
-				p.until = UntilNone
-				return true, nil
-			}
-			if i%check == check-1 && time.Now().After(deadline) {
-				return true, nil
-			}
+		_, why := p.run(deadline, math.MaxUint64, p.until)
+		if p.late = why == runLate; !p.late {
+			p.until = UntilNone
 		}
+		return true, nil
 	case p.playing:
 		sp := Speeds[p.speed]
-		budget := math.MaxInt
+		n := uint64(math.MaxUint64)
 		if !math.IsInf(sp, 1) {
 			p.acc += sp / TPS
-			budget = int(p.acc)
-			p.acc -= float64(budget)
+			n = uint64(p.acc)
+			p.acc -= float64(n)
 		}
-		for i := 0; i < budget; i++ {
-			if !p.step() {
-				p.playing = false
-				return true, nil
-			}
-			changed = true
-			if p.stopAtLabels && p.last.Event.Kind == engine.EvLabel {
-				p.playing = false
-				return true, nil
-			}
-			if i%check == check-1 && time.Now().After(deadline) {
-				break
-			}
+		stop := UntilNone
+		if p.stopAtLabels {
+			stop = UntilLabel
 		}
-		return changed, nil
+		done, why := p.run(deadline, n, stop)
+		switch why {
+		case runLate:
+			p.late = true
+		case runStop, runOver:
+			p.playing = false
+			return true, nil
+		}
+		return done > 0, nil
 	}
 	return false, nil
 }

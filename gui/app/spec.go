@@ -21,7 +21,7 @@ import (
 )
 
 // Source says where the events come from: exactly one of Sample,
-// Workload and File is set.
+// Workload, File and Events is set.
 type Source struct {
 	Sample   string            // an embedded sample trace, by file name
 	Workload string            // a live workload, by registry name
@@ -29,6 +29,7 @@ type Source struct {
 	Params   map[string]string // the workload's parameters (defaults omitted)
 	File     string            // a trace file: a path (native) or the name of a file read locally (browser)
 	Data     []byte            // the file's contents when it was read into memory; nil: read File from disk
+	Events   *EventList        // events computed up front (a live x86 guest); a link names them only
 }
 
 // Overrides replace parts of the trace header, to compare configurations
@@ -43,6 +44,8 @@ type Overrides struct {
 // Name is what the title shows.
 func (s Source) Name() string {
 	switch {
+	case s.Events != nil:
+		return s.Events.Title
 	case s.Sample != "":
 		return s.Sample
 	case s.Workload != "":
@@ -61,11 +64,14 @@ func (s Source) Validate() error {
 			n++
 		}
 	}
+	if s.Events != nil {
+		n++
+	}
 	switch {
 	case n == 0:
 		return fmt.Errorf("no source: name a sample trace, a workload or a trace file")
 	case n > 1:
-		return fmt.Errorf("more than one source: give only one of a sample, a workload and a file")
+		return fmt.Errorf("more than one source: give only one of a sample, a workload, a file and a list of events")
 	case s.Sample != "":
 		if !slices.Contains(samples.Names(), s.Sample) {
 			return fmt.Errorf("no sample trace %q (want one of %s)", s.Sample, strings.Join(samples.Names(), ", "))
@@ -92,7 +98,8 @@ type State struct {
 // Encode writes s as the fragment of a URL (without '#'): short keys in
 // a fixed order, so that the same state gives the same link. File
 // sources are written by name only: the browser cannot reopen a file the
-// user dropped, and Decode reports that.
+// user dropped, and Decode reports that. So are lists of events, which
+// only the program that computed them holds.
 func (s State) Encode() string {
 	var b strings.Builder
 	add := func(k, v string) {
@@ -114,6 +121,8 @@ func (s State) Encode() string {
 		}
 	case s.File != "":
 		add("file", s.File)
+	case s.Events != nil:
+		add("events", s.Events.Name)
 	}
 	if s.Host != engine.HostInvalid {
 		add("host", s.Host.TraceName())
@@ -169,6 +178,12 @@ func DecodeState(frag string) (State, error) {
 	}
 	if v, ok := get("file"); ok {
 		s.File = v
+	}
+	if v, ok := get("events"); ok {
+		// Say so rather than open the default in its place: the events
+		// were computed by the program that made the link (a live x86
+		// guest of the desktop window) and are not in the link.
+		return s, fmt.Errorf("link state: the events of %q were held by the program that made this link and cannot be reopened from it (record them with `explorer record` and open the trace)", v)
 	}
 	if v, ok := get("seed"); ok {
 		if s.Seed, err = strconv.ParseUint(v, 0, 64); err != nil {

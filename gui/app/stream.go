@@ -25,6 +25,8 @@ type stream interface {
 // without Data are opened by the player (they seek through checkpoints).
 func openStream(src Source) (stream, error) {
 	switch {
+	case src.Events != nil:
+		return &eventsStream{list: src.Events}, nil
 	case src.Sample != "":
 		data, err := samples.Read(src.Sample)
 		if err != nil {
@@ -88,6 +90,8 @@ type workloadStream struct {
 	hdr traces.Header
 	req chan *engine.Outcome
 	rep chan wlReply
+	run chan func()       // batches (batch.go)
+	w   workload.Workload // the model, while a batch runs on its goroutine
 }
 
 type wlReply struct {
@@ -99,6 +103,9 @@ func (s *workloadStream) header() traces.Header { return s.hdr }
 func (s *workloadStream) finite() bool          { return false }
 
 func (s *workloadStream) next(prev *engine.Outcome) (engine.Event, error) {
+	if s.w != nil {
+		return s.w.Next(prev)
+	}
 	s.req <- prev
 	r := <-s.rep
 	return r.ev, r.err
@@ -107,6 +114,7 @@ func (s *workloadStream) next(prev *engine.Outcome) (engine.Event, error) {
 func (s *workloadStream) restart() error {
 	s.close()
 	req, rep, errc := make(chan *engine.Outcome), make(chan wlReply), make(chan error)
+	run := make(chan func())
 	go func() {
 		w, err := workload.New(s.src.Workload, s.src.Seed, s.src.Params)
 		if err != nil {
@@ -116,15 +124,12 @@ func (s *workloadStream) restart() error {
 		defer w.Close()
 		s.hdr = w.Header()
 		errc <- nil
-		for prev := range req {
-			ev, err := w.Next(prev)
-			rep <- wlReply{ev, err}
-		}
+		s.serve(w, req, rep, run)
 	}()
 	if err := <-errc; err != nil {
 		return err
 	}
-	s.req, s.rep = req, rep
+	s.req, s.rep, s.run = req, rep, run
 	return nil
 }
 
