@@ -33,8 +33,13 @@ type TimeLabel struct {
 	Text  string
 }
 
-// LabelAt is the latest label at or before event n, if any.
+// LabelAt is the latest label at or before event n, if any. Past the
+// first maxMarks labels only the latest is known: between the last one
+// kept and the latest, the answer is unknown and LabelAt says none.
 func (t *Timeline) LabelAt(n uint64) (TimeLabel, bool) {
+	if t.LastLabel != "" && n >= t.LastLabelAt {
+		return TimeLabel{t.LastLabelAt, t.LastLabel}, true
+	}
 	lo, hi := 0, len(t.Labels)
 	for lo < hi {
 		m := (lo + hi) / 2
@@ -44,7 +49,7 @@ func (t *Timeline) LabelAt(n uint64) (TimeLabel, bool) {
 			hi = m
 		}
 	}
-	if lo == 0 {
+	if lo == 0 || lo == len(t.Labels) && len(t.Labels) == maxMarks {
 		return TimeLabel{}, false
 	}
 	return t.Labels[lo-1], true

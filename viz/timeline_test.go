@@ -3,6 +3,7 @@ package viz
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -216,5 +217,25 @@ func TestGuestWalkLeavesStatistics(t *testing.T) {
 	e.Stats().WriteCSV(&after)
 	if before.String() != after.String() {
 		t.Error("GuestWalk changed the statistics")
+	}
+}
+
+// TestTimelineLabelAtPastTheCap: past the labels kept, LabelAt names the
+// latest label or none, never a stale one.
+func TestTimelineLabelAtPastTheCap(t *testing.T) {
+	tl := NewTimeline(16)
+	n := uint64(maxMarks + 100)
+	for i := uint64(0); i < n; i++ {
+		o := engine.Outcome{Event: engine.Event{Kind: engine.EvLabel, Text: fmt.Sprint("label ", i)}}
+		tl.Add(&o)
+	}
+	if l, ok := tl.LabelAt(10); !ok || l.Event != 10 {
+		t.Errorf("LabelAt(10) = %v, %v", l, ok)
+	}
+	if l, ok := tl.LabelAt(n - 1); !ok || l.Event != n-1 {
+		t.Errorf("LabelAt(last) = %v, %v", l, ok)
+	}
+	if l, ok := tl.LabelAt(maxMarks + 50); ok {
+		t.Errorf("LabelAt past the kept labels = %v: stale", l)
 	}
 }
