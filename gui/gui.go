@@ -44,6 +44,11 @@ type Options struct {
 	Frame func()
 	// Input, when set, may add to each tick's input (scripted keys).
 	Input func(*app.Input)
+	// PlatformKeys says that Input delivers the keys that are not
+	// characters (Enter, Escape, arrows, ...) from the platform's own
+	// key events, and Run must not poll them: in the browser a quick tap
+	// can begin and end between two ticks, and polling would lose it.
+	PlatformKeys bool
 	// ExitAfter, when positive, ends the program after that long and
 	// reports the frames drawn per second on Report.
 	ExitAfter time.Duration
@@ -113,9 +118,11 @@ func repeated(k ebiten.Key) bool {
 func (g *game) input() *app.Input {
 	in := &g.in
 	in.Keys = in.Keys[:0]
-	for k, ak := range keyMap {
-		if repeated(k) {
-			in.Keys = append(in.Keys, ak)
+	if !g.o.PlatformKeys {
+		for k, ak := range keyMap {
+			if repeated(k) {
+				in.Keys = append(in.Keys, ak)
+			}
 		}
 	}
 	in.Chars = ebiten.AppendInputChars(in.Chars[:0])

@@ -50,6 +50,20 @@ func main() {
 		a.Fail(fmt.Errorf("%s", msg))
 	}
 	var pending []rune
+	// The keys that are not characters come from the page's keydown
+	// events, queued until the next tick: polled once a tick, as on the
+	// desktop, a tap shorter than a tick (which SwiftShader or a busy
+	// page stretches) would be lost. The browser repeats held keys.
+	var keys []app.Key
+	win.Call("addEventListener", "keydown", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || args[0].Get("isComposing").Truthy() {
+			return nil
+		}
+		if k, ok := browserKeys[args[0].Get("key").String()]; ok {
+			keys = append(keys, k)
+		}
+		return nil
+	}), true)
 	// Events of the page are queued and applied at the next tick, in
 	// Update, like the keys.
 	hash, hashChanged := "", false
@@ -82,10 +96,13 @@ func main() {
 	}))
 	ready := false
 	err = gui.Run(a, gui.Options{
-		Title: "PGM Explorer",
+		Title:        "PGM Explorer",
+		PlatformKeys: true,
 		Input: func(in *app.Input) {
 			in.Chars = append(in.Chars, pending...)
 			pending = pending[:0]
+			in.Keys = append(in.Keys, keys...)
+			keys = keys[:0]
 			if hashChanged {
 				hashChanged = false
 				a.ApplyLocation(hash)
@@ -147,4 +164,12 @@ func (h *browserHost) PickFile() bool {
 func (h *browserHost) SetLocation(frag string) {
 	// replaceState: following the replay must not fill the history.
 	h.win.Get("history").Call("replaceState", nil, "", "#"+frag)
+}
+
+// browserKeys maps KeyboardEvent.key to the app's keys that are not
+// characters.
+var browserKeys = map[string]app.Key{
+	"ArrowLeft": app.KeyLeft, "ArrowRight": app.KeyRight, "ArrowUp": app.KeyUp, "ArrowDown": app.KeyDown,
+	"Home": app.KeyHome, "End": app.KeyEnd, "PageUp": app.KeyPageUp, "PageDown": app.KeyPageDown,
+	"Enter": app.KeyEnter, "Escape": app.KeyEscape, "Backspace": app.KeyBackspace, "Tab": app.KeyTab, "F1": app.KeyF1,
 }
