@@ -171,3 +171,4 @@ X86_SAMPLES := multiproc longmode
 .PHONY: x86-samples
 x86-samples: unicorn build
 	for p in $(X86_SAMPLES); do $(BIN)/explorer record --x86 $$p -o traces/samples/x86-$$p.txt || exit 1; done
+	$(GO) test ./traces/samples -run '^TestPack$$' -update

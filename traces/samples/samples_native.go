@@ -1,0 +1,29 @@
+//go:build !js
+
+package samples
+
+import (
+	"embed"
+	"io/fs"
+	"sort"
+)
+
+//go:embed *.txt
+var files embed.FS
+
+// Names lists the sample traces, sorted.
+func Names() []string {
+	ents, _ := fs.ReadDir(files, ".")
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Read returns the contents of the named sample.
+func Read(name string) ([]byte, error) { return files.ReadFile(name) }
+
+// FS is the samples as a file system, for serving them.
+func FS() fs.FS { return files }
