@@ -34,4 +34,3 @@ func Read(name string) ([]byte, error) {
 	}
 	return append([]byte(nil), b...), nil
 }
-
