@@ -92,20 +92,7 @@ func TestDesktop(t *testing.T) {
 }
 
 // diff counts the pixels of want's rectangle that differ in got.
-func diff(got, want image.Image) (d, n int) {
-	b := want.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r1, g1, b1, _ := got.At(x, y).RGBA()
-			r2, g2, b2, _ := want.At(x, y).RGBA()
-			n++
-			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
-				d++
-			}
-		}
-	}
-	return d, n
-}
+func diff(got, want image.Image) (d, n int) { return diffIn(got, want, want.Bounds()) }
 
 func runFor(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
 	var b bytes.Buffer

@@ -88,10 +88,6 @@ func TestDesktopX86(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// After the picture: Status walks the address through the engine,
-	// which counts the walk's reads in its statistics
-	// (/PGM/R3/Page/MapTlbHits), so the statistics panel would show
-	// what the replay left plus that.
 	if st := a.Status(); st.Event != x86At || !strings.HasPrefix(st.Walk, va+" -> ") {
 		t.Fatalf("the recording at %d: %+v, want the walk of %s to go through", x86At, st, va)
 	}

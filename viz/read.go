@@ -61,10 +61,15 @@ func pageOf(mem *phys.Memory, gpa x86.GPA) *phys.Page {
 // statistics (the engine's own GuestWalk counts page-TLB hits), so that
 // a caller reporting state does not change the next frame.
 func GuestWalk(e *engine.Shadow, va x86.GVA, acc x86.Access) x86.Walk {
-	var w x86.Walk
 	var p peek
+	return p.walk(e, va, acc)
+}
+
+// walk is GuestWalk through p, which keeps the last page read.
+func (p *peek) walk(e *engine.Shadow, va x86.GVA, acc x86.Access) x86.Walk {
+	var w x86.Walk
 	p.reset(e.Memory())
 	regs := e.Regs()
-	e.Format().Walk(&p, regs.Root(), va, acc, &w)
+	e.Format().Walk(p, regs.Root(), va, acc, &w)
 	return w
 }

@@ -73,10 +73,7 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 		return
 	}
 
-	regs := e.Regs()
-	var w x86.Walk
-	c.sc.peek.reset(e.Memory())
-	f.Walk(&c.sc.peek, regs.Root(), va, acc, &w)
+	w := c.sc.peek.walk(e, va, acc)
 
 	// Bit fields.
 	used := c.bitFields(in, f, &w)

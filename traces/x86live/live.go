@@ -211,9 +211,7 @@ func (m *machine) execute() error {
 
 func (m *machine) final() {
 	r := &m.run.Regs
-	for i, id := range []int{unicorn.RegEAX, unicorn.RegECX, unicorn.RegEDX, unicorn.RegEBX, unicorn.RegESP, unicorn.RegEBP, unicorn.RegESI, unicorn.RegEDI} {
-		r.GPR[i] = m.uc.Reg(id)
-	}
+	copy(r.GPR[:], m.gprs()[:])
 	r.EIP = m.uc.Reg(unicorn.RegEIP)
 	r.EFLAGS = m.uc.Reg(unicorn.RegEFLAGS)
 	r.CR0, r.CR2, r.CR3, r.CR4 = m.uc.Reg(unicorn.RegCR0), m.uc.Reg(unicorn.RegCR2), m.uc.Reg(unicorn.RegCR3), m.uc.Reg(unicorn.RegCR4)
@@ -286,9 +284,13 @@ func (m *machine) special(addr uint64, size uint32) {
 	d := decodeSpecial(b, m.gprs(), addr+uint64(size), long)
 	switch d.kind {
 	case insnMovCR:
-		reg := map[int]engine.EventKind{0: engine.EvCR0, 3: engine.EvCR3, 4: engine.EvCR4}
-		if k, ok := reg[d.cr]; ok {
-			m.crEvent(k, d.src)
+		switch d.cr {
+		case 0:
+			m.crEvent(engine.EvCR0, d.src)
+		case 3:
+			m.crEvent(engine.EvCR3, d.src)
+		case 4:
+			m.crEvent(engine.EvCR4, d.src)
 		}
 	case insnWRMSR:
 		if uint32(m.uc.Reg(unicorn.RegECX)) == msrEFER {
