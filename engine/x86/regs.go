@@ -213,3 +213,33 @@ func (r *Regs) loadPDPTEs(mem Memory) {
 		r.PDPTE[i] = mem.ReadEntry(base+GPA(8*i), 8)
 	}
 }
+
+// InvpcidError is an INVPCID the processor rejects with #GP; like a
+// control-register #GP it is a trace error.
+type InvpcidError struct {
+	Type   uint8
+	PCID   uint64
+	Addr   uint64
+	Reason string
+}
+
+func (e *InvpcidError) Error() string {
+	return fmt.Sprintf("invpcid %d %#x %#x: #GP: %s", e.Type, e.PCID, e.Addr, e.Reason)
+}
+
+// CheckINVPCID applies INVPCID's #GP rules to type typ, PCID pcid and
+// (for type 0) linear address va in the state r with format f.
+func (r *Regs) CheckINVPCID(typ uint8, pcid uint64, va GVA, f *Format) error {
+	gp := func(why string) error { return &InvpcidError{typ, pcid, uint64(va), why} }
+	switch {
+	case typ > 3:
+		return gp("type above 3")
+	case pcid > 0xfff:
+		return gp("PCID above 4095")
+	case typ == 0 && f.Mode.Long() && !f.Canonical(va):
+		return gp("non-canonical address")
+	case typ <= 1 && pcid != 0 && r.CR4&CR4PCIDE == 0:
+		return gp("PCID other than 0 while CR4.PCIDE is 0")
+	}
+	return nil
+}
