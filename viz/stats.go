@@ -279,7 +279,9 @@ func (c *ctx) timelinePanel(r Rect) {
 			c.b = append(append(c.b[:0], name...), ": not on the timeline (unchanged so far, or one of a per-index family)"...)
 		}
 		c.textFitB(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Shade(Green, 0.2))
-	} else if lab, ok := tl.LabelAt(now); ok {
+	} else if lab, ok := tl.LabelAt(now - 1); ok && now > 0 {
+		// now events are applied: the latest label among them is the
+		// current one, not one at index now, which is still ahead.
 		c.b = append(c.b[:0], "label at "...)
 		c.b = appendUint(c.b, lab.Event)
 		c.b = append(c.b, ": "...)
