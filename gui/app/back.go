@@ -85,5 +85,3 @@ func (p *player) scanFaults(from, to uint64) (uint64, bool) {
 	}
 	return last, found
 }
-
-
