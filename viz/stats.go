@@ -56,7 +56,11 @@ func (c *ctx) statsPanel(r Rect) {
 
 func (c *ctx) counters(r Rect) {
 	t := c.t
-	in := c.panel("stats", "Statistics (non-zero /PGM counters)", r)
+	title := "Statistics (non-zero /PGM counters)"
+	if c.m.StatsFrom > 0 {
+		title = "Statistics since event " + strconv.FormatUint(c.m.StatsFrom, 10) + " (a checkpoint): non-zero /PGM counters"
+	}
+	in := c.panel("stats", title, r)
 	reg := c.m.Engine.Stats()
 	// With a history, each value is followed by its rate, and one line
 	// says what the rate means and over how many events it is measured.

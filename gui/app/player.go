@@ -68,9 +68,10 @@ type player struct {
 	cfg engine.Config
 	hdr traces.Header
 
-	st  stream
-	sk  *traces.Seeker // file sources: the checkpoints
-	eng *engine.Shadow
+	st   stream
+	sk   *traces.Seeker // file sources: the checkpoints
+	seng *seekEngine    // file sources: the engine sk drives (p.eng is its current one)
+	eng  *engine.Shadow
 
 	last  engine.Outcome
 	prev  *engine.Outcome // the outcome a workload needs to choose its next event
@@ -122,7 +123,7 @@ type loadJob struct {
 	// results, valid once done is closed
 	err      error
 	sk       *traces.Seeker
-	eng      *engine.Shadow
+	eng      *seekEngine
 	timeline *viz.Timeline
 	labels   []Label
 	total    uint64
@@ -205,6 +206,7 @@ func (j *loadJob) run(path string, cfg engine.Config) error {
 		return err
 	}
 	tl := viz.NewTimeline(512)
+	saves := false
 	for {
 		ev, err := f.Next()
 		if errors.Is(err, io.EOF) {
@@ -220,6 +222,7 @@ func (j *loadJob) run(path string, cfg engine.Config) error {
 		if ev.Kind == engine.EvLabel {
 			j.labels = append(j.labels, Label{o.Index, ev.Text})
 		}
+		saves = saves || ev.Kind == engine.EvSave
 		tl.Add(&o)
 		tl.SampleStats(eng)
 		if tl.Events&0xffff == 0 {
@@ -228,7 +231,7 @@ func (j *loadJob) run(path string, cfg engine.Config) error {
 	}
 	j.timeline, j.total = tl, tl.Events
 	j.phase.Store("building checkpoints")
-	seng, err := engine.NewShadow(cfg)
+	seng, err := newSeekEngine(cfg, saves)
 	if err != nil {
 		return err
 	}
@@ -260,7 +263,7 @@ func (p *player) pollLoad() (bool, error) {
 	if j.err != nil {
 		return true, j.err
 	}
-	p.sk, p.eng = j.sk, j.eng
+	p.sk, p.seng, p.eng = j.sk, j.eng, j.eng.cur
 	p.st = &seekStream{sk: j.sk}
 	p.timeline, p.labels = j.timeline, j.labels
 	p.total, p.totalKnown = j.total, true
@@ -304,7 +307,9 @@ func (p *player) reset() error {
 	p.prev, p.ended, p.err = nil, false, nil
 	p.hasPending = false
 	if p.sk != nil {
-		return p.sk.Seek(0)
+		err := p.sk.Seek(0)
+		p.eng = p.seng.cur
+		return err
 	}
 	eng, err := engine.NewShadow(p.cfg)
 	if err != nil {
@@ -466,7 +471,9 @@ func (p *player) seekFile(n uint64) error {
 	p.prev, p.ended, p.err = nil, false, nil
 	p.hasPending = false
 	from := n - min(n, 48)
-	if err := p.sk.Seek(from); err != nil {
+	err := p.sk.Seek(from)
+	p.eng = p.seng.cur
+	if err != nil {
 		p.err = err
 		return err
 	}

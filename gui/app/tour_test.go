@@ -1,6 +1,7 @@
 package app
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,5 +158,31 @@ func TestNothingAhead(t *testing.T) {
 	run(a)
 	if got := a.p.pos(); got != faults[len(faults)-1]+1 {
 		t.Errorf("key F: at %d", got)
+	}
+}
+
+// TestFileStatsMatchReplay: a trace opened from a file shows at an event
+// the statistics and pool of a replay from the start, not those of the
+// pass that indexed it.
+func TestFileStatsMatchReplay(t *testing.T) {
+	const at = 2000
+	path := filepath.Join("..", "..", "traces", "samples", "multiprocess.txt")
+	want := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: at})
+	for _, src := range []Source{{File: path}, {File: path}} {
+		got := newTest(t, State{Source: src, Event: at})
+		if got.p.pos() != at {
+			t.Fatalf("at %d", got.p.pos())
+		}
+		for _, name := range []string{"/PGM/R3/Page/MapTlbHits", "/PGM/SyncPT"} {
+			g, _ := got.p.eng.Stats().Lookup(name)
+			w, _ := want.p.eng.Stats().Lookup(name)
+			if g != w {
+				t.Errorf("%s at %d: %+v from the file, %+v replayed", name, at, g, w)
+			}
+		}
+		if g, w := got.p.eng.Pool().UsedHigh, want.p.eng.Pool().UsedHigh; g != w {
+			t.Errorf("pool peak at %d: %d from the file, %d replayed", at, g, w)
+		}
+		got.p.close()
 	}
 }
