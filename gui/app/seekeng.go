@@ -40,7 +40,9 @@ func (s *seekEngine) Apply(ev engine.Event) (engine.Outcome, error) { return s.c
 func (s *seekEngine) Save(w io.Writer) error                        { return s.cur.Save(w) }
 func (s *seekEngine) Events() uint64                                { return s.cur.Events() }
 func (s *seekEngine) VirtHandlers() []*engine.VirtHandler           { return s.cur.VirtHandlers() }
-func (s *seekEngine) DeregisterVirtHandler(start x86.GVA) error     { return s.cur.DeregisterVirtHandler(start) }
+func (s *seekEngine) DeregisterVirtHandler(start x86.GVA) error {
+	return s.cur.DeregisterVirtHandler(start)
+}
 func (s *seekEngine) RegisterVirtHandler(typ engine.VirtHandlerType, start x86.GVA, size uint64, name string) error {
 	return s.cur.RegisterVirtHandler(typ, start, size, name)
 }
