@@ -502,7 +502,11 @@ func (a *App) click(x, y int) {
 			a.Select(xva(id.Addr))
 		}
 	case viz.HitOutcome:
-		a.Select(xva(id.Addr))
+		// Only accesses and invlpg name a virtual address: a cr3, cpl or
+		// physical write row has none to follow.
+		if o := a.recentOutcome(id.Event); o != nil && hasVA(o.Event.Kind) {
+			a.Select(xva(id.Addr))
+		}
 	case viz.HitCounter:
 		// A second click on the same counter puts the timeline back.
 		if a.counter == id.Name {
