@@ -3,6 +3,7 @@ package app
 import (
 	"testing"
 
+	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -62,5 +63,25 @@ func testRows(t *testing.T, a *App, access, other *int) {
 				t.Errorf("clicking the %s row of event %d selected %s", o.Event.Op(), ev, st.VA)
 			}
 		}
+	}
+}
+
+// TestWalkSaysAddressCut: an address wider than the mode translates is
+// not shown as another one without a word.
+func TestWalkSaysAddressCut(t *testing.T) {
+	st := State{Source: Source{Sample: "boot.txt"}, View: viz.ViewWalk, VA: 0xffffc90000000508, HasVA: true}
+	var err error
+	if st.Paging, err = engine.ParsePaging("nested"); err != nil {
+		t.Fatal(err)
+	}
+	st.PagingSet = true
+	a := newTest(t, st)
+	if !hasText(a, "0xffffc90000000508 cut to the 32 bits") {
+		t.Errorf("at event 0 the walk of 0xffffc90000000508 does not say it is cut: %q", texts(a))
+	}
+	a.Seek(1122)
+	a.Settle()
+	if hasText(a, "cut to the 32 bits") || !hasText(a, "0xffffc90000000508") {
+		t.Errorf("in long mode the walk names another address")
 	}
 }
