@@ -130,7 +130,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 		return err
 	}
 	defer f.Close()
-	src := &byteCounter{r: f}
+	src := &byteCounter{r: f, f: f}
 	rd, _, err := traces.NewReader(src, path)
 	if err != nil {
 		return err
@@ -275,6 +275,7 @@ func replayInterrupted(rd traces.Reader, n uint64, o replayOptions, sum *replayS
 // byteCounter counts the bytes read from a file.
 type byteCounter struct {
 	r io.Reader
+	f *os.File
 	n int64
 }
 
@@ -283,6 +284,11 @@ func (c *byteCounter) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// ReadAt and Stat pass through to the file, so that a QEMU core (read
+// with random access by its importer) replays like a trace.
+func (c *byteCounter) ReadAt(p []byte, off int64) (int, error) { return c.f.ReadAt(p, off) }
+func (c *byteCounter) Stat() (os.FileInfo, error)              { return c.f.Stat() }
 
 // estimate sets the total of a progress line whose count is not known,
 // from the share of the file read: done events in read of size bytes.
