@@ -14,40 +14,50 @@ func (c *checker) walkShadow() {
 	s := c.s
 	var visit func(pg *poolPage, level int, base uint64)
 	visit = func(pg *poolPage, level int, base uint64) {
-		lv := &s.shw.Levels[level]
-		for i, e := range pg.ents {
-			if e&shwMapping != 0 {
-				c.mappingPDE(pg, i, level, x86.GVA(s.canonicalVA(base|uint64(i)<<lv.Shift)))
-				continue
+		for i := range pg.ents {
+			if child := c.entry(pg, level, i, base); child != nil {
+				visit(child, level+1, base|uint64(i)<<s.shw.Levels[level].Shift)
 			}
-			if e&uint64(x86.P) == 0 || pg.isStale(i) {
-				// A stale entry (and what hangs below it) waits for the
-				// guest's flush; it is checked once resolved.
-				continue
-			}
-			va := s.canonicalVA(base | uint64(i)<<lv.Shift)
-			if level == s.shw.N-1 && pg.dirty {
-				continue // a dirty page table is compared at the next CR3 load
-			}
-			if level == s.shw.N-1 {
-				if s.paging != PagingShadow {
-					c.nestedLeaf(pg, i)
-				} else {
-					c.leaf(pg, i, x86.GVA(va))
-				}
-				continue
-			}
-			child := s.pool.page(x86.HPA(s.frameOf(e)))
-			if child == nil {
-				continue // reported by users()
-			}
-			if s.paging == PagingShadow {
-				c.dir(pg, i, level, x86.GVA(va), child)
-			}
-			visit(child, level+1, base|uint64(i)<<lv.Shift)
 		}
 	}
 	visit(&s.pool.pages[s.root], 0, 0)
+}
+
+// entry checks entry i of pg, a table at shadow level level whose first
+// entry maps address base, and returns the table it points at when the
+// walk should go on below it.
+func (c *checker) entry(pg *poolPage, level, i int, base uint64) *poolPage {
+	s := c.s
+	e := pg.ents[i]
+	lv := &s.shw.Levels[level]
+	if e&shwMapping != 0 {
+		c.mappingPDE(pg, i, level, x86.GVA(s.canonicalVA(base|uint64(i)<<lv.Shift)))
+		return nil
+	}
+	if e&uint64(x86.P) == 0 || pg.isStale(i) {
+		// A stale entry (and what hangs below it) waits for the
+		// guest's flush; it is checked once resolved.
+		return nil
+	}
+	va := s.canonicalVA(base | uint64(i)<<lv.Shift)
+	if level == s.shw.N-1 {
+		switch {
+		case pg.dirty: // a dirty page table is compared at the next CR3 load
+		case s.paging != PagingShadow:
+			c.nestedLeaf(pg, i)
+		default:
+			c.leaf(pg, i, x86.GVA(va))
+		}
+		return nil
+	}
+	child := s.pool.page(x86.HPA(s.frameOf(e)))
+	if child == nil {
+		return nil // reported by users()
+	}
+	if s.paging == PagingShadow {
+		c.dir(pg, i, level, x86.GVA(va), child)
+	}
+	return child
 }
 
 // canonicalVA sign-extends a long-mode address built from indices.
@@ -58,12 +68,12 @@ func (s *Shadow) canonicalVA(va uint64) uint64 {
 	return va
 }
 
-// guestView walks the guest tables for va without side effects.
+// guestView walks the guest tables for va without side effects. The
+// walk is the checker's scratch: valid until the next call.
 func (c *checker) guestView(va x86.GVA) *x86.Walk {
 	s := c.s
-	w := new(x86.Walk)
-	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, w)
-	return w
+	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, &c.gw)
+	return &c.gw
 }
 
 func (c *checker) dir(pg *poolPage, i, level int, va x86.GVA, child *poolPage) {
@@ -187,21 +197,34 @@ func (c *checker) tlb() {
 		return
 	}
 	for i := range s.tlb.e {
-		e := &s.tlb.e[i]
-		va := x86.GVA((e.vpn - 1) << x86.PageShift)
-		if e.vpn == 0 || s.tlb.lookup(va) != e {
-			continue
-		}
-		sw := s.shadowWalk(va)
-		if !sw.ok && e.global {
-			// Global translations outlive CR3 loads, like on hardware; the
-			// new root may simply not have synced the page yet.
-			continue
-		}
-		if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa {
-			c.errf("TLB entry for %#x (%v -> %v, %v) disagrees with the shadow tables (ok %v, %v -> %v, %v)",
-				uint64(va), e.gpa, e.hpa, e.rights, sw.ok, sw.gpa, sw.hpa, sw.rights)
-		}
+		c.tlbSlot(i)
+	}
+}
+
+// tlbAt checks the TLB entry for va, if there is a valid one.
+func (c *checker) tlbAt(va x86.GVA) {
+	if c.s.paging == PagingShadow {
+		_, slot := tlbKey(va)
+		c.tlbSlot(slot)
+	}
+}
+
+func (c *checker) tlbSlot(i int) {
+	s := c.s
+	e := &s.tlb.e[i]
+	va := x86.GVA((e.vpn - 1) << x86.PageShift)
+	if e.vpn == 0 || s.tlb.lookup(va) != e {
+		return
+	}
+	sw := s.shadowWalk(va)
+	if !sw.ok && e.global {
+		// Global translations outlive CR3 loads, like on hardware; the
+		// new root may simply not have synced the page yet.
+		return
+	}
+	if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa {
+		c.errf("TLB entry for %#x (%v -> %v, %v) disagrees with the shadow tables (ok %v, %v -> %v, %v)",
+			uint64(va), e.gpa, e.hpa, e.rights, sw.ok, sw.gpa, sw.hpa, sw.rights)
 	}
 }
 

@@ -144,3 +144,36 @@ func TestDirtyPTMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTouchedOnRandomGuests: the incremental checker raises no false
+// alarm on the random guests (every event, with a full check now and then
+// to make sure the state it trusts is right), in every shadow family,
+// with dirty page tables, and under nested paging.
+func TestCheckTouchedOnRandomGuests(t *testing.T) {
+	cfgs := []engine.Config{
+		{Host: engine.Host32Bit, PoolPages: 64},
+		{Host: engine.HostPAE, PoolPages: 16, Mappings: []engine.MappingSpec{{Name: "hma", Size: 8 << 20}}},
+		{Host: engine.HostAMD64NX, PoolPages: 1024},
+		{Host: engine.HostPAE, PoolPages: 64, DirtyPT: true},
+		{Paging: engine.PagingNested, PoolPages: 64},
+	}
+	for ci, cfg := range cfgs {
+		for seed := 0; seed < *diffSeeds; seed++ {
+			t.Run(fmt.Sprintf("%d/seed%d", ci, seed), func(t *testing.T) {
+				cfg.Ranges = rguest.Ranges()
+				events := rguest.New(uint64(seed)*613+uint64(ci), allGuestModes).Events(*diffEvents)
+				e, err := engine.NewShadow(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				differ(t, cfg, events, e, func() error {
+					if n++; n%97 == 0 {
+						return e.Check()
+					}
+					return e.CheckTouched()
+				})
+			})
+		}
+	}
+}

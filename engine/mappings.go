@@ -172,6 +172,9 @@ func (s *Shadow) resolveConflicts() bool {
 			moved = true
 		}
 	}
+	if moved && s.touch != nil {
+		s.touch.full = true // mapping entries move in every address space
+	}
 	return moved
 }
 

@@ -53,6 +53,9 @@ type Shadow struct {
 	// conflictPending: a guest write put a page table where a floating
 	// mapping is; it moves when the event completes.
 	conflictPending bool
+	// touch records what events change for CheckTouched; nil until it is
+	// first called.
+	touch *touchLog
 }
 
 // NewShadow builds the engine in the power-on state (real mode).
@@ -147,6 +150,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	}
 	if s.syncAlways && err == nil {
 		s.syncAll()
+	}
+	if s.touch != nil {
+		s.touch.event(ev, o)
 	}
 	s.out = nil
 	if err != nil {
