@@ -68,11 +68,12 @@ func (s *Shadow) canonicalVA(va uint64) uint64 {
 	return va
 }
 
-// guestView walks the guest tables for va without side effects. The
-// walk is the checker's scratch: valid until the next call.
+// guestView walks the guest tables for va, peeking at them: checking
+// changes no statistic. The walk is the checker's scratch: valid until
+// the next call.
 func (c *checker) guestView(va x86.GVA) *x86.Walk {
 	s := c.s
-	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, &c.gw)
+	s.format.Walk(s.mem.Peeker(), s.regs.Root(), va, x86.Access{Kind: x86.Read}, &c.gw)
 	return &c.gw
 }
 
@@ -268,7 +269,7 @@ func (c *checker) mappingPDE(pg *poolPage, i, level int, va x86.GVA) {
 	if x86.HPA(s.frameOf(pg.ents[i])) != want || level != s.shw.N-2 {
 		c.errf("mapping %q entry at %#x does not point at its page table", m.Name, uint64(va))
 	}
-	if !s.maps.fixed && s.guestUses(va, 1<<21) {
+	if !s.maps.fixed && s.guestUsesIn(s.mem.Peeker(), va, 1<<21) {
 		c.errf("mapping %q at %#x overlaps a present guest page directory entry", m.Name, uint64(va))
 	}
 }

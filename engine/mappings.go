@@ -144,10 +144,16 @@ func (s *Shadow) mappingAt(va x86.GVA) *Mapping {
 
 // guestUses reports whether the guest has a present page-directory entry
 // anywhere in [va, va+size): its own page tables there conflict.
-func (s *Shadow) guestUses(va x86.GVA, size uint64) bool {
+func (s *Shadow) guestUses(va x86.GVA, size uint64) bool { return s.guestUsesIn(s.mem, va, size) }
+
+// guestUsesIn is guestUses reading the guest tables through mem: the
+// engine's memory (its reads are counted, like the original's) or, for
+// the checker, its peeker.
+func (s *Shadow) guestUsesIn(mem x86.Memory, va x86.GVA, size uint64) bool {
 	pd := s.format.N - 2 // the page-directory step
+	var w x86.Walk
 	for a := va; a < va+x86.GVA(size); a += x86.GVA(2 << 20) {
-		w := s.GuestWalk(a, x86.Access{Kind: x86.Read})
+		s.format.Walk(mem, s.regs.Root(), a, x86.Access{Kind: x86.Read}, &w)
 		if w.N > pd && w.Steps[pd].Entry.Present() {
 			return true
 		}
