@@ -156,7 +156,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	if o.check && chk == nil {
 		return usageErrorf("--check needs the shadow engine")
 	}
-	if o.every < 1 {
+	if o.check && o.every < 1 {
 		return usageErrorf("--check-every %d: want 1 or more", o.every)
 	}
 	// Outcomes go to a file only if the replay gets through (or is
@@ -245,7 +245,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 		}
 		sum.add(&oc)
 		if keep := where.keep(&oc); out != nil && keep && oc.Reported() {
-			buf = oc.AppendJSON(buf[:0])
+			buf = traces.AppendOutcomeJSON(buf[:0], &oc)
 			buf = append(buf, '\n')
 			if _, err := out.Write(buf); err != nil {
 				return fail(err)
