@@ -9,6 +9,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 var (
@@ -40,7 +41,7 @@ func differ(t *testing.T, cfg engine.Config, events []engine.Event, e engine.Eng
 		if got.OK != want.OK || got.Fault.Kind != want.Fault.Kind || got.Fault.Code != want.Fault.Code ||
 			(want.OK && (got.GPA != want.GPA || got.Value != want.Value)) {
 			t.Fatalf("event %d %s %#x: engine %s\nreference %s\n%s", i, ev.Op(), ev.Addr,
-				got.AppendJSON(nil), want.AppendJSON(nil), context(events, i))
+				traces.AppendOutcomeJSON(nil, &got), traces.AppendOutcomeJSON(nil, &want), context(events, i))
 		}
 		if check != nil {
 			if err := check(); err != nil {

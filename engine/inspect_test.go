@@ -10,6 +10,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
 )
 
@@ -192,7 +193,7 @@ func TestInspectionChangesNothing(t *testing.T) {
 			e, _ := run(t, string(data))
 			snapshot := func() (string, []uint64, phys.Stats) {
 				var b bytes.Buffer
-				if err := e.Save(&b); err != nil {
+				if err := traces.SaveState(&b, e); err != nil {
 					t.Fatal(err)
 				}
 				return b.String(), e.Stats().AppendValues(nil), e.Memory().Stats()

@@ -334,10 +334,10 @@ func (s *Shadow) installMappings() {
 }
 
 // savedMappings is the mapping layout for a saved state.
-func (s *Shadow) savedMappings() ([]savedMapping, []uint64) {
-	var out []savedMapping
+func (s *Shadow) savedMappings() ([]StateMapping, []uint64) {
+	var out []StateMapping
 	for _, m := range s.maps.list {
-		out = append(out, savedMapping{Name: m.Name, Size: m.Size, Base: uint64(m.Base)})
+		out = append(out, StateMapping{Name: m.Name, Size: m.Size, Base: uint64(m.Base)})
 	}
 	var fixed []uint64
 	if s.maps.fixed {
@@ -347,7 +347,7 @@ func (s *Shadow) savedMappings() ([]savedMapping, []uint64) {
 }
 
 // loadMappings puts the mappings where a saved state had them.
-func (s *Shadow) loadMappings(saved []savedMapping, fixed []uint64) {
+func (s *Shadow) loadMappings(saved []StateMapping, fixed []uint64) {
 	for _, sm := range saved {
 		for _, m := range s.maps.list {
 			if m.Name == sm.Name && m.Size == sm.Size {

@@ -131,9 +131,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsUnfix:
 		s.MappingsUnfix()
 	case k == EvSave:
-		err = s.snaps.save(ev.Text, s.saveState)
+		err = s.snaps.save(ev.Text, s.state)
 	case k == EvRestore:
-		err = s.restore(ev.Text, func(st *loadedState) error { return s.load(st, false) })
+		err = s.restore(ev.Text, func(st *State) error { return s.load(st, false) })
 		if err == nil {
 			o.Notes |= NotePoolFlush | NoteModeChange
 		}

@@ -129,7 +129,7 @@ func TestMappingConflict(t *testing.T) {
 						t.Fatalf("host %v: event %d: %v", host, i, err)
 					}
 					if !sameOutcome(o, outs[i]) {
-						t.Fatalf("host %v: event %d %s: %s, live %s", host, i, traces.AppendEvent(nil, ev), o.AppendJSON(nil), outs[i].AppendJSON(nil))
+						t.Fatalf("host %v: event %d %s: %s, live %s", host, i, traces.AppendEvent(nil, ev), traces.AppendOutcomeJSON(nil, &o), traces.AppendOutcomeJSON(nil, &outs[i]))
 					}
 				}
 				if err := r.Check(); err != nil {
@@ -160,7 +160,7 @@ func TestMappingConflictSpaces32(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !sameOutcome(r.outcomes[i], o) {
-			t.Fatalf("event %d %s: live %s, reference %s", i, traces.AppendEvent(nil, ev), r.outcomes[i].AppendJSON(nil), o.AppendJSON(nil))
+			t.Fatalf("event %d %s: live %s, reference %s", i, traces.AppendEvent(nil, ev), traces.AppendOutcomeJSON(nil, &r.outcomes[i]), traces.AppendOutcomeJSON(nil, &o))
 		}
 	}
 	sameMemory(t, ref.Memory(), r.eng.Memory())

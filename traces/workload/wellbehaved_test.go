@@ -81,7 +81,7 @@ func replayCompare(t *testing.T, r run, e engine.Engine, want []engine.Outcome, 
 		w := want[i]
 		if !sameOutcome(got, w) {
 			t.Fatalf("event %d %s:\n got %s\nwant %s\n%s", i, traces.AppendEvent(nil, ev),
-				got.AppendJSON(nil), w.AppendJSON(nil), tail(r.events[:i], ev))
+				traces.AppendOutcomeJSON(nil, &got), traces.AppendOutcomeJSON(nil, &w), tail(r.events[:i], ev))
 		}
 		if check != nil && (i%checkEvery == 0 || i == len(r.events)-1) {
 			if err := check(); err != nil {
@@ -210,7 +210,7 @@ func TestWellBehaved(t *testing.T) {
 				for i := range r.events {
 					if !sameOutcome(r.outcomes[i], refOut[i]) {
 						t.Fatalf("event %d %s: live %s\nreference %s\n%s", i, traces.AppendEvent(nil, r.events[i]),
-							r.outcomes[i].AppendJSON(nil), refOut[i].AppendJSON(nil), tail(r.events[:i], r.events[i]))
+							traces.AppendOutcomeJSON(nil, &r.outcomes[i]), traces.AppendOutcomeJSON(nil, &refOut[i]), tail(r.events[:i], r.events[i]))
 					}
 				}
 				sameMemory(t, ref.Memory(), r.eng.Memory())
