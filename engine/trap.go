@@ -89,10 +89,7 @@ func sizeBefore(ps [2]piece, i int) int {
 }
 
 func (s *Shadow) guestFault(o *Outcome, f x86.Fault) {
-	o.OK, o.Fault, o.Path = false, f, PathGuestFault
-	if f.Kind == x86.NonCanonical {
-		o.Path = PathGP
-	}
+	o.OK, o.Fault, o.Path = false, f, FaultPath(f)
 }
 
 // emulateWrite performs a write the shadow tables do not allow directly:
