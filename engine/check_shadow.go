@@ -62,7 +62,7 @@ func (s *Shadow) canonicalVA(va uint64) uint64 {
 func (c *checker) guestView(va x86.GVA) *x86.Walk {
 	s := c.s
 	w := new(x86.Walk)
-	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, w)
+	s.format.Walk(s.mem, s.regs.TableRoot(), va, x86.Access{Kind: x86.Read}, w)
 	return w
 }
 
@@ -140,6 +140,8 @@ func (c *checker) leaf(pt *poolPage, i int, va x86.GVA) {
 		bad("the guest page is clean and writable, but the shadow does not track the dirty bit")
 	case e&x86.Entry(shwTrackDirtyPTE) != 0 && (g.Dirty() || !g.Writable()):
 		bad("tracks the dirty bit of a page that is dirty or read-only")
+	case uint64(e.Key()) != s.shadowKey(g)>>x86.KeyShift:
+		bad("carries another protection key than the guest's leaf")
 	}
 }
 
@@ -181,7 +183,7 @@ func (c *checker) tlb() {
 			// new root may simply not have synced the page yet.
 			continue
 		}
-		if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa {
+		if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa || pkOf(sw.rights, sw.key) != e.pk {
 			c.errf("TLB entry for %#x (%v -> %v, %v) disagrees with the shadow tables (ok %v, %v -> %v, %v)",
 				uint64(va), e.gpa, e.hpa, e.rights, sw.ok, sw.gpa, sw.hpa, sw.rights)
 		}
