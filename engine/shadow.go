@@ -51,8 +51,8 @@ type Shadow struct {
 	guestWrite bool      // the write being emulated comes from a guest instruction
 	// deny[kind]: the keys (bits 0..15) whose user pages SMEP, SMAP or
 	// PKRU refuse to an access of that kind now; see rights.go.
-	deny [3]uint32
-	syncAlways bool      // resync everything after every event (info syncalways)
+	deny       [3]uint32
+	syncAlways bool // resync everything after every event (info syncalways)
 	// conflictPending: a guest write put a page table where a floating
 	// mapping is; it moves when the event completes.
 	conflictPending bool
