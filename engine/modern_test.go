@@ -3,11 +3,16 @@ package engine_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 func evAC(v uint64) engine.Event   { return engine.Event{Kind: engine.EvAC, Value: v} }
@@ -120,4 +125,55 @@ func TestInvpcidGPIsTraceError(t *testing.T) {
 		applyAll(t, e, evInvpcid(0, 0, 0x7fff_ffff_f000), evInvpcid(1, 0, 0), evInvpcid(2, 4095, 0), evInvpcid(3, 77, 1<<63))
 		applyAll(t, e, evCR(engine.EvCR4, 0x20|1<<17), evInvpcid(0, 4095, 0xffff_8000_0000_0000), evInvpcid(1, 12, 0))
 	})
+}
+
+// TestModernTraceEveryConfig replays the hand-checked trace of SMEP,
+// SMAP, keys and PCIDs through every host mode, nested paging, EPT and
+// a small pool, against the reference CPU.
+func TestModernTraceEveryConfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(refTestdataDir, "modern.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := traces.NewTextReader(bytes.NewReader(data), "modern.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []engine.Event
+	for {
+		ev, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	base := tr.Header().Config
+	hosts := []engine.HostMode{engine.Host32Bit, engine.HostPAE, engine.HostPAENX, engine.HostAMD64, engine.HostAMD64NX, engine.HostAMD64GlobNX}
+	for _, host := range hosts {
+		for _, pool := range []int{16, 1024} {
+			cfg := base
+			cfg.Host, cfg.PoolPages = host, pool
+			t.Run(fmt.Sprintf("%s/pool%d", host.TraceName(), pool), func(t *testing.T) {
+				e, err := engine.NewShadow(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				differ(t, cfg, evs, e, e.Check)
+			})
+		}
+	}
+	for _, paging := range []engine.Paging{engine.PagingNested, engine.PagingEPT} {
+		cfg := base
+		cfg.Paging, cfg.PoolPages = paging, 16
+		t.Run(paging.String(), func(t *testing.T) {
+			e, err := engine.NewShadow(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			differ(t, cfg, evs, e, e.Check)
+		})
+	}
 }

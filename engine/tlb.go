@@ -70,13 +70,31 @@ func (t *tlb) valid(e *tlbEntry) bool {
 }
 
 // lookup returns the entry for va if it is valid; the caller checks rights.
+// A global entry lives in the slot of PCID 0, whatever PCID filled it, so
+// that every PCID finds it: a second probe when the current PCID's slot
+// misses (the inline hit check of translate probes only the first).
 func (t *tlb) lookup(va x86.GVA) *tlbEntry {
 	vpn, slot := tlbKey(va, t.cur)
 	e := &t.e[slot]
 	if e.vpn == vpn && t.valid(e) {
 		return e
 	}
+	if t.cur != 0 {
+		_, slot = tlbKey(va, 0)
+		if e = &t.e[slot]; e.vpn == vpn && e.global && e.genAll == t.genAll {
+			return e
+		}
+	}
 	return nil
+}
+
+// slotFor is where an entry for va goes: the current PCID's slot, or
+// PCID 0's for a global entry (see lookup).
+func (t *tlb) slotFor(va x86.GVA, global bool) (vpn uint64, slot int) {
+	if global {
+		return tlbKey(va, 0)
+	}
+	return tlbKey(va, t.cur)
 }
 
 // setPCID makes p the current PCID (a CR3 load or a PCIDE change).
@@ -86,7 +104,7 @@ func (t *tlb) setPCID(p uint16) {
 }
 
 func (t *tlb) fill(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights x86.Rights, pk uint8, global bool, data *[x86.PageSize]byte) {
-	vpn, slot := tlbKey(va, t.cur)
+	vpn, slot := t.slotFor(va, global)
 	t.e[slot] = tlbEntry{vpn: vpn, genAll: t.genAll, genP: t.curGen, pcid: t.cur, global: global, pk: pk,
 		rights: rights, guest: x86.AllRights, gpa: x86.PageDown(gpa), hpa: x86.PageDown(hpa), data: data}
 }
@@ -95,7 +113,7 @@ func (t *tlb) fill(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights x86.Rights, pk u
 // with the guest's CR0.WP) and nested rights both hold.
 func (t *tlb) fillNested(va x86.GVA, gpa x86.GPA, hpa x86.HPA, rights, guest x86.Rights, pk uint8, dirty, global bool, data *[x86.PageSize]byte) {
 	t.fill(va, gpa, hpa, rights, pk, global, data)
-	_, slot := tlbKey(va, t.cur)
+	_, slot := t.slotFor(va, global)
 	t.e[slot].guest, t.e[slot].dirty = guest, dirty
 }
 
