@@ -226,6 +226,12 @@ func (s *Shadow) changeMode() error {
 	}
 	s.tlb.flushAll()
 	s.st.TLBFlushesAll.Inc()
+	if s.paging == PagingShadow && s.format.Mode.Paging() {
+		// Paging just came on over a CR3 loaded earlier (whose SyncCR3
+		// had no tables to look at): the floating mappings must leave
+		// the guest's way before the first access installs them.
+		s.resolveConflicts()
+	}
 	return nil
 }
 
