@@ -12,12 +12,14 @@ import (
 // switchTrace is a context-switch-heavy long-mode guest with PCIDs: n
 // address spaces, each with 16 user pages at 0x400000 and the kernel's
 // global pages at 0x200000, switched to in turn every perSwitch
-// accesses (after a first round that writes every page), with CR3 bit 63 (noFlush) or without. Every remapEvery-th
+// accesses (after a first round that writes every page), without PCIDs
+// (noPCID), with PCIDs and plain CR3 loads (pcidFlush), or with PCIDs
+// and CR3 bit 63 (pcidKeep). Every remapEvery-th
 // round (0: never) the kernel remaps a page of the next address space
 // while in another one and tells the TLB with INVPCID type 0 (so the
 // trace stays well-behaved with bit 63). It returns the events and the
 // index where the switching starts.
-func switchTrace(n, rounds, perSwitch, remapEvery int, noFlush bool, seed uint64) ([]engine.Event, int) {
+func switchTrace(n, rounds, perSwitch, remapEvery int, use pcidUse, seed uint64) ([]engine.Event, int) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	var evs []engine.Event
 	add := func(e ...engine.Event) { evs = append(evs, e...) }
@@ -38,14 +40,19 @@ func switchTrace(n, rounds, perSwitch, remapEvery int, noFlush bool, seed uint64
 			pw(b+0x3000+uint64(j)*8, frame(i, j)|0x7)
 		}
 	}
-	add(evCR(engine.EvCR4, 0xa0), evCR(engine.EvEFER, 0x900), evCR(engine.EvCR3, pml4(0)),
-		evCR(engine.EvCR0, 0x80010011), evCR(engine.EvCR4, 0xa0|1<<17))
+	add(evCR(engine.EvCR4, 0xa0), evCR(engine.EvEFER, 0x900), evCR(engine.EvCR3, pml4(0)), evCR(engine.EvCR0, 0x80010011))
+	if use != noPCID {
+		add(evCR(engine.EvCR4, 0xa0|1<<17))
+	}
 	start := len(evs)
 	for round := 0; round < rounds; round++ {
 		for i := 0; i < n; i++ {
-			cr3 := pml4(i) | uint64(i+1)
-			if noFlush {
-				cr3 |= 1 << 63
+			cr3 := pml4(i)
+			switch use {
+			case pcidFlush:
+				cr3 |= uint64(i + 1)
+			case pcidKeep:
+				cr3 |= uint64(i+1) | 1<<63
 			}
 			add(evCPL(0), evCR(engine.EvCR3, cr3))
 			if remapEvery > 0 && round%remapEvery == remapEvery-1 {
@@ -53,7 +60,11 @@ func switchTrace(n, rounds, perSwitch, remapEvery int, noFlush bool, seed uint64
 				// in this one: INVPCID 0 for that space's PCID.
 				k := (i + 1) % n
 				pw(pml4(k)+0x3000+5*8, frame(k, (5+round)%16)|0x7)
-				add(evInvpcid(0, uint64(k+1), 0x405000))
+				if use == noPCID {
+					add(evInvlpg(0x405000)) // harmless: a plain CR3 load flushes anyway
+				} else {
+					add(evInvpcid(0, uint64(k+1), 0x405000))
+				}
 			}
 			add(evR(8, 0x200000+uint64(r.IntN(8))*0x1000), evCPL(3))
 			if round == 0 {
@@ -76,6 +87,17 @@ func switchTrace(n, rounds, perSwitch, remapEvery int, noFlush bool, seed uint64
 	return evs, start
 }
 
+// pcidUse is how switchTrace loads CR3.
+type pcidUse int
+
+const (
+	noPCID    pcidUse = iota // CR4.PCIDE=0
+	pcidFlush                // PCIDs, CR3 loads without bit 63
+	pcidKeep                 // PCIDs, CR3 loads with bit 63
+)
+
+func (u pcidUse) String() string { return [...]string{"no-pcid", "pcid-flush", "pcid-bit63"}[u] }
+
 func switchConfig(paging engine.Paging, pool int) engine.Config {
 	return engine.Config{Ranges: []phys.RangeSpec{{Type: phys.TypeRAM, Size: 16 << 20, Name: "ram"}},
 		Paging: paging, PoolPages: pool}
@@ -84,13 +106,13 @@ func switchConfig(paging engine.Paging, pool int) engine.Config {
 // TestPCIDSwitchMatchesReference: the switching guest gives the
 // reference CPU's outcomes in every configuration, with and without bit 63.
 func TestPCIDSwitchMatchesReference(t *testing.T) {
-	for _, noFlush := range []bool{false, true} {
+	for _, use := range []pcidUse{noPCID, pcidFlush, pcidKeep} {
 		for _, c := range []struct {
 			paging engine.Paging
 			pool   int
 		}{{engine.PagingShadow, 1024}, {engine.PagingShadow, 16}, {engine.PagingNested, 64}, {engine.PagingEPT, 16}} {
-			t.Run(fmt.Sprintf("%v/pool%d/noflush=%v", c.paging, c.pool, noFlush), func(t *testing.T) {
-				evs, _ := switchTrace(5, 8, 24, 4, noFlush, 1)
+			t.Run(fmt.Sprintf("%v/pool%d/%v", c.paging, c.pool, use), func(t *testing.T) {
+				evs, _ := switchTrace(5, 8, 24, 4, use, 1)
 				cfg := switchConfig(c.paging, c.pool)
 				e, err := engine.NewShadow(cfg)
 				if err != nil {
@@ -113,9 +135,9 @@ func TestPCIDSwitchMatchesReference(t *testing.T) {
 // switchCost replays a switching trace and reports, over the switching
 // part after the first round, SyncCR3 calls per switch, the syncs
 // (sync-page, sync-pt) per switch, and the TLB hit ratio.
-func switchCost(t testing.TB, paging engine.Paging, noFlush bool) (syncCR3, syncs, hitRatio float64) {
+func switchCost(t testing.TB, paging engine.Paging, use pcidUse) (syncCR3, syncs, hitRatio float64) {
 	const n, rounds, per = 8, 20, 64
-	evs, start := switchTrace(n, rounds, per, 0, noFlush, 3)
+	evs, start := switchTrace(n, rounds, per, 0, use, 3)
 	e, err := engine.NewShadow(switchConfig(paging, 1024))
 	if err != nil {
 		t.Fatal(err)
@@ -169,8 +191,8 @@ func switchCost(t testing.TB, paging engine.Paging, noFlush bool) (syncCR3, sync
 func TestPCIDSwitchNoResync(t *testing.T) {
 	for _, paging := range []engine.Paging{engine.PagingShadow, engine.PagingNested} {
 		t.Run(paging.String(), func(t *testing.T) {
-			keepCR3, keepSyncs, keepHits := switchCost(t, paging, true)
-			flushCR3, _, flushHits := switchCost(t, paging, false)
+			keepCR3, keepSyncs, keepHits := switchCost(t, paging, pcidKeep)
+			flushCR3, _, flushHits := switchCost(t, paging, pcidFlush)
 			t.Logf("bit 63: %.2f SyncCR3, %.2f syncs per switch, TLB hits %.3f; without: %.2f SyncCR3, TLB hits %.3f",
 				keepCR3, keepSyncs, keepHits, flushCR3, flushHits)
 			if keepCR3 != 0 {
