@@ -172,11 +172,14 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 	if st, err := os.Stat(path); err == nil {
 		size = st.Size()
 	}
-	version := traces.Version
-	if f.Form == traces.FormBinary {
-		version = traces.BinaryVersion
+	version, checks := traces.Version, ""
+	if br, ok := f.Reader.(*traces.BinaryReader); ok {
+		version, checks = br.Version(), " (checksummed)"
+		if !br.Checked() {
+			checks = " (unchecked: written before checksums; explorer convert makes a checked copy)"
+		}
 	}
-	fmt.Fprintf(w, "form:       %s, version %d", f.Form, version)
+	fmt.Fprintf(w, "form:       %s, version %d%s", f.Form, version, checks)
 	if size >= 0 {
 		fmt.Fprintf(w, ", %d bytes", size)
 		if c.events > 0 {
