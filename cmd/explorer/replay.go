@@ -34,6 +34,7 @@ type replayOptions struct {
 	host     string // overrides of the trace header, "" when not given
 	paging   string
 	pool     int
+	where    string // --where: print only the outcomes this filter matches
 	// afterEvent, when set, is called after each event is applied with
 	// the number applied so far (tests use it to interrupt a replay).
 	afterEvent func(n uint64)
@@ -48,6 +49,7 @@ func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.BoolVar(&o.check, "check", false, "run the invariant checker after every event and stop at the first violation (slow)")
 	fs.StringVar(&o.host, "host", "", "host paging mode, overriding the trace header: "+strings.Join(engine.HostModeNames(), ", "))
 	fs.StringVar(&o.paging, "paging", "", "shadow, nested or ept, overriding the trace header")
+	fs.StringVar(&o.where, "where", "", "print only the outcomes that match this filter (implies --outcomes=jsonl; see README, \"Filters\")")
 	fs.IntVar(&o.pool, "pool", 0, fmt.Sprintf("shadow page pool size in pages (%d..%d), overriding the trace header", engine.MinPoolPages, engine.MaxPoolPages))
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 1 {
@@ -108,6 +110,13 @@ type checker interface{ Check() error }
 // statistics if asked for, and the error says how far it got, with exit
 // status 130.
 func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io.Writer) error {
+	where, err := parseWhere(o.where)
+	if err != nil {
+		return err
+	}
+	if where != nil && o.outcomes == "none" {
+		o.outcomes = "jsonl"
+	}
 	if o.outcomes != "none" && o.outcomes != "jsonl" {
 		return usageErrorf("unknown --outcomes %q (want none or jsonl)", o.outcomes)
 	}
@@ -121,7 +130,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 		return err
 	}
 	defer f.Close()
-	src := &byteCounter{r: f}
+	src := &byteCounter{r: f, f: f}
 	rd, _, err := traces.NewReader(src, path)
 	if err != nil {
 		return err
@@ -220,7 +229,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 			}
 		}
 		sum.add(&oc)
-		if out != nil && oc.Reported() {
+		if keep := where.keep(&oc); out != nil && keep && oc.Reported() {
 			buf = oc.AppendJSON(buf[:0])
 			buf = append(buf, '\n')
 			if _, err := out.Write(buf); err != nil {
@@ -266,6 +275,7 @@ func replayInterrupted(rd traces.Reader, n uint64, o replayOptions, sum *replayS
 // byteCounter counts the bytes read from a file.
 type byteCounter struct {
 	r io.Reader
+	f *os.File
 	n int64
 }
 
@@ -274,6 +284,11 @@ func (c *byteCounter) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// ReadAt and Stat pass through to the file, so that a QEMU core (read
+// with random access by its importer) replays like a trace.
+func (c *byteCounter) ReadAt(p []byte, off int64) (int, error) { return c.f.ReadAt(p, off) }
+func (c *byteCounter) Stat() (os.FileInfo, error)              { return c.f.Stat() }
 
 // estimate sets the total of a progress line whose count is not known,
 // from the share of the file read: done events in read of size bytes.
