@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces/internal/synth"
@@ -415,5 +416,60 @@ func TestCreate(t *testing.T) {
 	}
 	if _, err := os.Stat(dir + "/bad.pgmt"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused header left a file: %v", err)
+	}
+}
+
+// TestBinaryHeaderErrorPlace: a header value the rules refuse is named
+// where it is in the file, not where the header ends; a key or value with
+// raw bytes is shown escaped. (Version 1 files, which have no checksum
+// that would stop the reader first.)
+func TestBinaryHeaderErrorPlace(t *testing.T) {
+	h := Header{Config: engine.Config{Ranges: head16M()}, Meta: map[string]string{"k": "v"}}
+	good := encodeBinaryVersion(t, h, nil, 1)
+	at := func(s string) int64 { return int64(bytes.Index(good, []byte(s)) + len(s)) }
+	for _, tc := range []struct {
+		name     string
+		from, to string
+		offset   int64
+		want     string
+	}{
+		{"maxphyaddr", "\xaamaxphyaddr\x28", "\xaamaxphyaddr\x14", at("\xaamaxphyaddr"), "maxphyaddr 20 outside"},
+		{"host", "\xa4host\x09", "\xa4host\x63", at("\xa4host"), "host paging mode 99 unknown"},
+		{"range", "\xce\x01\x00\x00\x00\xa0", "\xce\x01\x00\x00\x01\xa0", at("\xa6ranges"), "range 0"},
+		{"meta key", "\xa1k\xa1v", "\xa1\xff\xa1v", at("\xa4meta"), `"\xff"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !bytes.Contains(good, []byte(tc.from)) {
+				t.Fatalf("no %q in %q", tc.from, good)
+			}
+			_, _, err := decodeBinary(bytes.Replace(good, []byte(tc.from), []byte(tc.to), 1), "h.pgmt", 1)
+			var fe *FormatError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v; want a *FormatError saying %q", err, tc.want)
+			}
+			if tc.name != "meta key" && fe.Offset != tc.offset {
+				t.Errorf("%v: at byte %d, want %d (where the value is)", err, fe.Offset, tc.offset)
+			}
+			if !utf8.ValidString(err.Error()) || strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 }) {
+				t.Errorf("%q: raw bytes in the message", err)
+			}
+		})
+	}
+}
+
+// TestBinaryHeaderMessagesPrintable: whatever byte replaces one of the
+// header's, the error is printable text (raw bytes are escaped).
+func TestBinaryHeaderMessagesPrintable(t *testing.T) {
+	h := Header{Config: engine.Config{Ranges: head16M()}, Meta: map[string]string{"k": "v"}}
+	good := encodeBinary(t, h, nil)
+	for i := len(binaryMagic); i < len(good); i++ {
+		for v := range 256 {
+			d := bytes.Clone(good)
+			d[i] = byte(v)
+			_, _, err := decodeBinary(d, "h", 1)
+			if err != nil && (!utf8.ValidString(err.Error()) || strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 })) {
+				t.Fatalf("byte %d = %#x: %q", i, v, err)
+			}
+		}
 	}
 }

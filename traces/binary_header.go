@@ -176,7 +176,8 @@ func (r *BinaryReader) readHeader() error {
 	c := &h.Config
 	seen := map[string]int64{} // where each key's value starts
 	for range nkeys {
-		at = r.src.n
+		keyAt := r.src.n
+		at = keyAt
 		key, err := r.str(maxKeyLen)
 		if err != nil {
 			return r.headerError(at, fmt.Errorf("header key: %w", err))
@@ -215,7 +216,9 @@ func (r *BinaryReader) readHeader() error {
 			r.count, err = r.uint()
 			r.countKnown = true
 		default:
-			err = corruptf("unknown header key %q", key)
+			// Not "header KEY:" below: the key is not one we know, and
+			// may hold any bytes.
+			return r.headerError(keyAt, corruptf("unknown header key %q", key))
 		}
 		if err != nil {
 			return r.headerError(at, fmt.Errorf("header %s: %w", key, err))
@@ -231,7 +234,10 @@ func (r *BinaryReader) readHeader() error {
 	// map starts, or the value they are about when there is one.
 	cfg, err := c.Normalized()
 	if err != nil {
-		return r.headerError(headerAt, fmt.Errorf("header: %w", err))
+		return r.headerError(culprit(seen, h, headerAt, func(h Header) error {
+			_, err := h.Config.Normalized()
+			return err
+		}), fmt.Errorf("header: %w", err))
 	}
 	rangesAt, ok := seen[keyRanges]
 	if !ok {
@@ -247,11 +253,62 @@ func (r *BinaryReader) readHeader() error {
 	}
 	h.Config = cfg
 	if err := checkTextable(h); err != nil {
-		return r.headerError(headerAt, fmt.Errorf("header: %w", err))
+		return r.headerError(culprit(seen, h, headerAt, func(h Header) error {
+			c, err := h.Config.Normalized()
+			if err == nil {
+				h.Config = c
+				err = checkTextable(h)
+			}
+			return err
+		}), fmt.Errorf("header: %w", err))
 	}
 	r.hdr = h
 	r.ranges = newRangeSet(cfg.Ranges)
 	return nil
+}
+
+// culprit finds where the header value that check refuses starts: the
+// values are added to an empty header in the order of the file, and the
+// first whose addition makes check fail is named. A rule that two values
+// break together names the later one; when even the empty header fails,
+// or none does, the header's start (at) is named.
+func culprit(seen map[string]int64, full Header, at int64, check func(Header) error) int64 {
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return int(seen[a] - seen[b]) })
+	h := Header{Version: full.Version}
+	if check(h) != nil {
+		return at
+	}
+	for _, k := range keys {
+		c, f := &h.Config, &full.Config
+		switch k {
+		case keyRanges:
+			c.Ranges = f.Ranges
+		case keyHost:
+			c.Host = f.Host
+		case keyPaging:
+			c.Paging = f.Paging
+		case keyPool:
+			c.PoolPages = f.PoolPages
+		case keyMaxPhys:
+			c.MaxPhys = f.MaxPhys
+		case keyNoPAE:
+			c.NoPAE = f.NoPAE
+		case keyMaps:
+			c.Mappings = f.Mappings
+		case keyDirtyPT:
+			c.DirtyPT = f.DirtyPT
+		case keyMeta:
+			h.Meta = full.Meta
+		}
+		if check(h) != nil {
+			return seen[k]
+		}
+	}
+	return at
 }
 
 // checkHeaderSum reads the checksum that follows a version 2 header, a
@@ -386,7 +443,7 @@ func (r *BinaryReader) readMeta() (map[string]string, error) {
 		}
 		v, err := r.str(MaxMetaBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
+			return nil, fmt.Errorf("%q: %w", k, err) // quoted: the key is not checked yet
 		}
 		if _, dup := m[k]; dup {
 			return nil, corruptf("key %q twice", k)

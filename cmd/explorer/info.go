@@ -89,7 +89,10 @@ func infoAt(path, at string, o replayOptions, cmd string, args []string, w io.Wr
 		ev, err := f.Next()
 		if errors.Is(err, io.EOF) {
 			if at != "" {
-				return fmt.Errorf("--at %s: the trace ends after %d events", at, n)
+				if isIndex {
+					return fmt.Errorf("--at %s: the trace ends after %d events", at, n)
+				}
+				return fmt.Errorf("--at %q: no such label (and not an event index)", at)
 			}
 			break
 		}
@@ -196,7 +199,7 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 	}
 	fmt.Fprintf(w, "ranges:     %d\n", len(cfg.Ranges))
 	for _, r := range cfg.Ranges {
-		fmt.Fprintf(w, "  %-4s %#-12x %-8s %s\n", rangeKind(r.Type), uint64(r.Start), phys.FormatSize(r.Size), r.Name)
+		fmt.Fprintf(w, "  %-4s %#-12x %-8s %s\n", rangeKind(r.Type), uint64(r.Start), phys.FormatSize(r.Size), traces.Shown(r.Name))
 	}
 	if len(h.Meta) > 0 {
 		keys := make([]string, 0, len(h.Meta))
@@ -206,7 +209,7 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 		sort.Strings(keys)
 		fmt.Fprintln(w, "meta:")
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %s: %s\n", k, h.Meta[k])
+			fmt.Fprintf(w, "  %s: %s\n", k, traces.Shown(h.Meta[k]))
 		}
 	}
 
@@ -247,7 +250,7 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 	if n > 0 {
 		fmt.Fprintf(w, "labels:     %d (event index: text)\n", n)
 		for _, l := range c.labels {
-			fmt.Fprintf(w, "  %d: %s\n", l.index, l.text)
+			fmt.Fprintf(w, "  %d: %s\n", l.index, traces.Shown(l.text))
 		}
 		if c.more > 0 {
 			fmt.Fprintf(w, "  ... and %d more (-labels=-1 lists them all)\n", c.more)

@@ -49,8 +49,11 @@ func liveSetup(program, library, paging string) (*x86live.Program, engine.Paging
 		return nil, 0, usageErrorf("--paging %q: want shadow or nested", paging)
 	}
 	p, err := x86live.Load(program)
-	if err != nil {
+	if errors.Is(err, x86live.ErrNoProgram) {
 		return nil, 0, &exitError{2, err}
+	}
+	if err != nil {
+		return nil, 0, err // a file that does not assemble is no usage error
 	}
 	if err := x86live.Available(library); err != nil {
 		return nil, 0, err
