@@ -6,6 +6,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/traces/x86live/unicorn"
+	"time"
 )
 
 // The instruction hooks: every instruction, every translation block and
@@ -25,7 +26,13 @@ func (m *machine) Code(addr uint64, size uint32) {
 	}
 	m.run.Instructions++
 	if m.run.Instructions > m.insnLimit {
-		m.fail("the guest ran %d instructions without halting (at %#x)", m.insnLimit, addr)
+		m.fail("%w: it ran %d instructions, the limit, and was stopped at %#x", ErrRunaway, m.insnLimit, addr)
+		return
+	}
+	// The clock is read every 1024 instructions: a few µs of the
+	// tens of ms those take.
+	if m.run.Instructions%1024 == 0 && time.Now().After(m.deadline) {
+		m.fail("%w: it ran %d instructions in %v, the time limit, and was stopped at %#x", ErrRunaway, m.run.Instructions, m.timeLimit, addr)
 		return
 	}
 	if m.way == WayEngine {

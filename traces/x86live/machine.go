@@ -27,8 +27,6 @@ const (
 	msrEFER   = 0xc0000080
 	vectorPF  = 14
 	vectorDF  = 8
-	// DefaultMaxInstructions stops a guest that never halts.
-	DefaultMaxInstructions = 5_000_000
 )
 
 // machine is one run of a program one way.
@@ -54,8 +52,10 @@ type machine struct {
 	probeInsns int
 	mmio       [MMIOSize]byte
 	insnLimit  uint64
-	clean      []byte // reference way: the CPU state before any exception
-	oldExcOff  int    // where that state keeps QEMU's old_exception (-1: not found yet)
+	timeLimit  time.Duration
+	deadline   time.Time // when the run must stop (set by execute)
+	clean      []byte    // reference way: the CPU state before any exception
+	oldExcOff  int       // where that state keeps QEMU's old_exception (-1: not found yet)
 }
 
 type pendingFault struct {
@@ -83,6 +83,10 @@ func newMachine(p *Program, way Way, opt Options) (*machine, error) {
 	m.insnLimit = opt.MaxInstructions
 	if m.insnLimit == 0 {
 		m.insnLimit = DefaultMaxInstructions
+	}
+	m.timeLimit = opt.MaxDuration
+	if m.timeLimit == 0 {
+		m.timeLimit = DefaultMaxDuration
 	}
 	m.run = &Run{Program: p.Name, Way: way}
 	uc, err := unicorn.Open(unicorn.Mode32, m)
@@ -187,6 +191,7 @@ func (m *machine) observe(o Obs) {
 // execute runs the guest to its hlt, delivering page faults on the way.
 func (m *machine) execute() error {
 	start := time.Now()
+	m.deadline = start.Add(m.timeLimit)
 	pc := uint64(LoadAddr)
 	for {
 		err := m.uc.Start(pc, 0, 0)
