@@ -291,3 +291,13 @@ func (s *Shadow) ShadowWalk(va x86.GVA) []ShadowStep {
 
 // ShadowFormat is the paging format of the shadow (or nested) tables.
 func (s *Shadow) ShadowFormat() *x86.Format { return s.shw }
+
+// PoolTurnover reads two cheap figures that together change whenever
+// pool pages are allocated or freed: the pages taken fresh (cache
+// misses) since the engine started, and the pages in use. Trace analysis
+// compares readings before and after an event and walks the pool
+// (VisitPool) only when they differ, which is rare, instead of after
+// every event.
+func (s *Shadow) PoolTurnover() (fresh uint64, used int) {
+	return s.st.CacheMisses.Value(), s.pool.used
+}
