@@ -62,6 +62,10 @@ type Table struct {
 	Cap   int
 	keys  map[uint64]*Counts
 	Other Counts // events whose key came after the cap was reached
+	// last is the key looked up last and its counts: runs of events on
+	// one page or in one address space skip the map.
+	lastKey uint64
+	last    *Counts
 }
 
 // NewTable makes a table of at most cap keys (cap <= 0: no keys, all
@@ -72,7 +76,11 @@ func NewTable(cap int) *Table {
 
 // at returns the counts of key, or Other when the table is full.
 func (t *Table) at(key uint64) *Counts {
+	if t.last != nil && t.lastKey == key {
+		return t.last
+	}
 	if c := t.keys[key]; c != nil {
+		t.lastKey, t.last = key, c
 		return c
 	}
 	if len(t.keys) >= t.Cap {
@@ -80,6 +88,7 @@ func (t *Table) at(key uint64) *Counts {
 	}
 	c := &Counts{}
 	t.keys[key] = c
+	t.lastKey, t.last = key, c
 	return c
 }
 
