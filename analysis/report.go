@@ -56,19 +56,54 @@ func errList(c *Counts, sep string, max int) string {
 	return b.String()
 }
 
+// tableColumn is an optional column of the text table.
+type tableColumn struct {
+	name string
+	get  func(c *Counts) uint64
+}
+
+// tableColumns are the text table's optional columns: the engine's work
+// (not the hits, which the accesses column covers) and the pool. A
+// column that is zero in every row shown is left out.
+func tableColumns() []tableColumn {
+	var cols []tableColumn
+	for _, p := range tablePaths {
+		p := p
+		cols = append(cols, tableColumn{p.String(), func(c *Counts) uint64 { return c.Path(p) }})
+	}
+	return append(cols,
+		tableColumn{"evictions", func(c *Counts) uint64 { return c.Evictions }},
+		tableColumn{"memrefs", func(c *Counts) uint64 { return c.MemRefs }},
+		tableColumn{"allocs", func(c *Counts) uint64 { return c.Allocs }},
+		tableColumn{"freed", func(c *Counts) uint64 { return c.Freed[1] + c.Freed[2] + c.Freed[3] }})
+}
+
 // WriteTable prints the report for people.
 func (r *Report) WriteTable(w io.Writer) error {
+	var cols []tableColumn
+	for _, col := range tableColumns() {
+		for i := range r.Rows {
+			if col.get(&r.Rows[i].Counts) != 0 {
+				cols = append(cols, col)
+				break
+			}
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "%d events read, %d counted\n\n", r.Events, r.Matched)
 	fmt.Fprintf(w, "by %s: %d keys, top %d by %s\n", r.By, r.Keys, len(r.Rows), r.Sort)
 	head := "key\tevents\taccesses\tfaults\t"
-	for _, p := range tablePaths {
-		head += p.String() + "\t"
+	for _, c := range cols {
+		head += c.name + "\t"
 	}
-	head += "evictions\tmemrefs\tallocs\tfreed\terrors\t"
-	fmt.Fprintln(tw, head)
+	fmt.Fprintln(tw, head+"errors\t")
 	for i := range r.Rows {
-		writeTableRow(tw, r.By.FormatKey(r.Rows[i].Key), &r.Rows[i].Counts)
+		c := &r.Rows[i].Counts
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t", r.By.FormatKey(r.Rows[i].Key), c.Events, c.Accesses, c.Faults)
+		for _, col := range cols {
+			fmt.Fprintf(tw, "%d\t", col.get(c))
+		}
+		fmt.Fprintf(tw, "%s\t\n", errList(c, " ", 3))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -98,14 +133,6 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", hex(s.Key), s.Events, s.Accesses, s.Faults, s.Work(), s.MemRefs)
 	}
 	return tw.Flush()
-}
-
-func writeTableRow(w io.Writer, key string, c *Counts) {
-	fmt.Fprintf(w, "%s\t%d\t%d\t%d\t", key, c.Events, c.Accesses, c.Faults)
-	for _, p := range tablePaths {
-		fmt.Fprintf(w, "%d\t", c.Path(p))
-	}
-	fmt.Fprintf(w, "%d\t%d\t%d\t%d\t%s\t\n", c.Evictions, c.MemRefs, c.Allocs, c.Freed[1]+c.Freed[2]+c.Freed[3], errList(c, " ", 3))
 }
 
 // csvHeader is the header of CSV rows: every count, every path.
