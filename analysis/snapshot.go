@@ -64,6 +64,7 @@ type PoolEntry struct {
 // counted in Dropped).
 type Spaces struct {
 	Cap     int
+	Only    map[uint64]bool // when not nil, the only CR3 values kept
 	mode    map[uint64]x86.Mode
 	order   []uint64
 	Dropped uint64
@@ -75,6 +76,9 @@ func NewSpaces(cap int) *Spaces { return &Spaces{Cap: cap, mode: map[uint64]x86.
 // Note records the CR3 in force after an event applied to eng.
 func (s *Spaces) Note(eng engine.Engine) {
 	cr3, m := eng.Regs().CR3, tableFormat(eng.Format().Mode)
+	if s.Only != nil && !s.Only[cr3] {
+		return
+	}
 	if old, ok := s.mode[cr3]; ok {
 		if old != m {
 			s.mode[cr3] = m

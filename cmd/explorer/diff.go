@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/analysis"
 	"github.com/pgm-explorer/pgm-explorer/engine"
@@ -28,6 +29,7 @@ type diffOptions struct {
 	limit     int
 	budget    int
 	maxSpaces int
+	as        string // --as: only these address spaces
 }
 
 func diffFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -38,6 +40,7 @@ func diffFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.IntVar(&o.limit, "limit", 50, "table: lines shown per section (0: all)")
 	fs.IntVar(&o.budget, "budget", 1<<20, "most guest entries walked per address space at each moment")
 	fs.IntVar(&o.maxSpaces, "max-spaces", 1024, "most address spaces (CR3 values) tracked")
+	fs.StringVar(&o.as, "as", "", "only these address spaces (CR3 values, comma-separated); default: every one seen")
 	overrideFlags(fs, &o.replay)
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 1 {
@@ -80,6 +83,10 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	if o.budget < 1 || o.maxSpaces < 1 {
 		return usageErrorf("--budget and --max-spaces must be at least 1")
 	}
+	only, err := parseSpaces(o.as)
+	if err != nil {
+		return err
+	}
 	from := parseMoment(o.from)
 	to := moment{text: "the end"}
 	toEnd := o.to == ""
@@ -99,6 +106,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	spaces := analysis.NewSpaces(o.maxSpaces)
+	spaces.Only = only
 	spaces.Note(sh)
 	var snapA *analysis.Snapshot
 	var saved bytes.Buffer
@@ -177,4 +185,20 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(w, "(%d address spaces past --max-spaces %d were not walked)\n", spaces.Dropped, o.maxSpaces)
 	}
 	return w.Flush()
+}
+
+// parseSpaces reads --as: CR3 values separated by commas.
+func parseSpaces(s string) (map[uint64]bool, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[uint64]bool{}
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(f), 0, 64)
+		if err != nil {
+			return nil, usageErrorf("--as: %q is not a CR3 value", f)
+		}
+		m[v] = true
+	}
+	return m, nil
 }

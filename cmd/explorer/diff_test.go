@@ -109,6 +109,17 @@ func TestDiffByHand(t *testing.T) {
 	}
 }
 
+func TestDiffOnlySpaces(t *testing.T) {
+	d := diffOf(t, "--from", "process A", "--to", "back to A", "--as", "0x310000")
+	if len(d.Spaces) != 1 || d.Spaces[0] != "0x310000" || len(d.Guest) != 4 {
+		t.Errorf("--as 0x310000: spaces %v, %d guest changes; want B's 4", d.Spaces, len(d.Guest))
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"diff", "--as", "cr3", twoProc}, &out, &errOut); code != 2 {
+		t.Errorf("--as cr3: exit %d", code)
+	}
+}
+
 func TestDiffGolden(t *testing.T) {
 	golden(t, "diff/labels.golden", runOK(t, "diff", "--from", "process A", "--to", "back to A", "--limit", "5", twoProc))
 	golden(t, "diff/end-csv.golden", runOK(t, "diff", "--from", "31", "--format", "csv", twoProc))
