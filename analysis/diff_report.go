@@ -223,6 +223,7 @@ func (d *DiffReport) WriteJSON(w io.Writer) error {
 		Regs     []RegChange    `json:"registers"`
 		Controls []ControlEvent `json:"control_writes"`
 		Spaces   []string       `json:"address_spaces"`
+		Cut      []string       `json:"cut_short"`
 		Guest    []entry        `json:"guest"`
 		Shadow   []entry        `json:"shadow"`
 		Pool     []pool         `json:"pool"`
@@ -231,6 +232,10 @@ func (d *DiffReport) WriteJSON(w io.Writer) error {
 		Spaces: []string{}, Guest: conv(d.Guest, true), Shadow: conv(d.Shadow, false), Pool: []pool{}, Stats: []stat{}}
 	for _, as := range d.Spaces {
 		out.Spaces = append(out.Spaces, hex(as))
+	}
+	out.Cut = []string{}
+	for _, as := range d.Truncated {
+		out.Cut = append(out.Cut, hex(as))
 	}
 	for _, p := range d.Pool {
 		out.Pool = append(out.Pool, pool{string(p.Op), p.Index, poolText(p.Old), poolText(p.New)})

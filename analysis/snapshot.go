@@ -121,7 +121,7 @@ func tableFormat(m x86.Mode) x86.Mode {
 }
 
 // TakeSnapshot reads eng's state: the guest tables of every address
-// space in spaces (at most budget entries each), the shadow hierarchy,
+// space in spaces (at most budget entries in all), the shadow hierarchy,
 // the pool and the statistics.
 func TakeSnapshot(eng *engine.Shadow, spaces []uint64, budget int) *Snapshot {
 	s := &Snapshot{At: eng.Events(), Regs: eng.Regs(), Mode: eng.Format().Mode, Paging: eng.Config().Paging,
@@ -149,22 +149,29 @@ type GuestVisitor interface {
 	Format() *x86.Format
 }
 
-// WalkGuests (re)reads the guest entries of spaces from g, at most
-// budget entries per address space, replacing what s held.
+// WalkGuests (re)reads the guest entries of spaces from g, replacing
+// what s held: at most budget entries over all of them, so that memory
+// stays bounded however many address spaces a trace has. The spaces
+// whose walk the budget cut short (or left out) are in Truncated.
 func (s *Snapshot) WalkGuests(g GuestVisitor, spaces []uint64, budget int) {
 	s.Guest, s.Spaces, s.Truncated = map[EntryKey]GuestEntry{}, nil, nil
 	if !g.Format().Mode.Paging() {
 		return
 	}
+	left := budget
 	for _, as := range spaces {
+		s.Spaces = append(s.Spaces, as)
+		if left <= 0 {
+			s.Truncated = append(s.Truncated, as)
+			continue
+		}
 		n := 0
-		g.VisitGuestAt(as, budget, func(v engine.EntryView) bool {
+		g.VisitGuestAt(as, left, func(v engine.EntryView) bool {
 			n++
 			s.Guest[EntryKey{as, v.Depth, v.VA}] = GuestEntry{v.Entry, v.Level}
 			return true
 		})
-		s.Spaces = append(s.Spaces, as)
-		if n >= budget {
+		if left -= n; left <= 0 {
 			s.Truncated = append(s.Truncated, as)
 		}
 	}

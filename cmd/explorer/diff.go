@@ -38,7 +38,7 @@ func diffFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.to, "to", "", "the second moment, after --from; the same forms (default: the end of the trace)")
 	fs.StringVar(&o.format, "format", "table", "output: table, csv or json")
 	fs.IntVar(&o.limit, "limit", 50, "table: lines shown per section (0: all)")
-	fs.IntVar(&o.budget, "budget", 1<<20, "most guest entries walked per address space at each moment")
+	fs.IntVar(&o.budget, "budget", 2<<20, "most guest entries walked at each moment, over all address spaces (about 100 bytes each)")
 	fs.IntVar(&o.maxSpaces, "max-spaces", 1024, "most address spaces (CR3 values) tracked")
 	fs.StringVar(&o.as, "as", "", "only these address spaces (CR3 values, comma-separated); default: every one seen")
 	overrideFlags(fs, &o.replay)

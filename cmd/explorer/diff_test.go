@@ -120,6 +120,26 @@ func TestDiffOnlySpaces(t *testing.T) {
 	}
 }
 
+// TestDiffBudget: the budget is shared by all address spaces; those it
+// cut short are named.
+func TestDiffBudget(t *testing.T) {
+	out := runOK(t, "diff", "--format", "json", "--from", "process A", "--to", "back to A", "--budget", "6", twoProc)
+	var d struct {
+		Cut []string `json:"cut_short"`
+	}
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatal(err)
+	}
+	// A has 6 present entries (PML4, PDPT, PD and three PTEs): the
+	// budget ends with it, and B is left out.
+	if strings.Join(d.Cut, ",") != "0x300000,0x310000" {
+		t.Errorf("cut short %v, want both spaces", d.Cut)
+	}
+	if d := diffOf(t, "--from", "process A", "--to", "back to A", "--budget", "100"); len(d.Guest) != 9 {
+		t.Errorf("budget 100: %d guest changes, want 9", len(d.Guest))
+	}
+}
+
 func TestDiffGolden(t *testing.T) {
 	golden(t, "diff/labels.golden", runOK(t, "diff", "--from", "process A", "--to", "back to A", "--limit", "5", twoProc))
 	golden(t, "diff/end-csv.golden", runOK(t, "diff", "--from", "31", "--format", "csv", twoProc))
