@@ -64,6 +64,36 @@ func main() {
 		}
 		return nil
 	}), true)
+	// Presses of the left button on the canvas, queued like the keys: a
+	// click can go down and up between two ticks, and Ebiten's polled
+	// state would then never show it. Positions go from CSS pixels of
+	// the page to the frame's pixels (Ebiten scales the frame to fit
+	// the canvas and centres it).
+	var clicks []app.Point
+	win.Call("addEventListener", "mousedown", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 {
+			return nil
+		}
+		e := args[0]
+		t := e.Get("target")
+		if e.Get("button").Int() != 0 || !t.Truthy() || t.Get("tagName").String() != "CANVAS" {
+			return nil
+		}
+		r := t.Call("getBoundingClientRect")
+		fw, fh := a.FrameSize()
+		rw, rh := r.Get("width").Float(), r.Get("height").Float()
+		if fw == 0 || fh == 0 || rw == 0 || rh == 0 {
+			return nil
+		}
+		sc := min(rw/float64(fw), rh/float64(fh))
+		ox, oy := (rw-float64(fw)*sc)/2, (rh-float64(fh)*sc)/2
+		x := (e.Get("clientX").Float() - r.Get("left").Float() - ox) / sc
+		y := (e.Get("clientY").Float() - r.Get("top").Float() - oy) / sc
+		if x >= 0 && y >= 0 && x < float64(fw) && y < float64(fh) {
+			clicks = append(clicks, app.Point{X: int(x), Y: int(y)})
+		}
+		return nil
+	}), true)
 	// Events of the page are queued and applied at the next tick, in
 	// Update, like the keys.
 	hash, hashChanged := "", false
@@ -96,9 +126,12 @@ func main() {
 	}))
 	ready := false
 	err = gui.Run(a, gui.Options{
-		Title:        "PGM Explorer",
-		PlatformKeys: true,
+		Title:         "PGM Explorer",
+		PlatformKeys:  true,
+		PlatformMouse: true,
 		Input: func(in *app.Input) {
+			in.Clicks = append(in.Clicks, clicks...)
+			clicks = clicks[:0]
 			in.Chars = append(in.Chars, pending...)
 			pending = pending[:0]
 			in.Keys = append(in.Keys, keys...)
