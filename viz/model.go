@@ -86,7 +86,7 @@ type Model struct {
 	// Scale is the frame pixels per CSS pixel (a 2x screen: 2); text
 	// and spacing are sized in CSS pixels times Scale. 0 means 1.
 	Scale float64
-	Title         string  // what is shown: a trace's name, say
+	Title string // what is shown: a trace's name, say
 
 	scratch *scratch
 }
