@@ -245,6 +245,11 @@ func (c *ctx) bitFields(r Rect, f *x86.Format, w *x86.Walk) int {
 				c.b = appendUint(c.b, fd.value)
 			}
 		}
+		// A field too narrow for its range (the 2 bits of a PAE PDPT
+		// index) shows its top bit rather than a cut "31–3…".
+		if measureBytes(FaceRegular, t.small, c.b) > fw {
+			c.b = appendUint(c.b[:0], uint64(fd.hi))
+		}
 		c.textFitB(x, box.Bottom()+1, fw, FaceRegular, t.small, ColDim)
 		x += fw + gap
 	}

@@ -8,6 +8,8 @@
 //     (read locally); returns "" or an error message;
 //   - pgmState(): the app's state as JSON (for tests and scripts);
 //   - pgmKey(chars): type characters, as if from the keyboard (tests);
+//   - pgmTexts(): the texts of the last frame with their boxes and sizes,
+//     as JSON (tests measure them in screenshots);
 //   - pgmPickFile() and pgmReady(), defined by the page: show the file
 //     picker; the first frame is on the screen.
 //
@@ -118,6 +120,7 @@ func main() {
 		return ""
 	}))
 	win.Set("pgmState", js.FuncOf(func(js.Value, []js.Value) any { return a.StatusJSON() }))
+	win.Set("pgmTexts", js.FuncOf(func(js.Value, []js.Value) any { return a.TextsJSON() }))
 	win.Set("pgmKey", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		for _, v := range args {
 			pending = append(pending, []rune(v.String())...)

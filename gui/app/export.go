@@ -161,3 +161,35 @@ func (a *App) StatusJSON() string {
 	b, _ := json.Marshal(a.Status())
 	return string(b)
 }
+
+// TextBox is a text of the last frame: where it is in frame pixels, its
+// size (the em square, in frame pixels), the panel that drew it and
+// what it says. Tests measure them against screenshots.
+type TextBox struct {
+	X, Y, W, H int
+	Size       int      `json:"size"`
+	Face       int      `json:"face"`  // a viz.Face
+	Color      [4]uint8 `json:"color"` // premultiplied RGBA
+	Panel      string   `json:"panel"`
+	Text       string   `json:"text"`
+}
+
+// Texts lists the texts of the last frame, with the frame's size and
+// device scale, as JSON.
+func (a *App) TextsJSON() string {
+	l := &a.list
+	out := struct {
+		Width, Height int
+		Scale         float64
+		Texts         []TextBox
+	}{l.Width, l.Height, a.ui.scale, nil}
+	for i := range l.Prims {
+		p := &l.Prims[i]
+		if p.Op != viz.OpText {
+			continue
+		}
+		out.Texts = append(out.Texts, TextBox{int(p.X), int(p.Y), int(p.W), int(p.H), int(p.Size), int(p.Face), [4]uint8{p.Color.R, p.Color.G, p.Color.B, p.Color.A}, l.Panels[p.Panel].Name, string(l.TextOf(p))})
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
