@@ -27,6 +27,7 @@ var KeyHelp = [][2]string{
 	{viewKeys(), "views: " + strings.Join(viz.ViewNames(), ", ")},
 	{"o", "scenarios: tour, sample traces, workloads, a file; host mode, paging, pool"},
 	{"t", "the tour's explanations on / off"},
+	{"PgUp PgDn", "scroll the tour's explanation"},
 	{"e  c  j", "export the view as PNG, the statistics as CSV / JSON"},
 	{"?", "this help"},
 }
