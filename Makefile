@@ -22,10 +22,11 @@ build:
 	$(GO) build -o $(BIN)/explorer ./cmd/explorer
 
 ## test: gofmt, go vet, unit tests under the race detector (with the live
-## x86 guests: `unicorn` installs what they need first), and the
+## x86 guests: `unicorn` installs what they need first; with the real
+## Linux guest of traces/qemu: `linux-guest` boots it once), and the
 ## js/wasm build of every package that must run in the browser, and the
 ## end-to-end tests of the browser demo and the desktop window (e2e).
-test: unicorn fmt-check vet unit wasm-check e2e
+test: unicorn linux-guest fmt-check vet unit wasm-check e2e
 
 fmt-check:
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './.cache/*')); \
@@ -128,7 +129,7 @@ xvfb-deps:
 e2e: e2e-browser e2e-desktop
 
 e2e-browser: build wasm browser-deps
-	E2E_OUT=$(E2E_OUT) $(GO) test -tags e2e -count=1 -run 'TestBrowser' ./e2e
+	E2E_OUT=$(E2E_OUT) $(GO) test -tags e2e -count=1 -run 'TestBrowser|TestWASMBudget' ./e2e
 
 e2e-desktop: build gui xvfb-deps unicorn
 	E2E_OUT=$(E2E_OUT) xvfb-run -a -s "-screen 0 1400x900x24" $(GO) test -tags e2e -count=1 -run 'TestDesktop' ./e2e
@@ -172,3 +173,31 @@ X86_SAMPLES := multiproc longmode
 x86-samples: unicorn build
 	for p in $(X86_SAMPLES); do $(BIN)/explorer record --x86 $$p -o traces/samples/x86-$$p.txt || exit 1; done
 	$(GO) test ./traces/samples -run '^TestPack$$' -update
+
+## linux-guest: a real Linux guest for the tests (traces/qemu): QEMU and
+## busybox-static from apt when missing, Debian's current 6.1 kernel
+## package taken with apt-get download (never installed) and unpacked
+## into $(LINUX_DIR), which git ignores; then mklinux builds the
+## initramfs, boots the guest under TCG (no network, monitor on a Unix
+## socket), and keeps its cores, `info tlb` and `gva2gpa` answers there.
+## A second run reuses them.
+LINUX_DIR  := .cache/linux
+LINUX_DEBS := qemu-system-x86 busybox-static
+.PHONY: linux-guest linux-deps
+linux-guest: linux-deps $(LINUX_DIR)/kernel/.done
+	timeout 600 $(GO) run ./traces/qemu/internal/mklinux -cache $(LINUX_DIR)
+
+linux-deps:
+	@missing=$$(for p in $(LINUX_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing; fi
+
+$(LINUX_DIR)/kernel/.done:
+	@set -e; d=$$(pwd)/$(LINUX_DIR); rm -rf "$$d/kernel" "$$d/deb"; mkdir -p "$$d/deb"; \
+	pkg=$$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-6\.1[^ ]*-amd64\)$$/\1/p' | head -1); \
+	if [ -z "$$pkg" ]; then $(APT) update -qq; pkg=$$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-6\.1[^ ]*-amd64\)$$/\1/p' | head -1); fi; \
+	test -n "$$pkg" || { echo "no linux-image-6.1 package for amd64 in apt's lists"; exit 1; }; \
+	cd "$$d/deb" && timeout 300 apt-get -o APT::Sandbox::User=root download "$$pkg"; \
+	dpkg-deb -x "$$d"/deb/*.deb "$$d/kernel"; rm -rf "$$d/deb"; \
+	find "$$d/kernel" -type f ! -name 'vmlinuz-*' ! -name 'config-*' ! -name crc7.ko -delete; \
+	ls "$$d"/kernel/boot/vmlinuz-* >/dev/null; touch "$$d/kernel/.done"; \
+	echo "linux-guest: $$pkg unpacked into $(LINUX_DIR)/kernel"

@@ -47,8 +47,9 @@ func (tw *TextWriter) Close() error { return tw.Flush() }
 type Form uint8
 
 const (
-	FormText   Form = 1
-	FormBinary Form = 2
+	FormText     Form = 1
+	FormBinary   Form = 2
+	FormImported Form = 3 // another format read through an Importer (a QEMU core)
 )
 
 func (f Form) String() string {
@@ -57,6 +58,8 @@ func (f Form) String() string {
 		return "text"
 	case FormBinary:
 		return "binary"
+	case FormImported:
+		return "imported"
 	}
 	return "Form(" + strconv.Itoa(int(f)) + ")"
 }
@@ -107,6 +110,12 @@ func NewReader(r io.Reader, name string) (Reader, Form, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	if head, _ := br.Peek(16); len(head) > 0 {
+		if im, ok := importerFor(head); ok {
+			rd, err := openImported(im, r, name)
+			return rd, FormImported, err
+		}
 	}
 	if b, err := br.Peek(1); err == nil && b[0] == binaryMagic[0] {
 		rd, err := NewBinaryReader(br, name)

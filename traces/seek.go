@@ -515,7 +515,9 @@ func (s *Seeker) load(c *checkpoint, data []byte) error {
 	if c.block >= 0 {
 		s.rd, skip = s.base.ResumeAt(src, c.block, int64(c.first)), c.event-c.first
 	} else {
-		rd, _, err := NewReader(src, s.path)
+		// The file itself, not src: an imported file (a QEMU core) is
+		// read with random access, which the buffered reader hides.
+		rd, _, err := NewReader(s.f, s.path)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -157,10 +156,7 @@ func (a *App) Status() Status {
 }
 
 // StatusJSON is Status as JSON.
-func (a *App) StatusJSON() string {
-	b, _ := json.Marshal(a.Status())
-	return string(b)
-}
+func (a *App) StatusJSON() string { return string(a.Status().appendJSON(nil)) }
 
 // TextBox is a text of the last frame: where it is in frame pixels, its
 // size (the em square, in frame pixels), the panel that drew it and
@@ -174,22 +170,39 @@ type TextBox struct {
 	Text       string   `json:"text"`
 }
 
-// Texts lists the texts of the last frame, with the frame's size and
-// device scale, as JSON.
+// TextsJSON lists the texts of the last frame, with the frame's size
+// and device scale, as JSON: {"Width","Height","Scale","Texts":[TextBox…]}
+// with TextBox's keys (written by hand, as Status is).
 func (a *App) TextsJSON() string {
 	l := &a.list
-	out := struct {
-		Width, Height int
-		Scale         float64
-		Texts         []TextBox
-	}{l.Width, l.Height, a.ui.scale, nil}
+	j := jsonObject{b: []byte{'{'}}
+	j.int("Width", l.Width)
+	j.int("Height", l.Height)
+	j.float("Scale", a.ui.scale)
+	j.key("Texts")
+	j.b = append(j.b, '[')
+	n := 0
 	for i := range l.Prims {
 		p := &l.Prims[i]
 		if p.Op != viz.OpText {
 			continue
 		}
-		out.Texts = append(out.Texts, TextBox{int(p.X), int(p.Y), int(p.W), int(p.H), int(p.Size), int(p.Face), [4]uint8{p.Color.R, p.Color.G, p.Color.B, p.Color.A}, l.Panels[p.Panel].Name, string(l.TextOf(p))})
+		if n > 0 {
+			j.b = append(j.b, ',')
+		}
+		n++
+		k := jsonObject{b: append(j.b, '{')}
+		k.int("X", int(p.X))
+		k.int("Y", int(p.Y))
+		k.int("W", int(p.W))
+		k.int("H", int(p.H))
+		k.int("size", int(p.Size))
+		k.int("face", int(p.Face))
+		k.key("color")
+		k.b = fmt.Appendf(k.b, "[%d,%d,%d,%d]", p.Color.R, p.Color.G, p.Color.B, p.Color.A)
+		k.str("panel", l.Panels[p.Panel].Name)
+		k.str("text", string(l.TextOf(p)))
+		j.b = append(k.b, '}')
 	}
-	b, _ := json.Marshal(out)
-	return string(b)
+	return string(append(j.b, ']', '}'))
 }

@@ -1,0 +1,149 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pgm-explorer/pgm-explorer/traces/qemu"
+	"github.com/pgm-explorer/pgm-explorer/traces/qemu/vm"
+)
+
+// snapshot boots the guest, stops it in user mode and writes into dir:
+// regs.txt, tlb.txt, mem.txt, gva2gpa.txt, core.elf and console.log.
+func snapshot(ctx context.Context, o vm.Options, dir string) error {
+	m, err := vm.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		m.Close()
+		os.WriteFile(filepath.Join(dir, "console.log"), []byte(m.Console()), 0o644)
+	}()
+	if err := m.WaitConsole(ctx, Marker, 3*time.Minute); err != nil {
+		return err
+	}
+	regs, err := stopInUser(m.QMP)
+	if err != nil {
+		return err
+	}
+	save := func(name, s string) error { return vm.WriteFileAtomic(filepath.Join(dir, name), []byte(s)) }
+	if err := save("regs.txt", regs); err != nil {
+		return err
+	}
+	tlb, err := m.QMP.HMP("info tlb")
+	if err != nil {
+		return err
+	}
+	if err := save("tlb.txt", tlb); err != nil {
+		return err
+	}
+	mem, err := m.QMP.HMP("info mem")
+	if err != nil {
+		return err
+	}
+	if err := save("mem.txt", mem); err != nil {
+		return err
+	}
+	leaves, err := qemu.ParseInfoTLB(strings.NewReader(tlb))
+	if err != nil {
+		return err
+	}
+	var g strings.Builder
+	for _, va := range sampleAddresses(leaves, strings.Contains(regs, "LA57") || has5Level(leaves)) {
+		a, err := m.QMP.HMP(fmt.Sprintf("gva2gpa %#x", va))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&g, "%#x %s\n", va, strings.TrimSpace(a))
+	}
+	if err := save("gva2gpa.txt", g.String()); err != nil {
+		return err
+	}
+	// QEMU writes the core itself: a temporary name, renamed when done.
+	core := filepath.Join(dir, "core.elf")
+	tmp := core + ".part"
+	abs, _ := filepath.Abs(tmp)
+	if _, err := m.QMP.Execute("dump-guest-memory", map[string]any{"paging": false, "protocol": "file:" + abs}); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, core)
+}
+
+// stopInUser stops the vCPU, and lets it run a little more until it is
+// stopped at CPL 3 (in one of the memproc processes), so that the core's
+// CR3 is a user process's. It returns `info registers` there.
+func stopInUser(q *vm.QMP) (string, error) {
+	for try := 0; try < 200; try++ {
+		if _, err := q.Execute("stop", nil); err != nil {
+			return "", err
+		}
+		regs, err := q.HMP("info registers")
+		if err != nil {
+			return "", err
+		}
+		if strings.Contains(regs, "CPL=3") {
+			return regs, nil
+		}
+		if _, err := q.Execute("cont", nil); err != nil {
+			return "", err
+		}
+		time.Sleep(time.Duration(7+try%13) * time.Millisecond)
+	}
+	return "", fmt.Errorf("the vCPU was never stopped in user mode in 200 tries")
+}
+
+func has5Level(leaves []qemu.TLBLine) bool {
+	for _, l := range leaves {
+		if top := int64(l.VA) >> 47; top != 0 && top != -1 {
+			return true
+		}
+	}
+	return false
+}
+
+// sampleAddresses picks what to ask gva2gpa: up to 400 addresses inside
+// leaves (spread over the whole list, at a random offset within the
+// first 4 KiB, or within 2 MiB for a big page), the page just after each
+// of up to 100 runs of leaves (often unmapped), and 50 random canonical
+// addresses (nearly always unmapped). The seed is fixed: the same tables
+// give the same questions.
+func sampleAddresses(leaves []qemu.TLBLine, la57 bool) []uint64 {
+	rng := rand.New(rand.NewPCG(15, 2026))
+	var out []uint64
+	step := max(1, len(leaves)/400)
+	for i := 0; i < len(leaves); i += step {
+		l := leaves[i]
+		span := uint64(4096)
+		if l.Big {
+			span = 2 << 20
+		}
+		out = append(out, l.VA+rng.Uint64N(span)&^7)
+	}
+	runs := 0
+	for i := 0; i+1 < len(leaves) && runs < 100; i++ {
+		if leaves[i+1].VA != leaves[i].VA+4096 && !leaves[i].Big {
+			out = append(out, leaves[i].VA+4096)
+			runs++
+		}
+	}
+	bits := uint(48)
+	if la57 {
+		bits = 57
+	}
+	for i := 0; i < 50; i++ {
+		v := rng.Uint64() & (1<<bits - 1) &^ 0xfff
+		if v&(1<<(bits-1)) != 0 {
+			v |= ^uint64(0) << bits
+		}
+		out = append(out, v)
+	}
+	return out
+}
