@@ -79,6 +79,8 @@ type App struct {
 	// (PageUp, PageDown); a new step starts at its top.
 	tourScroll int
 	tourAt     uint64 // the label whose explanation is scrolled
+	tourShown  uint64 // the label whose step was last applied (view, engine)
+	tourOvr    bool   // the tour replays with nested paging for its step
 }
 
 // New opens the state's source. A bad source is an error; the caller may
@@ -256,6 +258,7 @@ func (a *App) Update(in Input) {
 	case changed:
 		a.dirty = true
 	}
+	a.applyTourStep()
 	if a.p.missed != UntilNone {
 		a.notify(noFurther(a.p.missed))
 		a.p.missed = UntilNone

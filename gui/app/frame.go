@@ -79,6 +79,9 @@ func (a *App) Frame() (*viz.List, bool) {
 	l := &a.list
 	l.Width, l.Height = w, h
 	a.buttons = a.buttons[:0]
+	if a.tour {
+		a.drawLook()
+	}
 	y := a.vizH
 	a.tourY = 0
 	if th > 0 {
