@@ -87,3 +87,29 @@ func TestParseGva2gpa(t *testing.T) {
 		}
 	}
 }
+
+func TestParseInfoMem(t *testing.T) {
+	f, err := os.Open("testdata/mem-4level.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := ParseInfoMem(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 16 {
+		t.Fatalf("%d ranges, want 16", len(got))
+	}
+	if g := got[0]; g != (MemRange{0x400000, 0x4a0000, true, false}) {
+		t.Errorf("first %+v", g)
+	}
+	if g := got[11]; g != (MemRange{0xffff888000000000, 0xffff888000098000, false, true}) {
+		t.Errorf("direct map %+v", g)
+	}
+	for _, bad := range []string{"0-1000 1000 uxw\n", "0 1000 ur-\n", "0-zz 1000 ur-\n"} {
+		if _, err := ParseInfoMem(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
