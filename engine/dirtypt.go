@@ -12,6 +12,14 @@ import (
 // changes (invlpg resyncs that entry) or reloads CR3, and at every CR3
 // load the dirty tables are compared with the copy taken when they went
 // dirty and the changed entries dropped before monitoring resumes.
+//
+// Dirtiness belongs to the guest table, found by its physical address,
+// not to one shadow path through it: a table shared by several address
+// spaces may be written in one and invalidated in another whose shadow
+// does not link it yet. So besides CR3 loads, two other doors resync a
+// dirty table before its shadow entries can be trusted again: a pool
+// cache hit (the cached shadow table is about to be linked unchanged)
+// and invlpg of an address the guest maps through that table.
 
 const (
 	dirtyPTAfter = 4  // monitored guest writes before a page table goes dirty
@@ -58,6 +66,22 @@ func (s *Shadow) resyncDirty(pg *poolPage) {
 	}
 	s.setPageState(x86.PageDown(pg.key))
 	s.tlb.flushAll()
+}
+
+// resyncDirtyAt resyncs the dirty page table shadowing guest page page,
+// if there is one; it reports whether there was.
+func (s *Shadow) resyncDirtyAt(page x86.GPA) bool {
+	if len(s.dirtyPTs) == 0 {
+		return false
+	}
+	// A dirty table is alone on its guest page (maybeDirty), so it is the
+	// monitor's head.
+	head, ok := s.monitors[x86.PageDown(page)]
+	if !ok || !s.pool.pages[head].dirty {
+		return false
+	}
+	s.resyncDirty(&s.pool.pages[head])
+	return true
 }
 
 // undirty takes pg off the dirty list.

@@ -40,14 +40,22 @@ const (
 	EvVirtUnhandler    EventKind = 24 // Addr: the handler's first byte
 	EvMappingsFix      EventKind = 25 // Addr: GVA, Value: bytes: fix the hypervisor mappings there
 	EvMappingsUnfix    EventKind = 26 // let the hypervisor mappings float again
-	evMax              EventKind = 27
+
+	// Modern paging features (TRACE-TEXT.md, "Modern paging features").
+	EvInvpcid EventKind = 27 // Size: INVPCID type 0..3, Value: PCID, Addr: GVA (type 0)
+	EvAC      EventKind = 28 // Value: RFLAGS.AC, 0 or 1
+	EvPKRU    EventKind = 29 // Value: PKRU (32 bits)
+	evMax     EventKind = 30
 )
+
+// MaxPCID is the largest process-context identifier (12 bits).
+const MaxPCID = 4095
 
 var eventNames = [evMax]string{
 	"invalid", "cr0", "cr3", "cr4", "efer", "cpl", "pw", "pr", "r", "w", "x", "invlpg", "label",
 	"phys-handler", "phys-unhandler", "phys-handler-reset", "phys-handler-off",
 	"balloon", "deflate", "share", "reset", "save", "restore", "virt-handler", "virt-unhandler",
-	"mappings-fix", "mappings-unfix",
+	"mappings-fix", "mappings-unfix", "invpcid", "ac", "pkru",
 }
 
 // String is the kind's name as the text form spells it (without size).
@@ -123,6 +131,14 @@ func (e Event) Validate() error {
 		return fmt.Errorf("virt-handler: type %d or size %d invalid", e.Size, e.Value)
 	case (e.Kind == EvSave || e.Kind == EvRestore) && e.Text == "":
 		return fmt.Errorf("%s: a snapshot name is needed", e.Kind)
+	case e.Kind == EvInvpcid && e.Size > 3:
+		return fmt.Errorf("invpcid: #GP: type %d is above 3", e.Size)
+	case e.Kind == EvInvpcid && e.Value > MaxPCID:
+		return fmt.Errorf("invpcid: #GP: PCID %#x is above %#x", e.Value, MaxPCID)
+	case e.Kind == EvAC && e.Value > 1:
+		return fmt.Errorf("ac %d is not 0 or 1", e.Value)
+	case e.Kind == EvPKRU && e.Value > 0xffffffff:
+		return fmt.Errorf("pkru %#x does not fit in 32 bits", e.Value)
 	}
 	return nil
 }

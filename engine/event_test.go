@@ -47,6 +47,9 @@ func TestEventKindNumbers(t *testing.T) {
 		{engine.EvVirtUnhandler, 24, "virt-unhandler", false, false, noReg},
 		{engine.EvMappingsFix, 25, "mappings-fix", false, false, noReg},
 		{engine.EvMappingsUnfix, 26, "mappings-unfix", false, false, noReg},
+		{engine.EvInvpcid, 27, "invpcid", false, false, noReg},
+		{engine.EvAC, 28, "ac", false, false, noReg},
+		{engine.EvPKRU, 29, "pkru", false, false, noReg},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +75,7 @@ func TestEventKindNumbers(t *testing.T) {
 		})
 	}
 	// Every number past the last kind is invalid, and prints as a number.
-	for _, n := range []uint8{27, 28, 100, 255} {
+	for _, n := range []uint8{30, 31, 100, 255} {
 		k := engine.EventKind(n)
 		if k.Valid() || k.Sized() || k.Access() {
 			t.Errorf("EventKind(%d) is valid, sized or an access", n)
@@ -140,7 +143,14 @@ func TestEventValidate(t *testing.T) {
 		{"cpl 3", engine.Event{Kind: engine.EvCPL, Value: 3}, ""},
 		{"label", engine.Event{Kind: engine.EvLabel, Text: "x"}, ""},
 		{"kind 0", engine.Event{}, "unknown event kind 0"},
-		{"kind 27", engine.Event{Kind: 27}, "unknown event kind 27"},
+		{"kind 30", engine.Event{Kind: 30}, "unknown event kind 30"},
+		{"invpcid 3 4095", engine.Event{Kind: engine.EvInvpcid, Size: 3, Value: 4095}, ""},
+		{"invpcid type 4", engine.Event{Kind: engine.EvInvpcid, Size: 4}, "invpcid: #GP: type 4 is above 3"},
+		{"invpcid PCID 4096", engine.Event{Kind: engine.EvInvpcid, Value: 4096}, "invpcid: #GP: PCID 0x1000 is above 0xfff"},
+		{"ac 1", engine.Event{Kind: engine.EvAC, Value: 1}, ""},
+		{"ac 2", engine.Event{Kind: engine.EvAC, Value: 2}, "ac 2 is not 0 or 1"},
+		{"pkru 32 bits", engine.Event{Kind: engine.EvPKRU, Value: 0xffffffff}, ""},
+		{"pkru 33 bits", engine.Event{Kind: engine.EvPKRU, Value: 1 << 32}, "pkru 0x100000000 does not fit in 32 bits"},
 		{"handler type 0", engine.Event{Kind: engine.EvPhysHandler, Value: 4096}, "phys-handler: type 0 is not mmio, write or all"},
 		{"handler of size 0", engine.Event{Kind: engine.EvPhysHandler, Size: 2}, "phys-handler: size 0"},
 		{"read size 3", engine.Event{Kind: engine.EvRead, Size: 3}, "r: access size 3 is not 1, 2, 4 or 8"},

@@ -90,7 +90,7 @@ func (g *guest) refreshFormat() error {
 
 // begin starts the outcome of ev after validating it.
 func (g *guest) begin(ev Event) (Outcome, error) {
-	o := Outcome{Index: g.next, Event: ev, OK: true}
+	o := Outcome{Index: g.next, Event: ev, OK: true, AS: g.regs.CR3}
 	if err := ev.Validate(); err != nil {
 		return o, err
 	}

@@ -28,6 +28,12 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 	if !gw.OK() {
 		faultAt = gw.Fault.Level
 	}
+	if n := gw.N; n > 0 && n == s.format.N && !gw.Steps[n-1].Big {
+		// The guest walk reached a page table (its entry may be the one
+		// just cleared): if that table is dirty, another address space's
+		// shadow may still hold what the guest invalidates.
+		s.resyncDirtyAt(x86.PageDown(gw.Steps[n-1].EntryAddr))
+	}
 	var specs [5]tableSpec
 	s.plan(va, gw, &specs)
 	pg := &s.pool.pages[s.root]

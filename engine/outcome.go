@@ -71,6 +71,10 @@ type Outcome struct {
 	Notes   Notes
 	MemRefs uint16 // memory references of the translation (nested: 2D walk)
 	Handler string // the physical handler the event called, if any
+	// AS is the address space the event ran in: CR3 as it was before
+	// the event, PCID bits included, so that the same address in two
+	// processes stays two addresses for trace analysis.
+	AS uint64
 }
 
 // Reported reports whether the outcome appears in `--outcomes=jsonl`:
@@ -121,6 +125,12 @@ func (o *Outcome) AppendJSON(b []byte) []byte {
 		// An addition to the contract's fields: which device saw it.
 		b = append(b, `,"handler":`...)
 		b = strconv.AppendQuote(b, o.Handler)
+	}
+	if !phys && o.AS != 0 {
+		// An addition to the contract's fields: the address space (the
+		// CR3 in force), left out when CR3 is 0 (before paging, mostly)
+		// so that the contract's own examples stay as they are.
+		b = appendHexField(b, "as", o.AS)
 	}
 	return append(b, '}')
 }

@@ -21,6 +21,10 @@ func (s *Shadow) poolAlloc(key x86.GPA, kind PoolKind, user, table uint16) (*poo
 			continue
 		}
 		if pg.kind == kind {
+			if pg.dirty {
+				// Its entries may be stale: the guest wrote the table unseen.
+				s.resyncDirty(pg)
+			}
 			if !s.addUser(pg, user, table) {
 				return nil, false, errPoolFull
 			}

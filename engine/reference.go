@@ -46,6 +46,18 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 		_, err = r.writeReg(ev, &o)
 	case k == EvCPL:
 		r.setCPL(ev)
+	case k == EvAC:
+		r.setAC(ev)
+	case k == EvPKRU:
+		r.setPKRU(ev)
+	case k == EvInvpcid:
+		// No TLB to invalidate: only the #GP checks and virtual handlers.
+		var typ uint8
+		var pcid uint16
+		var va x86.GVA
+		if typ, pcid, va, err = r.invpcidArgs(ev); err == nil {
+			r.invpcidVirt(typ, pcid, va)
+		}
 	case k == EvPhysWrite || k == EvPhysRead:
 		err = r.physAccess(ev, &o)
 	case k.Access():
@@ -83,7 +95,7 @@ func (r *Reference) access(ev Event, o *Outcome) {
 	acc := r.accessOf(ev.Kind)
 	ps, n := r.splitAccess(ev)
 	if !r.canonical(ps, n) {
-		o.OK, o.Fault, o.Path = false, x86.Fault{Kind: x86.NonCanonical}, PathGP
+		o.OK, o.Fault, o.Path = false, x86.NonCanonicalFault(), PathGP
 		return
 	}
 	var walks [2]x86.Walk

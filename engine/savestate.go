@@ -63,6 +63,10 @@ type savedRegs struct {
 	CR0, CR3, CR4, EFER uint64
 	CPL                 uint8
 	PDPTE               [4]uint64
+	// RFLAGS.AC and PKRU (states saved before they existed load as 0,
+	// their value then). The PCID is CR3[11:0] with CR4.PCIDE.
+	AC   bool
+	PKRU uint32
 }
 
 type savedHandler struct {
@@ -88,7 +92,7 @@ type savedPage struct {
 func (g *guest) saveState(w io.Writer) error {
 	enc := msgpack.NewEncoder(w)
 	h := savedHeader{Magic: savedStateMagic, Version: SavedStateVersion, MaxPhys: g.cfg.MaxPhys, Events: g.next,
-		Regs: savedRegs{g.regs.CR0, g.regs.CR3, g.regs.CR4, g.regs.EFER, g.regs.CPL, g.regs.PDPTE}}
+		Regs: savedRegs{g.regs.CR0, g.regs.CR3, g.regs.CR4, g.regs.EFER, g.regs.CPL, g.regs.PDPTE, g.regs.AC, g.regs.PKRU}}
 	for _, r := range g.cfg.Ranges {
 		h.Ranges = append(h.Ranges, savedRange{uint8(r.Type), uint64(r.Start), r.Size, r.Name})
 	}
@@ -279,7 +283,8 @@ func (g *guest) applyState(st *loadedState, restoreIndex bool) error {
 		}
 	}
 	r := st.h.Regs
-	g.regs = x86.Regs{CR0: r.CR0, CR3: r.CR3, CR4: r.CR4, EFER: r.EFER, CPL: r.CPL, PDPTE: r.PDPTE, MaxPhys: g.cfg.MaxPhys}
+	g.regs = x86.Regs{CR0: r.CR0, CR3: r.CR3, CR4: r.CR4, EFER: r.EFER, CPL: r.CPL, PDPTE: r.PDPTE, MaxPhys: g.cfg.MaxPhys,
+		AC: r.AC, PKRU: r.PKRU}
 	if restoreIndex {
 		g.next = st.h.Events
 	}

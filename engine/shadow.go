@@ -107,6 +107,12 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		err = s.writeCR(ev, o)
 	case k == EvCPL:
 		s.setCPL(ev)
+	case k == EvAC:
+		s.setAC(ev)
+	case k == EvPKRU:
+		s.setPKRU(ev)
+	case k == EvInvpcid:
+		err = s.invpcid(ev)
 	case k == EvPhysWrite || k == EvPhysRead:
 		err = s.physAccess(ev, o)
 	case k.Access():

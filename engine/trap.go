@@ -26,7 +26,7 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
-		s.guestFault(o, x86.Fault{Kind: x86.NonCanonical})
+		s.guestFault(o, x86.NonCanonicalFault())
 		return nil
 	}
 	if n == 2 && s.format.Mode.Paging() {
@@ -127,7 +127,7 @@ func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
 
 func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 	if !s.format.Canonical(va) {
-		return xlate{fault: x86.Fault{Kind: x86.NonCanonical}}, nil
+		return xlate{fault: x86.NonCanonicalFault()}, nil
 	}
 	if s.paging != PagingShadow {
 		return s.translateNested(va, acc)

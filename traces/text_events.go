@@ -43,6 +43,12 @@ func usage(o op) string {
 		return name + " VALUE"
 	case engine.EvCPL:
 		return name + " 0..3"
+	case engine.EvAC:
+		return name + " 0|1"
+	case engine.EvPKRU:
+		return name + " VALUE"
+	case engine.EvInvpcid:
+		return name + " TYPE PCID [GVA]"
 	case engine.EvPhysWrite:
 		return name + " GPA VALUE"
 	case engine.EvPhysRead:
@@ -159,6 +165,12 @@ func (tr *TextReader) parseEvent(b []byte) (engine.Event, error) {
 		return ev, tr.check(ev)
 	}
 	ev := engine.Event{Kind: o.kind, Size: o.size}
+	if o.kind == engine.EvInvpcid {
+		if err := parseInvpcid(rest, &ev); err != nil {
+			return ev, err
+		}
+		return ev, tr.check(ev)
+	}
 	if o.kind == engine.EvLabel {
 		ev.Text = string(trimBlanks(rest))
 		if ev.Text == "" {
@@ -179,7 +191,7 @@ func (tr *TextReader) parseEvent(b []byte) (engine.Event, error) {
 		return ev, err
 	}
 	switch o.kind {
-	case engine.EvCR0, engine.EvCR3, engine.EvCR4, engine.EvEFER, engine.EvCPL:
+	case engine.EvCR0, engine.EvCR3, engine.EvCR4, engine.EvEFER, engine.EvCPL, engine.EvAC, engine.EvPKRU:
 		ev.Value = first
 	case engine.EvPhysWrite, engine.EvWrite:
 		ev.Addr = first
@@ -190,6 +202,37 @@ func (tr *TextReader) parseEvent(b []byte) (engine.Event, error) {
 		ev.Addr = first
 	}
 	return ev, tr.check(ev)
+}
+
+// parseInvpcid reads `invpcid TYPE PCID [GVA]`: the address is required
+// for type 0 and, when given with the other types, kept (it is ignored
+// when the event is applied, but a round trip must not lose it).
+func parseInvpcid(rest []byte, ev *engine.Event) error {
+	typ, rest := cutToken(rest)
+	pcid, rest := cutToken(rest)
+	gva, rest := cutToken(rest)
+	if len(pcid) == 0 || len(trimBlanks(rest)) != 0 {
+		return fmt.Errorf("want `invpcid TYPE PCID [GVA]`")
+	}
+	t, err := parseUint(typ)
+	if err != nil {
+		return err
+	}
+	if t > 3 {
+		return fmt.Errorf("invpcid: #GP: type %d is above 3", t)
+	}
+	ev.Size = uint8(t)
+	if ev.Value, err = parseUint(pcid); err != nil {
+		return err
+	}
+	if len(gva) == 0 {
+		if t == 0 {
+			return fmt.Errorf("invpcid type 0 needs a GVA: want `invpcid 0 PCID GVA`")
+		}
+		return nil
+	}
+	ev.Addr, err = parseUint(gva)
+	return err
 }
 
 // unknownKeyword explains a first word that names no line kind.
@@ -258,8 +301,9 @@ func checkCanonical(ev engine.Event) error {
 		k == engine.EvWrite || k == engine.EvExec || k == engine.EvInvlpg ||
 		k == engine.EvPhysHandler || k == engine.EvPhysUnhandler || k == engine.EvPhysHandlerReset ||
 		k == engine.EvPhysHandlerOff || k == engine.EvBalloon || k == engine.EvDeflate ||
-		k == engine.EvVirtHandler || k == engine.EvVirtUnhandler || k == engine.EvMappingsFix
+		k == engine.EvVirtHandler || k == engine.EvVirtUnhandler || k == engine.EvMappingsFix || k == engine.EvInvpcid
 	usesValue := k == engine.EvPhysWrite || k == engine.EvWrite || k == engine.EvCPL ||
+		k == engine.EvInvpcid || k == engine.EvAC || k == engine.EvPKRU ||
 		k == engine.EvPhysHandler || k == engine.EvPhysHandlerOff || k == engine.EvVirtHandler || k == engine.EvMappingsFix
 	if _, reg := k.Reg(); reg {
 		usesValue = true
@@ -272,7 +316,7 @@ func checkCanonical(ev engine.Event) error {
 			return fmt.Errorf("%s event with other fields than a name", k)
 		}
 		return checkText(ev.Text, "snapshot name", MaxNameBytes)
-	case !k.Sized() && ev.Size != 0:
+	case !k.Sized() && k != engine.EvInvpcid && ev.Size != 0:
 		return fmt.Errorf("%s event carries an access size %d", k, ev.Size)
 	case !usesAddr && ev.Addr != 0:
 		return fmt.Errorf("%s event carries an address %#x", k, ev.Addr)

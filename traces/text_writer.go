@@ -188,9 +188,23 @@ func AppendEvent(dst []byte, e engine.Event) []byte {
 	case engine.EvCR0, engine.EvCR3, engine.EvCR4, engine.EvEFER:
 		dst = append(dst, ' ')
 		dst = appendHex(dst, e.Value)
-	case engine.EvCPL:
+	case engine.EvCPL, engine.EvAC:
 		dst = append(dst, ' ')
 		dst = strconv.AppendUint(dst, e.Value, 10)
+	case engine.EvPKRU:
+		dst = append(dst, ' ')
+		dst = appendHex(dst, e.Value)
+	case engine.EvInvpcid:
+		// The address is written for type 0, and for the other types
+		// when the trace gave one (ignored there, kept for round trips).
+		dst = append(dst, ' ')
+		dst = strconv.AppendUint(dst, uint64(e.Size), 10)
+		dst = append(dst, ' ')
+		dst = strconv.AppendUint(dst, e.Value, 10)
+		if e.Size == 0 || e.Addr != 0 {
+			dst = append(dst, ' ')
+			dst = appendHex(dst, e.Addr)
+		}
 	case engine.EvPhysWrite, engine.EvWrite:
 		dst = append(dst, ' ')
 		dst = appendHex(dst, e.Addr)

@@ -28,6 +28,12 @@ func TestAppendEvent(t *testing.T) {
 		{engine.Event{Kind: engine.EvExec, Addr: 0xffffffffffffffff}, "x 0xffffffffffffffff"},
 		{engine.Event{Kind: engine.EvInvlpg, Addr: 0x10000}, "invlpg 0x10000"},
 		{engine.Event{Kind: engine.EvLabel, Text: "process 3 forks"}, "label process 3 forks"},
+		{engine.Event{Kind: engine.EvAC, Value: 1}, "ac 1"},
+		{engine.Event{Kind: engine.EvPKRU, Value: 0xc}, "pkru 0xc"},
+		{engine.Event{Kind: engine.EvInvpcid, Value: 7, Addr: 0x1000}, "invpcid 0 7 0x1000"},
+		{engine.Event{Kind: engine.EvInvpcid}, "invpcid 0 0 0x0"},
+		{engine.Event{Kind: engine.EvInvpcid, Size: 1, Value: 4095}, "invpcid 1 4095"},
+		{engine.Event{Kind: engine.EvInvpcid, Size: 3, Addr: 0x2000}, "invpcid 3 0 0x2000"},
 		{engine.Event{Kind: 99}, "EventKind(99)"},
 	}
 	for _, tt := range tests {
@@ -228,6 +234,15 @@ func TestRoundTrip(t *testing.T) {
 			evs = append(evs, engine.Event{Kind: k, Addr: 0xffffffff80000000})
 		case k == engine.EvSave || k == engine.EvRestore:
 			evs = append(evs, engine.Event{Kind: k, Text: "before fork"})
+		case k == engine.EvAC:
+			evs = append(evs, engine.Event{Kind: k, Value: 1}, engine.Event{Kind: k})
+		case k == engine.EvPKRU:
+			evs = append(evs, engine.Event{Kind: k, Value: 0xffffffff}, engine.Event{Kind: k})
+		case k == engine.EvInvpcid:
+			for typ := uint8(0); typ < 4; typ++ {
+				evs = append(evs, engine.Event{Kind: k, Size: typ, Value: 4095},
+					engine.Event{Kind: k, Size: typ, Addr: 1<<64 - 1})
+			}
 		default:
 			evs = append(evs, engine.Event{Kind: k, Value: 1<<64 - 1})
 		}

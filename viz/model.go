@@ -71,6 +71,9 @@ type Model struct {
 	// Counter is the statistic whose changes the timeline shows (the
 	// user clicked it in the statistics panel); "" for none.
 	Counter string
+	// StatsFrom is the event the statistics count from: 0, or the
+	// checkpoint a seek loaded (saved states hold no statistics).
+	StatsFrom uint64
 
 	View          View
 	VA            x86.GVA // the selected virtual address

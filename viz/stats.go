@@ -56,7 +56,11 @@ func (c *ctx) statsPanel(r Rect) {
 
 func (c *ctx) counters(r Rect) {
 	t := c.t
-	in := c.panel("stats", "Statistics (non-zero /PGM counters)", r)
+	title := "Statistics (non-zero /PGM counters)"
+	if c.m.StatsFrom > 0 {
+		title = "Statistics since event " + strconv.FormatUint(c.m.StatsFrom, 10) + " (a checkpoint): non-zero /PGM counters"
+	}
+	in := c.panel("stats", title, r)
 	reg := c.m.Engine.Stats()
 	// With a history, each value is followed by its rate, and one line
 	// says what the rate means and over how many events it is measured.
@@ -279,7 +283,9 @@ func (c *ctx) timelinePanel(r Rect) {
 			c.b = append(append(c.b[:0], name...), ": not on the timeline (unchanged so far, or one of a per-index family)"...)
 		}
 		c.textFitB(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Shade(Green, 0.2))
-	} else if lab, ok := tl.LabelAt(now); ok {
+	} else if lab, ok := tl.LabelAt(now - 1); ok && now > 0 {
+		// now events are applied: the latest label among them is the
+		// current one, not one at index now, which is still ahead.
 		c.b = append(c.b[:0], "label at "...)
 		c.b = appendUint(c.b, lab.Event)
 		c.b = append(c.b, ": "...)

@@ -42,6 +42,7 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 	in := c.panel("walk", "", r)
 	f := e.Format()
 	acc, last := c.selectedAccess(va)
+	asked := va
 	va = f.Linear(va)
 
 	// Title: the address and the access.
@@ -57,6 +58,13 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 	}
 	if !hasVA {
 		c.b = append(c.b, " (no access yet)"...)
+	}
+	if asked != va {
+		// Outside long mode only 32 bits are translated: say so rather
+		// than show another address as if it were the one asked for.
+		c.b = append(c.b, " · "...)
+		c.b = appendHex(c.b, uint64(asked))
+		c.b = append(c.b, " cut to the 32 bits this mode translates"...)
 	}
 	c.textFitB(x, in.Y+1, in.Right()-x, FaceRegular, t.fs, ColDim)
 	_, in = in.CutTop(LineHeight(FaceBold, t.title), t.pad)

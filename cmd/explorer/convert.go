@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,29 +14,29 @@ import (
 func init() {
 	register(&command{
 		name:    "convert",
-		summary: "convert a trace between the text and binary forms (OUT ending in .txt is text, any other name binary)",
+		summary: "convert a trace between the text and binary forms (OUT ending in .txt is text, any other name binary, - standard output)",
 		usage:   "IN OUT",
 		flags:   convertFlags,
 	})
 }
 
 func convertFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
-	partial := fs.Bool("partial", false, "when IN is damaged (truncated, corrupt), keep in OUT the events before the damage instead of removing it; the exit status is still 1")
+	partial := fs.Bool("partial", false, "when IN is damaged (truncated, corrupt) or the conversion is interrupted, keep in OUT the events before instead of leaving OUT as it was; the exit status is still non-zero")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 2 {
 			return usageErrorf("want IN and OUT, got %d arguments", len(args))
 		}
-		return convert(args[0], args[1], *partial, stdout, stderr)
+		ctx, stop := interruptContext()
+		defer stop()
+		return convert(ctx, args[0], args[1], *partial, stdout, stderr)
 	}
 }
 
 // convert copies every event of in to out, in the form out's name asks
 // for. Both forms hold the same things, so nothing is lost either way.
-// A failed conversion leaves no output file unless partial is set.
-func convert(in, out string, partial bool, stdout, stderr io.Writer) error {
-	if sameFile(in, out) {
-		return usageErrorf("IN and OUT are the same file")
-	}
+// A failed or interrupted conversion leaves OUT as it was, unless
+// partial is set (then OUT holds the events before, a complete trace).
+func convert(ctx context.Context, in, out string, partial bool, stdout, stderr io.Writer) error {
 	src, err := traces.Open(in)
 	if err != nil {
 		return err
@@ -43,23 +44,23 @@ func convert(in, out string, partial bool, stdout, stderr io.Writer) error {
 	defer src.Close()
 
 	var total uint64
-	var w traces.Writer
+	known := false
 	if br, ok := src.Reader.(*traces.BinaryReader); ok && !partial {
-		if n, known := br.EventCount(); known {
-			total = n
-			w, err = traces.CreateCount(out, src.Header(), n)
-		}
+		total, known = br.EventCount()
 	}
-	if w == nil && err == nil {
-		w, err = traces.Create(out, src.Header())
-	}
+	w, err := createTrace(out, stdout, src.Header(), total, known, in)
 	if err != nil {
 		return err
 	}
+	defer w.Abort()
 	prog := newProgress(stderr, "convert", "events", total)
 	var n uint64
 	var readErr error
 	for {
+		if n%1024 == 0 && ctx.Err() != nil {
+			readErr = fmt.Errorf("interrupted after %d events", n)
+			break
+		}
 		ev, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -70,25 +71,27 @@ func convert(in, out string, partial bool, stdout, stderr io.Writer) error {
 		}
 		if err := w.WriteEvent(ev); err != nil {
 			prog.Done()
-			w.Close()
-			os.Remove(out)
 			return fmt.Errorf("%s: %w", src.Position(), err)
 		}
 		n++
 		prog.Add(1)
 	}
 	prog.Done()
-	if readErr != nil && !partial {
-		w.Close()
-		os.Remove(out)
-		return readErr
+	code := 1
+	if ctx.Err() != nil {
+		code = 130
 	}
-	if err := w.Close(); err != nil {
-		os.Remove(out)
+	if readErr != nil && !partial {
+		return &exitError{code, fmt.Errorf("%w (%s)", readErr, w.out.abortNote())}
+	}
+	if err := w.Commit(); err != nil {
 		return err
 	}
 	if readErr != nil {
-		return fmt.Errorf("%w (%s keeps the %d events before the damage)", readErr, out, n)
+		return &exitError{code, fmt.Errorf("%w (%s keeps the %d events before)", readErr, out, n)}
+	}
+	if out == "-" {
+		return nil
 	}
 	fmt.Fprintf(stdout, "%s (%s) -> %s (%s): %d events", in, src.Form, out, traces.FormOf(out), n)
 	if st, err := os.Stat(out); err == nil && n > 0 {
@@ -96,15 +99,4 @@ func convert(in, out string, partial bool, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
-}
-
-// sameFile reports whether a and b name the same existing file: writing one
-// would destroy the other before it is read.
-func sameFile(a, b string) bool {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	sb, err := os.Stat(b)
-	return err == nil && os.SameFile(sa, sb)
 }

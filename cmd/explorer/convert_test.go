@@ -147,7 +147,7 @@ func TestConvertErrors(t *testing.T) {
 		out  string // a file that must not exist afterwards
 	}{
 		{"no arguments", []string{"convert"}, 2, []string{"want IN and OUT, got 0 arguments", "explorer help convert"}, ""},
-		{"same file", []string{"convert", bin, bin}, 2, []string{"IN and OUT are the same file"}, ""},
+		{"same file", []string{"convert", bin, bin}, 1, []string{"are the same file"}, ""},
 		{"missing input", []string{"convert", filepath.Join(dir, "missing.txt"), filepath.Join(dir, "x.pgmt")}, 1, []string{"no such file"}, filepath.Join(dir, "x.pgmt")},
 		{"bad text", []string{"convert", "testdata/bad-line.txt", filepath.Join(dir, "y.pgmt")}, 1, []string{"testdata/bad-line.txt:6: r3 0x7c00: access size 3"}, filepath.Join(dir, "y.pgmt")},
 		{"truncated", []string{"convert", cut, filepath.Join(dir, "z.txt")}, 1, []string{cut + ": event ", "truncated trace"}, filepath.Join(dir, "z.txt")},

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu"
 )
 
@@ -42,9 +44,6 @@ func importFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 		}
 		if *out == "" {
 			return usageErrorf("-o TRACE is required")
-		}
-		if sameFile(args[0], *out) {
-			return usageErrorf("CORE and TRACE are the same file")
 		}
 		if *maxPhys > 52 {
 			return usageErrorf("--maxphyaddr %d: want 32..52", *maxPhys)
@@ -80,7 +79,7 @@ func importCore(path, out string, o qemu.ImportOptions, regions bool, stdout, st
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := qemu.WriteTrace(out, s.Header, s.Events); err != nil {
+	if err := writeEvents(out, stdout, s.Header, s.Events, path); err != nil {
 		return err
 	}
 	if regions {
@@ -145,4 +144,20 @@ func readAddresses(path string) ([]uint64, error) {
 		out = append(out, v)
 	}
 	return out, sc.Err()
+}
+
+// writeEvents writes a whole trace through the command's one output path:
+// never over an input, never half-written under its final name.
+func writeEvents(name string, stdout io.Writer, h traces.Header, events []engine.Event, inputs ...string) error {
+	t, err := createTrace(name, stdout, h, uint64(len(events)), true, inputs...)
+	if err != nil {
+		return err
+	}
+	for i, e := range events {
+		if err := t.WriteEvent(e); err != nil {
+			t.Abort()
+			return fmt.Errorf("%s: event %d: %w", name, i, err)
+		}
+	}
+	return t.Commit()
 }

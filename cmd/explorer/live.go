@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
 )
 
@@ -101,7 +100,10 @@ func report(w io.Writer, name string, r *x86live.Run) {
 // events (virtual addresses, as the engine saw them), or with --mmu
 // unicorn the reference way's (physical accesses: Unicorn's memory hooks
 // report no virtual address).
-func recordX86(o recordOptions, stdout io.Writer) error {
+func recordX86(o recordOptions, stdout, stderr io.Writer) error {
+	if err := notAnInput(o.out, []string{o.x86}); err != nil {
+		return err
+	}
 	p, pg, err := liveSetup(o.x86, o.unicorn, o.paging)
 	if err != nil {
 		return err
@@ -118,24 +120,27 @@ func recordX86(o recordOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tw, err := traces.Create(o.out, r.Header(pg))
+	if len(r.Events) == 0 {
+		return errors.New("the guest produced no events")
+	}
+	tw, err := createTrace(o.out, stdout, r.Header(pg), 0, false, o.x86)
 	if err != nil {
 		return err
 	}
+	defer tw.Abort()
 	for i, ev := range r.Events {
 		if o.events > 0 && i >= o.events {
 			break
 		}
 		if err := tw.WriteEvent(ev); err != nil {
-			tw.Close()
 			return err
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := tw.Commit(); err != nil {
 		return err
 	}
-	if len(r.Events) == 0 {
-		return errors.New("the guest produced no events")
+	if o.out == "-" {
+		stdout = stderr // the trace went there
 	}
 	n := len(r.Events)
 	if o.events > 0 {

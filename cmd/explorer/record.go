@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 
@@ -76,7 +74,7 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed `N` of the workload's random choices: the same seed and parameters give the same trace")
 	fs.IntVar(&o.events, "events", 0, "record at most `N` events; 0 means the workload's default (its whole run, or a fixed number for workloads that never end)")
 	fs.Var(o.params, "param", "a workload parameter, `NAME=VALUE` (repeat the flag for several; explorer workloads lists them)")
-	fs.StringVar(&o.out, "o", "", "the trace `FILE` to write: text if its name ends in .txt, binary otherwise")
+	fs.StringVar(&o.out, "o", "", "the trace `FILE` to write: text if its name ends in .txt, binary otherwise; - for standard output (binary)")
 	fs.StringVar(&o.x86, "x86", "", "instead of a workload, run real x86 code in Unicorn: `PROGRAM` as for explorer live")
 	fs.StringVar(&o.mmu, "mmu", "engine", "with --x86: record the engine as MMU (engine) or Unicorn's own MMU (unicorn, physical accesses)")
 	fs.StringVar(&o.paging, "paging", "shadow", "with --x86: shadow or nested")
@@ -86,11 +84,10 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 		if len(args) != 0 {
 			return usageErrorf("unexpected arguments %q (the trace file goes after -o)", args)
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
 		// After the first Ctrl-C the recording winds down; a second one
 		// kills the program as usual.
-		context.AfterFunc(ctx, stop)
+		ctx, stop := interruptContext()
+		defer stop()
 		return record(ctx, o, stdout, stderr)
 	}
 }
@@ -100,7 +97,7 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 // the trace written so far is completed and the exit status is 130.
 func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) error {
 	if o.x86 != "" && o.out != "" && o.workload == "" {
-		return recordX86(o, stdout)
+		return recordX86(o, stdout, stderr)
 	}
 	switch {
 	case o.workload == "":
@@ -127,10 +124,11 @@ func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tw, err := traces.Create(o.out, h)
+	tw, err := createTrace(o.out, stdout, h, 0, false)
 	if err != nil {
 		return err
 	}
+	defer tw.Abort()
 	max := o.events
 	if max == 0 {
 		max = info.Events
@@ -138,7 +136,7 @@ func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) erro
 	prog := newProgress(stderr, "record "+o.workload, "events", uint64(max))
 	n, err := workload.Run(ctx, w, eng, max, func(ev engine.Event, oc *engine.Outcome) error {
 		if err := tw.WriteEvent(ev); err != nil {
-			return err
+			return &traceWriteError{err}
 		}
 		if o.check {
 			if err := eng.Check(); err != nil {
@@ -152,19 +150,29 @@ func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) erro
 		return nil
 	})
 	prog.Done()
-	cerr := tw.Close()
+	// What was recorded is a complete trace of its events, kept also
+	// when the workload fails or is interrupted; a failure to write is
+	// not kept.
+	var cerr error
+	var we *traceWriteError
+	if !errors.As(err, &we) {
+		cerr = tw.Commit()
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		if cerr != nil {
 			return fmt.Errorf("interrupted, and completing %s failed: %w", o.out, cerr)
 		}
 		return &exitError{130, fmt.Errorf("interrupted: %s holds the first %d events, a complete trace", o.out, n)}
-	case err != nil && cerr == nil:
+	case err != nil && cerr == nil && we == nil:
 		return fmt.Errorf("%w (%s holds the %d events before)", err, o.out, n)
 	case err != nil:
 		return err
 	case cerr != nil:
 		return cerr
+	}
+	if o.out == "-" {
+		stdout = stderr // the trace went there
 	}
 	fmt.Fprintf(stdout, "%s: %d events of %s (seed %d%s)\n", o.out, n, o.workload, o.seed, paramsNote(o.params))
 	return nil
@@ -176,3 +184,10 @@ func paramsNote(p paramFlag) string {
 	}
 	return ", " + p.String()
 }
+
+// traceWriteError is a failure to write the trace (a full disk), as
+// opposed to one of the workload: nothing is kept.
+type traceWriteError struct{ err error }
+
+func (e *traceWriteError) Error() string { return e.err.Error() }
+func (e *traceWriteError) Unwrap() error { return e.err }

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -84,7 +84,9 @@ func renderFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 		if len(files) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(files))
 		}
-		return render(files[0], o, stdout)
+		ctx, stop := interruptContext()
+		defer stop()
+		return render(ctx, files[0], o, stdout)
 	}
 }
 
@@ -107,7 +109,7 @@ func parseSize(s string) (w, h int, err error) {
 }
 
 // render replays the trace at path to o.at and writes the picture.
-func render(path string, o renderOptions, stdout io.Writer) error {
+func render(ctx context.Context, path string, o renderOptions, stdout io.Writer) error {
 	if o.engine != "shadow" {
 		if o.engine == "ref" {
 			return usageErrorf("--engine ref cannot be drawn: the reference CPU has no shadow tables, pool or intermediate context")
@@ -139,6 +141,10 @@ func render(path string, o renderOptions, stdout io.Writer) error {
 		}
 	}
 
+	// Refuse -o IN now rather than after the replay.
+	if err := notAnInput(o.out, []string{path}); err != nil {
+		return err
+	}
 	f, err := traces.Open(path)
 	if err != nil {
 		return err
@@ -169,6 +175,9 @@ func render(path string, o renderOptions, stdout io.Writer) error {
 		if isIndex && n == stop {
 			break
 		}
+		if n%1024 == 0 && ctx.Err() != nil {
+			return &exitError{130, fmt.Errorf("interrupted after %d events; %s not written", n, o.out)}
+		}
 		ev, err := f.Next()
 		if errors.Is(err, io.EOF) {
 			if o.at != "" {
@@ -198,27 +207,17 @@ func render(path string, o renderOptions, stdout io.Writer) error {
 
 	var l viz.List
 	viz.Layout(m, &l)
-	if o.out == "-" {
-		bw := bufio.NewWriter(stdout)
-		if err := viz.RenderPNG(bw, &l, l.Width, l.Height); err != nil {
-			return err
-		}
-		return bw.Flush()
-	}
-	out, err := os.Create(o.out)
+	out, err := createOutput(o.out, stdout, path)
 	if err != nil {
 		return err
 	}
+	defer out.Abort()
 	bw := bufio.NewWriter(out)
-	err = viz.RenderPNG(bw, &l, l.Width, l.Height)
-	if err == nil {
-		err = bw.Flush()
+	if err := viz.RenderPNG(bw, &l, l.Width, l.Height); err != nil {
+		return err
 	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if err := bw.Flush(); err != nil {
+		return err
 	}
-	if err != nil {
-		os.Remove(o.out)
-	}
-	return err
+	return out.Commit()
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -35,6 +34,7 @@ type replayOptions struct {
 	host     string // overrides of the trace header, "" when not given
 	paging   string
 	pool     int
+	where    string // --where: print only the outcomes this filter matches
 	// afterEvent, when set, is called after each event is applied with
 	// the number applied so far (tests use it to interrupt a replay).
 	afterEvent func(n uint64)
@@ -49,6 +49,7 @@ func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.BoolVar(&o.check, "check", false, "run the invariant checker after every event and stop at the first violation (slow)")
 	fs.StringVar(&o.host, "host", "", "host paging mode, overriding the trace header: "+strings.Join(engine.HostModeNames(), ", "))
 	fs.StringVar(&o.paging, "paging", "", "shadow, nested or ept, overriding the trace header")
+	fs.StringVar(&o.where, "where", "", "print only the outcomes that match this filter (implies --outcomes=jsonl; see README, \"Filters\")")
 	fs.IntVar(&o.pool, "pool", 0, fmt.Sprintf("shadow page pool size in pages (%d..%d), overriding the trace header", engine.MinPoolPages, engine.MaxPoolPages))
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 1 {
@@ -58,13 +59,11 @@ func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	}
 }
 
-// replayInterruptible is replay that Ctrl-C (SIGINT) stops cleanly.
+// replayInterruptible is replay that Ctrl-C (SIGINT) or SIGTERM stops
+// cleanly; a second Ctrl-C kills the program as usual.
 func replayInterruptible(path string, o replayOptions, stdout, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
-	// After the first Ctrl-C the replay winds down; a second one kills
-	// the program as usual.
-	context.AfterFunc(ctx, stop)
 	return replay(ctx, path, o, stdout, stderr)
 }
 
@@ -111,6 +110,13 @@ type checker interface{ Check() error }
 // statistics if asked for, and the error says how far it got, with exit
 // status 130.
 func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io.Writer) error {
+	where, err := parseWhere(o.where)
+	if err != nil {
+		return err
+	}
+	if where != nil && o.outcomes == "none" {
+		o.outcomes = "jsonl"
+	}
 	if o.outcomes != "none" && o.outcomes != "jsonl" {
 		return usageErrorf("unknown --outcomes %q (want none or jsonl)", o.outcomes)
 	}
@@ -144,18 +150,25 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	if o.check && chk == nil {
 		return usageErrorf("--check needs the shadow engine")
 	}
+	// Outcomes go to a file only if the replay gets through (or is
+	// interrupted: then the file holds those of the events replayed).
 	var out *bufio.Writer
+	var of *output
 	if o.outcomes == "jsonl" {
-		w := stdout
-		if o.out != "-" {
-			of, err := os.Create(o.out)
-			if err != nil {
-				return err
-			}
-			defer of.Close()
-			w = of
+		if of, err = createOutput(o.out, stdout, path); err != nil {
+			return err
 		}
-		out = bufio.NewWriterSize(w, 1<<16)
+		defer of.Abort()
+		out = bufio.NewWriterSize(of, 1<<16)
+	}
+	finish := func() error {
+		if out == nil {
+			return nil
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		return of.Commit()
 	}
 	// The progress line: its total is the binary header's count, or
 	// an estimate from the share of the file read so far.
@@ -174,6 +187,9 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 		prog.Done()
 		if out != nil {
 			out.Flush()
+			if of.tmp != "" {
+				err = fmt.Errorf("%w (%s)", err, of.abortNote())
+			}
 		}
 		return err
 	}
@@ -183,7 +199,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	for n := uint64(0); ; n++ {
 		if n%256 == 0 && n > 0 {
 			if ctx.Err() != nil {
-				return replayInterrupted(rd, n, o, &sum, start, eng, out, prog, stderr)
+				return replayInterrupted(rd, n, o, &sum, start, eng, out != nil, finish, prog, stderr)
 			}
 			if !known && n%(1<<16) == 0 {
 				prog.estimate(n, src.n, size)
@@ -213,7 +229,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 			}
 		}
 		sum.add(&oc)
-		if out != nil && oc.Reported() {
+		if keep := where.keep(&oc); out != nil && keep && oc.Reported() {
 			buf = oc.AppendJSON(buf[:0])
 			buf = append(buf, '\n')
 			if _, err := out.Write(buf); err != nil {
@@ -227,10 +243,8 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	}
 	prog.Done()
 	sum.elapsed = time.Since(start)
-	if out != nil {
-		if err := out.Flush(); err != nil {
-			return err
-		}
+	if err := finish(); err != nil {
+		return err
 	}
 	if o.stats {
 		sum.print(stderr, eng)
@@ -241,18 +255,15 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 // replayInterrupted ends a replay stopped by Ctrl-C after n events: what
 // was printed is flushed, the statistics so far printed if asked for.
 func replayInterrupted(rd traces.Reader, n uint64, o replayOptions, sum *replaySummary, start time.Time,
-	eng engine.Engine, out *bufio.Writer, prog *progress, stderr io.Writer) error {
+	eng engine.Engine, out bool, finish func() error, prog *progress, stderr io.Writer) error {
 	prog.Done()
 	sum.elapsed = time.Since(start)
-	var err error
-	if out != nil {
-		err = out.Flush()
-	}
+	err := finish()
 	if o.stats {
 		sum.print(stderr, eng)
 	}
 	msg := fmt.Sprintf("interrupted after %d events (the last: %s)", n, rd.Position())
-	if out != nil {
+	if out {
 		msg += "; the outcomes of those events were written"
 	}
 	if err != nil {

@@ -126,7 +126,7 @@ func TestCanonical(t *testing.T) {
 					if w.Fault.Kind != x86.NotPresent || w.Fault.Code != x86.PFWrite|x86.PFUser || w.N != 1 {
 						t.Errorf("%v %#x: %v n=%d, want not present at the top", mc.m, c.va, w.Fault, w.N)
 					}
-				} else if w.Fault != (x86.Fault{Kind: x86.NonCanonical}) || w.N != 0 || w.Fault.IsPF() || w.OK() {
+				} else if w.Fault != x86.NonCanonicalFault() || w.N != 0 || w.Fault.IsPF() || w.OK() {
 					t.Errorf("%v %#x: %+v n=%d, want a bare NonCanonical", mc.m, c.va, w.Fault, w.N)
 				}
 				if f.Linear(x86.GVA(c.va)) != x86.GVA(c.va) {

@@ -46,6 +46,15 @@ func (e Entry) Big() bool      { return e&Entry(PS) != 0 }
 func (e Entry) Global() bool   { return e&Entry(G) != 0 }
 func (e Entry) NoExec() bool   { return e&Entry(NX) != 0 }
 
+// KeyShift is where an IA-32e leaf entry holds its protection key (bits
+// 62:59). The bits are ignored by the hardware walk whether or not
+// CR4.PKE is set; under PAE paging they are reserved.
+const KeyShift = 59
+
+// Key is the protection key of an IA-32e leaf entry (bits 62:59). It is
+// meaningful only for leaves of long-mode formats.
+func (e Entry) Key() uint8 { return uint8(e>>KeyShift) & 0xf }
+
 // FlagString renders the usual flag letters of an entry, upper case when
 // set and '-' when clear, in the order P W U A D S G X (S = big page or
 // PAT, X = no-execute). It is meant for dumps and golden files.

@@ -39,6 +39,7 @@ const (
 	PFUser    ErrorCode = 1 << 2
 	PFRsvd    ErrorCode = 1 << 3
 	PFFetch   ErrorCode = 1 << 4 // I/D
+	PFPK      ErrorCode = 1 << 5 // a protection key forbade the access
 )
 
 func (c ErrorCode) String() string { return fmt.Sprintf("%#x", uint32(c)) }
@@ -69,6 +70,17 @@ type Fault struct {
 	Kind  FaultKind
 	Level int
 	Code  ErrorCode
+	// Rule is the rule that refused the access (see Rule for the order
+	// when several do); Rules is every rule that refused it. Key is the
+	// translation's protection key when a key rule is among them.
+	Rule  Rule
+	Rules RuleSet
+	Key   uint8
+}
+
+// NonCanonicalFault is the #GP of a non-canonical address in IA-32e mode.
+func NonCanonicalFault() Fault {
+	return Fault{Kind: NonCanonical, Rule: RuleNonCanonical, Rules: 1 << RuleNonCanonical}
 }
 
 // IsPF reports whether the fault is a page fault (as opposed to #GP or none).
@@ -86,11 +98,22 @@ func (f Fault) String() string {
 	return fmt.Sprintf("#PF %s (%s)", f.Code, f.Kind)
 }
 
-// PageFaultCode builds the #PF error code for a fault of the given kind.
-// It is the only place error codes are made. fetchBit says whether the I/D
-// bit is reported in the current mode (EFER.NXE with PAE or long paging).
+// PageFaultCode builds the #PF error code for a fault of the given kind
+// that no protection key caused. fetchBit says whether the I/D bit is
+// reported in the current mode (CR4.SMEP, or EFER.NXE with PAE or long
+// paging): see Root.FetchBit.
 func PageFaultCode(kind FaultKind, acc Access, fetchBit bool) ErrorCode {
+	return FaultCode(kind, acc, fetchBit, false)
+}
+
+// FaultCode builds the #PF error code; pk says a protection key forbade
+// the access (PK is then set whatever else forbade it too). It is the
+// only place error codes are made.
+func FaultCode(kind FaultKind, acc Access, fetchBit, pk bool) ErrorCode {
 	var c ErrorCode
+	if pk {
+		c |= PFPK
+	}
 	switch kind {
 	case ReservedBit:
 		c = PFPresent | PFRsvd

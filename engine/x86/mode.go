@@ -60,10 +60,20 @@ const (
 	CR0WP uint64 = 1 << 16
 	CR0PG uint64 = 1 << 31
 
-	CR4PSE  uint64 = 1 << 4
-	CR4PAE  uint64 = 1 << 5
-	CR4PGE  uint64 = 1 << 7
-	CR4LA57 uint64 = 1 << 12
+	CR4PSE   uint64 = 1 << 4
+	CR4PAE   uint64 = 1 << 5
+	CR4PGE   uint64 = 1 << 7
+	CR4LA57  uint64 = 1 << 12
+	CR4PCIDE uint64 = 1 << 17 // CR3[11:0] is the PCID; CR3 bit 63 on a write keeps TLB entries
+	CR4SMEP  uint64 = 1 << 20 // supervisor fetches from user pages fault
+	CR4SMAP  uint64 = 1 << 21 // supervisor data accesses to user pages fault unless RFLAGS.AC
+	CR4PKE   uint64 = 1 << 22 // protection keys (PKRU) for user pages in IA-32e mode
+
+	// CR3NoFlush is bit 63 of a value written to CR3 with CR4.PCIDE=1:
+	// keep the new PCID's TLB entries. It is never stored in CR3.
+	CR3NoFlush uint64 = 1 << 63
+	// CR3PCID is where CR3 holds the current PCID when CR4.PCIDE=1.
+	CR3PCID uint64 = 0xfff
 
 	EFERLME uint64 = 1 << 8
 	EFERLMA uint64 = 1 << 10

@@ -11,6 +11,10 @@ const (
 	pe, pg, wp       = x86.CR0PE, x86.CR0PG, x86.CR0WP
 	pse, pae, pge    = x86.CR4PSE, x86.CR4PAE, x86.CR4PGE
 	la57             = x86.CR4LA57
+	pcide            = x86.CR4PCIDE
+	smep             = x86.CR4SMEP
+	smap             = x86.CR4SMAP
+	pke              = x86.CR4PKE
 	lme, lma, nxe    = x86.EFERLME, x86.EFERLMA, x86.EFERNXE
 	et               = x86.CR0ET
 	cd, nw           = uint64(1) << 30, uint64(1) << 29

@@ -30,6 +30,7 @@ var (
 	stLongMP36  = regsIn(et|pe|pg, pae, lme, 0x7000, 36)
 	stProtCDNW  = regsIn(et|pe|cd|nw, 0, 0, 0, 40)
 	stPAELegacy = regsIn(et|pe|pg, pae|la57, nxe, 0x5000, 40)
+	stLongPCID  = regsIn(et|pe|pg|wp, pae|pcide, lme|nxe, 0x7003, 40)
 )
 
 // TestWriteGP: every write the processor rejects with #GP returns a
@@ -52,10 +53,18 @@ func TestWriteGP(t *testing.T) {
 		{"set-LA57-in-long-mode", stLong, x86.CR4, pae | la57},
 		{"clear-LA57-in-long-mode", stLA57, x86.CR4, pae},
 		{"CR4-bit-15", stProt, x86.CR4, 1 << 15},
-		{"CR4-PCIDE-unsupported", stLong, x86.CR4, pae | 1<<17},
-		{"CR4-SMEP-unsupported", stPAE, x86.CR4, pae | 1<<20},
-		{"CR4-SMAP-unsupported", stPAE, x86.CR4, pae | 1<<21},
-		{"CR4-PKE-unsupported", stLong, x86.CR4, pae | 1<<22},
+		{"CR4-bit-19", stLong, x86.CR4, pae | 1<<19},
+		{"CR4-bit-23", stPAE, x86.CR4, pae | 1<<23},
+		{"PCIDE-in-legacy-PAE", stPAE, x86.CR4, pae | pcide},
+		{"PCIDE-in-protected-mode-with-LME", stProtLME, x86.CR4, pae | pcide},
+		{"PCIDE-in-real-mode", stReal, x86.CR4, pcide},
+		{"PCIDE-with-CR3-low-bits", regsIn(et|pe|pg, pae, lme, 0x7008, 40), x86.CR4, pae | pcide},
+		{"PCIDE-with-CR3-PWT", regsIn(et|pe|pg, pae, lme, 0x7000|1<<3, 40), x86.CR4, pae | pcide},
+		{"clear-PG-with-PCIDE", stLongPCID, x86.CR0, et | pe},
+		{"clear-PG-and-PE-with-PCIDE", stLongPCID, x86.CR0, et},
+		{"CR3-bit-63-without-PCIDE", stLong, x86.CR3, 1<<63 | 0x7000},
+		{"CR3-noflush-at-MAXPHYADDR", stLongPCID, x86.CR3, 1<<63 | 1<<40 | 5},
+		{"CR3-bit-62-with-PCIDE", stLongPCID, x86.CR3, 1<<62 | 0x7000},
 		{"CR4-bit-32", stProt, x86.CR4, 1 << 32},
 		{"set-LME-while-paging", st32, x86.EFER, lme},
 		{"set-LME-while-PAE-paging", stPAE, x86.EFER, lme | nxe},

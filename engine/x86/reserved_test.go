@@ -157,7 +157,8 @@ func runReserved(t *testing.T, m x86.Mode, cr4 uint64, M uint, va x86.GVA, sh rs
 			switch {
 			case mbz&(1<<bit) != 0:
 				nrsvd++
-				want := x86.Fault{Kind: x86.ReservedBit, Level: i, Code: x86.PFPresent | x86.PFRsvd}
+				want := x86.Fault{Kind: x86.ReservedBit, Level: i, Code: x86.PFPresent | x86.PFRsvd,
+					Rule: x86.RuleReserved, Rules: 1 << x86.RuleReserved}
 				if w.Fault != want || w.N != i+1 {
 					t.Errorf("%s is reserved: got %v at level %d (n=%d), want RSVD at %d", where, w.Fault, w.Fault.Level, w.N, i)
 				}

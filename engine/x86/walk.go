@@ -15,7 +15,13 @@ type Root struct {
 	CR3   uint64
 	PDPTE *[4]uint64 // legacy PAE: the PDPTE registers; must not be nil for PAE formats
 	WP    bool       // CR0.WP
+	Protect
 }
+
+// FetchBit reports whether #PF error codes of format f report I/D: with
+// EFER.NXE under PAE or IA-32e paging, and in every paging mode with
+// CR4.SMEP.
+func (r *Root) FetchBit(f *Format) bool { return f.FetchBit || r.SMEP && f.N > 0 }
 
 // Step is one level of a walk: where the entry was, what it held, and the
 // rights accumulated from the top down to and including it.
@@ -41,7 +47,10 @@ type Walk struct {
 	GPA       GPA
 	PageShift uint8  // 12, 21, 22 or 30
 	Rights    Rights // effective rights of the translation
-	Fault     Fault
+	// Key is the protection key of the leaf (bits 62:59) in IA-32e
+	// formats, 0 in the others; it matters only for user pages.
+	Key   uint8
+	Fault Fault
 }
 
 // OK reports whether the translation succeeded.
@@ -69,10 +78,11 @@ func (f *Format) Walk(mem Memory, root Root, va GVA, acc Access, w *Walk) {
 		return
 	}
 	if !f.Canonical(va) {
-		w.Fault = Fault{Kind: NonCanonical}
+		w.Fault = NonCanonicalFault()
 		return
 	}
 	rights := AllRights
+	fetchBit := root.FetchBit(f)
 	table := GPA(root.CR3 & f.RootMask)
 	for i := 0; i < f.N; i++ {
 		lv := &f.Levels[i]
@@ -89,11 +99,11 @@ func (f *Format) Walk(mem Memory, root Root, va GVA, acc Access, w *Walk) {
 		}
 		e := s.Entry
 		if !e.Present() {
-			w.fault(NotPresent, i, acc, f.FetchBit)
+			w.fault(NotPresent, i, acc, fetchBit)
 			return
 		}
 		if lv.Reserved(e) != 0 {
-			w.fault(ReservedBit, i, acc, f.FetchBit)
+			w.fault(ReservedBit, i, acc, fetchBit)
 			return
 		}
 		if lv.Rights {
@@ -110,15 +120,30 @@ func (f *Format) Walk(mem Memory, root Root, va GVA, acc Access, w *Walk) {
 		table = lv.Table(e)
 	}
 	w.Rights = rights
-	if !rights.Permits(acc, root.WP) {
-		w.fault(Protection, w.N-1, acc, f.FetchBit)
+	keys := f.Mode.Long()
+	if keys {
+		w.Key = w.Steps[w.N-1].Entry.Key()
+	}
+	if set := root.Refused(rights, w.Key, keys, acc, root.WP); set != 0 {
+		key := w.Key
+		w.fault(Protection, w.N-1, acc, fetchBit)
+		w.Fault.Rules, w.Fault.Rule = set, set.First()
+		if set.Keys() {
+			w.Fault.Code |= PFPK
+			w.Fault.Key = key
+		}
 	}
 }
 
+// faultRules names the rule of a fault that ends a walk early.
+var faultRules = [...]Rule{NotPresent: RuleNotPresent, ReservedBit: RuleReserved, NonCanonical: RuleNonCanonical}
+
 func (w *Walk) fault(k FaultKind, level int, acc Access, fetchBit bool) {
-	w.Fault = Fault{Kind: k, Level: level, Code: PageFaultCode(k, acc, fetchBit)}
+	w.Fault = Fault{Kind: k, Level: level, Code: PageFaultCode(k, acc, fetchBit), Rule: faultRules[k]}
+	w.Fault.Rules = 1 << w.Fault.Rule
 	w.Rights = 0
 	w.GPA = 0
+	w.Key = 0
 }
 
 // SetAccessedDirty sets A in every entry the successful walk used (PDPTE

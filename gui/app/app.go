@@ -232,6 +232,10 @@ func (a *App) Update(in Input) {
 	case changed:
 		a.dirty = true
 	}
+	if a.p.missed != UntilNone {
+		a.notify(noFurther(a.p.missed))
+		a.p.missed = UntilNone
+	}
 	if a.toast != "" && time.Now().After(a.toastEnd) {
 		a.toast = ""
 		a.dirty = true
@@ -329,6 +333,7 @@ func (a *App) TogglePlay() {
 		if p.ended || p.err != nil {
 			a.seek(0)
 		}
+		p.startRun()
 		p.playing, p.acc = true, 0
 	}
 	p.until = UntilNone
@@ -346,25 +351,65 @@ func (a *App) Step(n int) {
 	a.seek(now + uint64(n))
 }
 
-// StepUntil replays until the next event matching u.
+// StepUntil replays until the next event matching u. With the tour on,
+// the next label is the next step: the label and the events it explains.
+// When nothing matches ahead, the replay stays where it was and says so.
 func (a *App) StepUntil(u Until) {
 	a.p.playing = false
+	if u == UntilLabel && a.tour {
+		u = UntilStep
+	}
 	if a.p.ended {
-		a.notify("at the end: no next " + u.String())
+		a.notify(noFurther(u))
 		return
 	}
 	a.p.until = u
+	a.p.startRun()
 	a.dirty = true
 }
 
-// PrevLabel goes back to the label before the current one.
+func noFurther(u Until) string {
+	if u == UntilStep {
+		return "no further step: this is the end of the tour"
+	}
+	return "no further " + u.String() + " in this trace"
+}
+
+// PrevLabel goes back to the label before the current one (with the
+// tour on, to the previous step).
 func (a *App) PrevLabel() {
 	a.p.playing = false
+	if a.tour {
+		// The step shown is the latest label applied; the one before
+		// it ends where that label starts.
+		if l, ok := a.p.currentLabel(); ok {
+			a.seek(l.Event)
+		} else {
+			a.seek(0)
+		}
+		return
+	}
 	if l, ok := a.p.labelNear(-1); ok {
 		a.seek(l.Event + 1)
 	} else {
 		a.seek(0)
 	}
+}
+
+// labelStop is where going to label i stops: just after it, or with
+// the tour on at the end of its step (just before the next label).
+func (a *App) labelStop(i int) uint64 {
+	ls := a.p.labels
+	if !a.tour {
+		return ls[i].Event + 1
+	}
+	if i+1 < len(ls) {
+		return ls[i+1].Event
+	}
+	if a.p.totalKnown {
+		return a.p.total
+	}
+	return ls[i].Event + 1
 }
 
 func (a *App) seek(n uint64) {
@@ -432,22 +477,22 @@ func (a *App) GoTo(s string) error {
 	}
 	t := strings.ToLower(s)
 	now := a.p.pos()
-	var first *Label
+	first := -1
 	for i := range a.p.labels {
 		l := &a.p.labels[i]
 		if !strings.Contains(strings.ToLower(l.Text), t) {
 			continue
 		}
 		if l.Event >= now {
-			a.Seek(l.Event + 1)
+			a.Seek(a.labelStop(i))
 			return nil
 		}
-		if first == nil {
-			first = l
+		if first < 0 {
+			first = i
 		}
 	}
-	if first != nil {
-		a.Seek(first.Event + 1)
+	if first >= 0 {
+		a.Seek(a.labelStop(first))
 		return nil
 	}
 	return fmt.Errorf("no event number or label matches %q", s)

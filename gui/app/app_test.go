@@ -83,7 +83,7 @@ func TestControls(t *testing.T) {
 	for i, s := range []step{
 		{func() { a.Step(3) }, 3},
 		{func() { a.Step(-1) }, 2},
-		{func() { a.StepUntil(UntilLabel) }, 5}, // the label at index 4
+		{func() { a.StepUntil(UntilLabel) }, 9}, // the tour: the first step ends before the label at index 9
 		{func() { a.StepUntil(UntilFault) }, 0},
 		{func() { a.GoTo("60") }, 60},
 		{func() { a.GoTo("canonical") }, 0},

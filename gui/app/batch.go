@@ -65,6 +65,10 @@ const clockEvery = 256
 func (p *player) run(deadline time.Time, max uint64, stop Until) (n uint64, why runEnd) {
 	loop := func() {
 		for n < max {
+			if stop == UntilStep && p.stepEnds() {
+				why = runStop
+				return
+			}
 			if !p.step() {
 				why = runOver
 				return

@@ -11,6 +11,20 @@ import (
 
 func xva(a uint64) x86.GVA { return x86.GVA(a) }
 
+// hasVA reports whether events of kind k name a virtual address.
+func hasVA(k engine.EventKind) bool { return k.Access() || k == engine.EvInvlpg }
+
+// recentOutcome is the outcome of event n if the event log still has it.
+func (a *App) recentOutcome(n uint64) *engine.Outcome {
+	rc := a.p.recent
+	for i := rc.Len() - 1; i >= 0; i-- {
+		if o := rc.At(i); o.Index == n {
+			return o
+		}
+	}
+	return nil
+}
+
 // describe is the tooltip of a hit: a title line and details.
 func (a *App) describe(id viz.HitID) []string {
 	eng := a.p.eng
@@ -79,6 +93,10 @@ func (a *App) describe(id viz.HitID) []string {
 		}
 		return l
 	case viz.HitOutcome:
+		o := a.recentOutcome(id.Event)
+		if o == nil || !hasVA(o.Event.Kind) {
+			return []string{fmt.Sprintf("event %d", id.Event)}
+		}
 		return []string{fmt.Sprintf("event %d at %#x", id.Event, id.Addr), "click: follow this address"}
 	case viz.HitWalkLevel:
 		return []string{fmt.Sprintf("%s walk, %v entry %d", id.Hier, id.Level, id.Index)}

@@ -101,6 +101,10 @@ func (a *App) layoutViz(w, h int) {
 	m.Timeline = a.p.timeline
 	m.History = a.p.history
 	m.Counter = a.counter
+	m.StatsFrom = 0
+	if a.p.seng != nil && a.p.eng == a.p.seng.cur {
+		m.StatsFrom = a.p.seng.since
+	}
 	m.View = a.view
 	m.VA, m.HasVA = a.va, a.hasVA
 	m.Width, m.Height = w, h
@@ -498,7 +502,11 @@ func (a *App) click(x, y int) {
 			a.Select(xva(id.Addr))
 		}
 	case viz.HitOutcome:
-		a.Select(xva(id.Addr))
+		// Only accesses and invlpg name a virtual address: a cr3, cpl or
+		// physical write row has none to follow.
+		if o := a.recentOutcome(id.Event); o != nil && hasVA(o.Event.Kind) {
+			a.Select(xva(id.Addr))
+		}
 	case viz.HitCounter:
 		// A second click on the same counter puts the timeline back.
 		if a.counter == id.Name {

@@ -16,8 +16,8 @@ import (
 var KeyHelp = [][2]string{
 	{"space", "play / pause"},
 	{"→  ←", "step one event forward / back"},
-	{"f  m  n", "run to the next fault / mode change / label"},
-	{"p", "back to the previous label"},
+	{"f  m  n", "run to the next fault / mode change / label (tour: step)"},
+	{"F  M  p", "back to the previous fault / mode change / label"},
 	{"Home  End", "go to the start / the end"},
 	{"[  ]", "slower / faster (1 event/s up to flat out)"},
 	{"g", "go to an event number or a label's text"},
@@ -241,6 +241,10 @@ func (a *App) char(r rune) {
 		a.StepUntil(UntilLabel)
 	case 'p':
 		a.PrevLabel()
+	case 'F':
+		a.PrevFault()
+	case 'M':
+		a.PrevMode()
 	case 'g':
 		a.openPrompt(promptGoTo)
 	case '/':

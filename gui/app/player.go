@@ -28,9 +28,13 @@ const (
 	UntilFault
 	UntilMode
 	UntilLabel
+	// UntilStep ends a run of the tour: once a label and the events
+	// it explains are applied, just before the next label, so that a
+	// step shows the state its text talks about.
+	UntilStep
 )
 
-var untilNames = [...]string{"", "fault", "mode change", "label"}
+var untilNames = [...]string{"", "fault", "mode change", "label", "step"}
 
 func (u Until) String() string { return untilNames[u] }
 
@@ -64,9 +68,10 @@ type player struct {
 	cfg engine.Config
 	hdr traces.Header
 
-	st  stream
-	sk  *traces.Seeker // file sources: the checkpoints
-	eng *engine.Shadow
+	st   stream
+	sk   *traces.Seeker // file sources: the checkpoints
+	seng *seekEngine    // file sources: the engine sk drives (p.eng is its current one)
+	eng  *engine.Shadow
 
 	last  engine.Outcome
 	prev  *engine.Outcome // the outcome a workload needs to choose its next event
@@ -87,7 +92,15 @@ type player struct {
 	speed        int // index in Speeds
 	acc          float64
 	until        Until
-	stopAtLabels bool // the tour pauses at each label so that it can be read
+	stopAtLabels bool   // the tour pauses at each step so that it can be read
+	runFrom      uint64 // where the current run (play, f, m, n) started
+	runLabel     bool   // the current run has applied a label
+	missed       Until  // a run found nothing ahead and went back (the app says so)
+
+	// pending is the next event, read ahead to see whether a tour step
+	// ends before it (hasPending); step applies it first.
+	pending    engine.Event
+	hasPending bool
 
 	seeking bool
 	target  uint64
@@ -110,7 +123,7 @@ type loadJob struct {
 	// results, valid once done is closed
 	err      error
 	sk       *traces.Seeker
-	eng      *engine.Shadow
+	eng      *seekEngine
 	timeline *viz.Timeline
 	labels   []Label
 	total    uint64
@@ -193,6 +206,7 @@ func (j *loadJob) run(path string, cfg engine.Config) error {
 		return err
 	}
 	tl := viz.NewTimeline(512)
+	saves := false
 	for {
 		ev, err := f.Next()
 		if errors.Is(err, io.EOF) {
@@ -208,6 +222,7 @@ func (j *loadJob) run(path string, cfg engine.Config) error {
 		if ev.Kind == engine.EvLabel {
 			j.labels = append(j.labels, Label{o.Index, ev.Text})
 		}
+		saves = saves || ev.Kind == engine.EvSave
 		tl.Add(&o)
 		tl.SampleStats(eng)
 		if tl.Events&0xffff == 0 {
@@ -216,7 +231,7 @@ func (j *loadJob) run(path string, cfg engine.Config) error {
 	}
 	j.timeline, j.total = tl, tl.Events
 	j.phase.Store("building checkpoints")
-	seng, err := engine.NewShadow(cfg)
+	seng, err := newSeekEngine(cfg, saves)
 	if err != nil {
 		return err
 	}
@@ -248,7 +263,7 @@ func (p *player) pollLoad() (bool, error) {
 	if j.err != nil {
 		return true, j.err
 	}
-	p.sk, p.eng = j.sk, j.eng
+	p.sk, p.seng, p.eng = j.sk, j.eng, j.eng.cur
 	p.st = &seekStream{sk: j.sk}
 	p.timeline, p.labels = j.timeline, j.labels
 	p.total, p.totalKnown = j.total, true
@@ -290,8 +305,11 @@ func (p *player) seekTo(n uint64) {
 func (p *player) reset() error {
 	p.recent.Reset()
 	p.prev, p.ended, p.err = nil, false, nil
+	p.hasPending = false
 	if p.sk != nil {
-		return p.sk.Seek(0)
+		err := p.sk.Seek(0)
+		p.eng = p.seng.cur
+		return err
 	}
 	eng, err := engine.NewShadow(p.cfg)
 	if err != nil {
@@ -307,6 +325,40 @@ func (p *player) reset() error {
 // step applies one event. It reports false at the end of the source or
 // on an error (kept in p.err).
 func (p *player) step() bool {
+	if !p.peek() {
+		return false
+	}
+	ev := p.pending
+	p.hasPending = false
+	n := p.pos()
+	o, err := p.eng.Apply(ev)
+	if err != nil {
+		p.err = fmt.Errorf("event %d (%s): %v", n, traces.AppendEvent(nil, ev), err)
+		return false
+	}
+	p.last = o
+	p.prev = &p.last
+	if ev.Kind == engine.EvLabel {
+		p.runLabel = true
+	}
+	p.recent.Add(o)
+	p.history.Observe(p.eng)
+	if n == p.timeline.Events {
+		p.timeline.Add(&o)
+		p.timeline.SampleStats(p.eng)
+		if ev.Kind == engine.EvLabel {
+			p.labels = append(p.labels, Label{n, ev.Text})
+		}
+	}
+	return true
+}
+
+// peek reads the next event into p.pending unless it is there. It
+// reports false at the end of the source or on an error (kept in p.err).
+func (p *player) peek() bool {
+	if p.hasPending {
+		return true
+	}
 	if p.ended || p.err != nil {
 		return false
 	}
@@ -322,24 +374,20 @@ func (p *player) step() bool {
 		p.err = err
 		return false
 	}
-	n := p.pos()
-	o, err := p.eng.Apply(ev)
-	if err != nil {
-		p.err = fmt.Errorf("event %d (%s): %v", n, traces.AppendEvent(nil, ev), err)
-		return false
-	}
-	p.last = o
-	p.prev = &p.last
-	p.recent.Add(o)
-	p.history.Observe(p.eng)
-	if n == p.timeline.Events {
-		p.timeline.Add(&o)
-		p.timeline.SampleStats(p.eng)
-		if ev.Kind == engine.EvLabel {
-			p.labels = append(p.labels, Label{n, ev.Text})
-		}
-	}
+	p.pending, p.hasPending = ev, true
 	return true
+}
+
+// stepEnds reports whether a tour step ends here: the run has applied
+// a label (from the middle of a step, the next step is the one to show)
+// and the next event is another.
+func (p *player) stepEnds() bool {
+	return p.runLabel && p.peek() && p.pending.Kind == engine.EvLabel
+}
+
+// startRun notes where a run (play, f, m, n) starts.
+func (p *player) startRun() {
+	p.runFrom, p.runLabel = p.pos(), false
 }
 
 // advance does up to a tick's work before deadline. It reports whether
@@ -379,7 +427,14 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 	case p.until != UntilNone:
 		_, why := p.run(deadline, math.MaxUint64, p.until)
 		if p.late = why == runLate; !p.late {
+			u := p.until
 			p.until = UntilNone
+			// Nothing ahead: go back to where the run started rather
+			// than lose the place at the end, and say so.
+			if why == runOver && p.err == nil && !(u == UntilStep && p.runLabel) {
+				p.missed = u
+				p.seekTo(p.runFrom)
+			}
 		}
 		return true, nil
 	case p.playing:
@@ -392,7 +447,7 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 		}
 		stop := UntilNone
 		if p.stopAtLabels {
-			stop = UntilLabel
+			stop = UntilStep
 		}
 		done, why := p.run(deadline, n, stop)
 		switch why {
@@ -414,8 +469,11 @@ func (p *player) seekFile(n uint64) error {
 	p.seeking = false
 	p.recent.Reset()
 	p.prev, p.ended, p.err = nil, false, nil
+	p.hasPending = false
 	from := n - min(n, 48)
-	if err := p.sk.Seek(from); err != nil {
+	err := p.sk.Seek(from)
+	p.eng = p.seng.cur
+	if err != nil {
 		p.err = err
 		return err
 	}

@@ -69,6 +69,7 @@ type Gen struct {
 	// ballooned are the data pages the balloon holds (a guest writing one
 	// gets a fresh page, as the engine allows).
 	ballooned []uint64
+	shared    []sharedTable
 	snap      bool    // a snapshot of the current mode exists
 	virt      x86.GVA // start of the current mode's virtual handler (0: none)
 }
@@ -108,16 +109,18 @@ func (g *Gen) Events(n int) []engine.Event {
 
 func (g *Gen) cr(k engine.EventKind, v uint64) {
 	reg, _ := k.Reg()
-	if _, err := g.regs.Write(reg, v, nullMem{}); err != nil {
+	if _, err := g.regs.Write(reg, v, genMem{g}); err != nil {
 		panic("rguest: generated an illegal write: " + err.Error())
 	}
 	g.emit(engine.Event{Kind: k, Value: v})
 }
 
-type nullMem struct{}
+// genMem is the generator's view of its tables as processor memory, so
+// that its registers load the PDPTEs the guest's CPU loads.
+type genMem struct{ g *Gen }
 
-func (nullMem) ReadEntry(x86.GPA, int) uint64     { return 0 }
-func (nullMem) SetEntryBits(x86.GPA, int, uint64) {}
+func (m genMem) ReadEntry(a x86.GPA, _ int) uint64 { return m.g.mem[a] }
+func (genMem) SetEntryBits(x86.GPA, int, uint64)   {}
 
 // leavePaging returns to protected mode without paging, in legal order.
 func (g *Gen) leavePaging() {
@@ -171,6 +174,7 @@ func (g *Gen) enterMode(m x86.Mode) {
 	g.next = tableLo
 	g.maps = g.maps[:0]
 	g.spaces = g.spaces[:0]
+	g.shared = g.shared[:0]
 	nspaces := 1 + g.r.IntN(3)
 	var shared []linked
 	for s := 0; s < nspaces; s++ {
@@ -186,6 +190,9 @@ func (g *Gen) enterMode(m x86.Mode) {
 		shared = g.identity(shared)
 	}
 	g.cur = 0
+	if g.r.IntN(4) != 0 {
+		g.newShared()
+	}
 	for i := 0; i < 20; i++ {
 		g.mapRandom()
 	}

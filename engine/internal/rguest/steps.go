@@ -35,6 +35,8 @@ func (g *Gen) step() {
 		g.emit(engine.Event{Kind: engine.EvInvlpg, Addr: uint64(g.randomVA())})
 	case r < 96:
 		g.hypervisor()
+	case r < 98:
+		g.sharedBurst()
 	default:
 		size := uint8(1 << g.r.IntN(4))
 		gpa := uint64(dataLo) + g.r.Uint64N(RAMSize-dataLo-8)

@@ -20,7 +20,13 @@ func sortedKeys(m map[x86.GPA]uint8) []x86.GPA {
 // is on and the table area is mapped) a guest write through the identity
 // mapping, which the engine must notice like any other write.
 func (g *Gen) writeEntry(addr x86.GPA, size uint8, v uint64) {
-	guest := g.regs.CR0&x86.CR0PG != 0 && g.r.IntN(2) == 0
+	g.writeEntryBy(addr, size, v, g.regs.CR0&x86.CR0PG != 0 && g.r.IntN(2) == 0)
+}
+
+// writeEntryBy is writeEntry with the kind of write chosen by the caller:
+// guest writes (only with paging on) are what the pool's monitoring and
+// dirty page tables count.
+func (g *Gen) writeEntryBy(addr x86.GPA, size uint8, v uint64, guest bool) {
 	if guest {
 		if g.cpl != 0 {
 			g.setCPL(0)
@@ -29,7 +35,11 @@ func (g *Gen) writeEntry(addr x86.GPA, size uint8, v uint64) {
 	} else {
 		g.emit(engine.Event{Kind: engine.EvPhysWrite, Size: size, Addr: uint64(addr), Value: v})
 	}
+	old := g.mem[addr]
 	g.mem[addr] = v
+	if old&uint64(x86.P) != 0 {
+		g.invalidateShared(addr)
+	}
 	page := x86.PageDown(addr)
 	if g.written[page] == nil {
 		g.written[page] = map[x86.GPA]uint8{}

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// outcomeRows finds the event log's rows in the frame: where to click
+// each, by event index.
+func outcomeRows(a *App) map[uint64][2]int {
+	a.dirty = true
+	l, _ := a.Frame()
+	rows := map[uint64][2]int{}
+	for _, r := range l.Regions {
+		if r.ID.Kind == viz.HitOutcome {
+			rows[r.ID.Event] = [2]int{r.R.X + r.R.W/2, r.R.Y + r.R.H/2}
+		}
+	}
+	return rows
+}
+
+func click(a *App, x, y int) {
+	a.Update(Input{MouseX: x, MouseY: y, MouseIn: true, Pressed: true, Down: true})
+	a.Update(Input{MouseX: x, MouseY: y, MouseIn: true, Released: true})
+}
+
+// TestClickEventRows: a row of the event log that names a virtual
+// address (an access, invlpg) selects it; a cr3, cpl or label row has
+// none and leaves the selection alone.
+func TestClickEventRows(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.Resize(1920, 1080)
+	var access, other int
+	for pos := uint64(4); pos <= a.p.total; pos += 4 {
+		a.Seek(pos)
+		a.Settle()
+		testRows(t, a, &access, &other)
+	}
+	if access == 0 || other == 0 {
+		t.Fatalf("rows: %d accesses, %d others", access, other)
+	}
+}
+
+func testRows(t *testing.T, a *App, access, other *int) {
+	for ev, at := range outcomeRows(a) {
+		o := a.recentOutcome(ev)
+		if o == nil {
+			t.Fatalf("row of event %d not in Recent", ev)
+		}
+		a.Unselect()
+		click(a, at[0], at[1])
+		st := a.Status()
+		if hasVA(o.Event.Kind) {
+			*access++
+			if !st.Selected || a.va != xva(o.Event.Addr) {
+				t.Errorf("clicking the %s row of event %d: selected %v %s", o.Event.Op(), ev, st.Selected, st.VA)
+			}
+		} else {
+			*other++
+			if st.Selected {
+				t.Errorf("clicking the %s row of event %d selected %s", o.Event.Op(), ev, st.VA)
+			}
+		}
+	}
+}
+
+// TestWalkSaysAddressCut: an address wider than the mode translates is
+// not shown as another one without a word.
+func TestWalkSaysAddressCut(t *testing.T) {
+	st := State{Source: Source{Sample: "boot.txt"}, View: viz.ViewWalk, VA: 0xffffc90000000508, HasVA: true}
+	var err error
+	if st.Paging, err = engine.ParsePaging("nested"); err != nil {
+		t.Fatal(err)
+	}
+	st.PagingSet = true
+	a := newTest(t, st)
+	if !hasText(a, "0xffffc90000000508 cut to the 32 bits") {
+		t.Errorf("at event 0 the walk of 0xffffc90000000508 does not say it is cut: %q", texts(a))
+	}
+	a.Seek(1122)
+	a.Settle()
+	if hasText(a, "cut to the 32 bits") || !hasText(a, "0xffffc90000000508") {
+		t.Errorf("in long mode the walk names another address")
+	}
+}

@@ -1,0 +1,188 @@
+package app
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// run drives the app with empty input until the player is idle.
+func run(a *App) {
+	for i := 0; a.p.busy() && i < 100000; i++ {
+		a.Update(Input{})
+	}
+}
+
+// texts is every text drawn in the app's current frame, in order.
+func texts(a *App) []string {
+	a.dirty = true
+	l, _ := a.Frame()
+	var out []string
+	for i := range l.Prims {
+		if p := &l.Prims[i]; p.Op == viz.OpText {
+			out = append(out, string(l.TextOf(p)))
+		}
+	}
+	return out
+}
+
+func hasText(a *App, sub string) bool {
+	for _, s := range texts(a) {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTourStepShowsItsText: each step of the tour (n, as space does
+// at a step) stops once its label's events are applied, before the next
+// label; the timeline heading names the label the tour panel shows; and
+// the step whose text says an access faults shows that fault.
+func TestTourStepShowsItsText(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	labels := a.p.labels
+	if len(labels) < 20 {
+		t.Fatalf("%d labels", len(labels))
+	}
+	sawFault := false
+	for i, lab := range labels {
+		a.StepUntil(UntilLabel)
+		run(a)
+		want := a.p.total
+		if i+1 < len(labels) {
+			want = labels[i+1].Event
+		}
+		if got := a.p.pos(); got != want {
+			t.Fatalf("step %d (%.40q): stopped at %d, want %d (just before the next label)", i+1, lab.Text, got, want)
+		}
+		cur, ok := a.p.currentLabel()
+		if !ok || cur.Event != lab.Event {
+			t.Fatalf("step %d: the tour panel shows %v", i+1, cur)
+		}
+		if !hasText(a, "label at "+strconv.FormatUint(lab.Event, 10)+": ") {
+			t.Errorf("step %d: the timeline heading does not name label %d: %q", i+1, lab.Event, texts(a))
+		}
+		if !hasText(a, "Step "+strconv.Itoa(i+1)+" of ") {
+			t.Errorf("step %d: the tour panel does not say so", i+1)
+		}
+		if strings.Contains(lab.Text, "raises a page fault") {
+			sawFault = true
+			o := a.p.recent.LastAccess()
+			if o == nil || o.Path != engine.PathGuestFault || o.Event.Addr != 0x401000 {
+				t.Errorf("step %d says reading 0x401000 faults; the last access is %+v", i+1, o)
+			}
+		}
+	}
+	if !sawFault {
+		t.Error("no step about a page fault")
+	}
+	// Past the last step, n stays and says so.
+	end := a.p.pos()
+	a.StepUntil(UntilLabel)
+	run(a)
+	if a.p.pos() != end || !strings.Contains(a.toast, "no further step") {
+		t.Errorf("n at the end: at %d (was %d), message %q", a.p.pos(), end, a.toast)
+	}
+	// p goes back a step at a time.
+	a.PrevLabel()
+	run(a)
+	if got := a.p.pos(); got != labels[len(labels)-1].Event {
+		t.Errorf("p from the last step: at %d, want %d", got, labels[len(labels)-1].Event)
+	}
+}
+
+// TestNothingAhead: f, m and n with nothing ahead keep the place and
+// say so; F and M go back to the previous fault and mode change.
+func TestNothingAhead(t *testing.T) {
+	tourOff := false
+	a, err := New(Options{State: State{Source: Source{Sample: "modes-tour.txt"}}, Tour: &tourOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Settle()
+	var faults, modes []uint64
+	for _, l := range []struct {
+		u   Until
+		dst *[]uint64
+	}{{UntilFault, &faults}, {UntilMode, &modes}} {
+		a.Seek(0)
+		a.Settle()
+		for {
+			before := a.p.pos()
+			a.StepUntil(l.u)
+			run(a)
+			if a.p.pos() == before {
+				if want := "no further " + l.u.String(); !strings.Contains(a.toast, want) {
+					t.Errorf("%v with nothing ahead: message %q, want %q", l.u, a.toast, want)
+				}
+				break
+			}
+			*l.dst = append(*l.dst, a.p.pos()-1)
+		}
+	}
+	if len(faults) < 5 || len(modes) < 5 {
+		t.Fatalf("faults %v, modes %v", faults, modes)
+	}
+	// Back through every fault from the end, then nothing earlier.
+	a.Seek(a.p.total)
+	a.Settle()
+	for i := len(faults) - 1; i >= 0; i-- {
+		a.PrevFault()
+		run(a)
+		if got := a.p.pos(); got != faults[i]+1 || !UntilFault.matches(&a.p.last) {
+			t.Fatalf("F #%d: at %d on %v, want just after the fault at %d", len(faults)-i, got, a.p.last.Path, faults[i])
+		}
+	}
+	a.toast = ""
+	a.PrevFault()
+	run(a)
+	if a.p.pos() != faults[0]+1 || !strings.Contains(a.toast, "no earlier fault") {
+		t.Errorf("F before the first fault: at %d, message %q", a.p.pos(), a.toast)
+	}
+	a.Seek(a.p.total)
+	a.Settle()
+	a.PrevMode()
+	run(a)
+	if got := a.p.pos(); got != modes[len(modes)-1]+1 {
+		t.Errorf("M from the end: at %d, want %d", got, modes[len(modes)-1]+1)
+	}
+	// The keys reach them.
+	a.Seek(a.p.total)
+	a.Settle()
+	a.Update(Input{Chars: []rune{'F'}})
+	run(a)
+	if got := a.p.pos(); got != faults[len(faults)-1]+1 {
+		t.Errorf("key F: at %d", got)
+	}
+}
+
+// TestFileStatsMatchReplay: a trace opened from a file shows at an event
+// the statistics and pool of a replay from the start, not those of the
+// pass that indexed it.
+func TestFileStatsMatchReplay(t *testing.T) {
+	const at = 2000
+	path := filepath.Join("..", "..", "traces", "samples", "multiprocess.txt")
+	want := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: at})
+	for _, src := range []Source{{File: path}, {File: path}} {
+		got := newTest(t, State{Source: src, Event: at})
+		if got.p.pos() != at {
+			t.Fatalf("at %d", got.p.pos())
+		}
+		for _, name := range []string{"/PGM/R3/Page/MapTlbHits", "/PGM/SyncPT"} {
+			g, _ := got.p.eng.Stats().Lookup(name)
+			w, _ := want.p.eng.Stats().Lookup(name)
+			if g != w {
+				t.Errorf("%s at %d: %+v from the file, %+v replayed", name, at, g, w)
+			}
+		}
+		if g, w := got.p.eng.Pool().UsedHigh, want.p.eng.Pool().UsedHigh; g != w {
+			t.Errorf("pool peak at %d: %d from the file, %d replayed", at, g, w)
+		}
+		got.p.close()
+	}
+}
