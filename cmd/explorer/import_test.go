@@ -51,7 +51,7 @@ func TestImportCoreErrors(t *testing.T) {
 	}{
 		{[]string{"import", "-o", out, bad}, 1, "bad.core: byte "},
 		{[]string{"import", syntheticCore}, 2, "-o TRACE is required"},
-		{[]string{"import", "-o", syntheticCore, syntheticCore}, 2, "same file"},
+		{[]string{"import", "-o", syntheticCore, syntheticCore}, 1, "same file"},
 		{[]string{"import", "-o", out, "--cpu", "3", syntheticCore}, 1, "no vCPU 3"},
 		{[]string{"import", "-o", out, "--nxe", "yes", syntheticCore}, 1, "auto, on or off"},
 		{[]string{"import", "-o", out, "--addresses", bad, syntheticCore}, 1, "is not a hex address"},

@@ -234,29 +234,3 @@ func TestOpenAsTrace(t *testing.T) {
 		t.Errorf("damaged: %v", err)
 	}
 }
-
-func TestWriteTraceAtomic(t *testing.T) {
-	s := importBytes(t, longModeGuest().bytes(), ImportOptions{})
-	dir := t.TempDir()
-	for _, name := range []string{"t.txt", "t.pgmt"} {
-		p := filepath.Join(dir, name)
-		if err := WriteTrace(p, s.Header, s.Events); err != nil {
-			t.Fatal(err)
-		}
-		f, err := traces.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
-	// A refused event leaves no file and no temporary behind.
-	bad := append(append([]engine.Event(nil), s.Events...), engine.Event{Kind: engine.EvRead, Size: 3})
-	p := filepath.Join(dir, "bad.txt")
-	if err := WriteTrace(p, s.Header, bad); err == nil {
-		t.Fatal("a read of 3 bytes was written")
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 {
-		t.Errorf("directory holds %d files, want the 2 good traces", len(ents))
-	}
-}
