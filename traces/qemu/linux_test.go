@@ -80,7 +80,12 @@ func loadLinux(t *testing.T, name string) *linuxSnapshot {
 // TestLinuxLeavesMatchInfoTLB: the import reaches exactly the leaves
 // QEMU's `info tlb` lists, with the same physical addresses and flags.
 func TestLinuxLeavesMatchInfoTLB(t *testing.T) {
-	ls := loadLinux(t, "4level")
+	for _, name := range []string{"4level", "5level"} {
+		t.Run(name, func(t *testing.T) { leavesMatch(t, loadLinux(t, name)) })
+	}
+}
+
+func leavesMatch(t *testing.T, ls *linuxSnapshot) {
 	var got []Leaf
 	if err := ls.snap.Tables.Leaves(func(l Leaf) bool { got = append(got, l); return true }); err != nil {
 		t.Fatal(err)

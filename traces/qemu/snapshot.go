@@ -33,6 +33,9 @@ type Options struct {
 	Source string
 	// MaxLeaves bounds the present leaves walked (0: MaxLeaves).
 	MaxLeaves int
+	// NoData: do not copy the bytes under the addresses read (a live
+	// guest: such an address may be a device's register).
+	NoData bool
 }
 
 // DefaultMaxSamples bounds the region samples of a snapshot.
@@ -150,6 +153,9 @@ func Build(mem PhysReader, ranges []phys.RangeSpec, r Regs, o Options) (*Snapsho
 	// The bytes the reads will see, so that a value read is the guest's.
 	written := map[uint64]bool{}
 	for _, rd := range reads {
+		if o.NoData {
+			break
+		}
 		if pa, ok := t.Translate(rd.va &^ 7); ok && !written[pa] {
 			written[pa] = true
 			var b [8]byte
