@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -157,7 +156,4 @@ func (a *App) Status() Status {
 }
 
 // StatusJSON is Status as JSON.
-func (a *App) StatusJSON() string {
-	b, _ := json.Marshal(a.Status())
-	return string(b)
-}
+func (a *App) StatusJSON() string { return string(a.Status().appendJSON(nil)) }
