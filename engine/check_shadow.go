@@ -73,7 +73,7 @@ func (s *Shadow) canonicalVA(va uint64) uint64 {
 // the next call.
 func (c *checker) guestView(va x86.GVA) *x86.Walk {
 	s := c.s
-	s.format.Walk(s.mem.Peeker(), s.regs.Root(), va, x86.Access{Kind: x86.Read}, &c.gw)
+	s.format.Walk(s.mem.Peeker(), s.regs.TableRoot(), va, x86.Access{Kind: x86.Read}, &c.gw)
 	return &c.gw
 }
 
@@ -168,6 +168,8 @@ func (c *checker) leaf(pt *poolPage, i int, va x86.GVA) {
 		bad("the guest page is clean and writable, but the shadow does not track the dirty bit")
 	case e&x86.Entry(shwTrackDirtyPTE) != 0 && (g.Dirty() || !g.Writable()):
 		bad("tracks the dirty bit of a page that is dirty or read-only")
+	case uint64(e.Key()) != s.shadowKey(g)>>x86.KeyShift:
+		bad("carries another protection key than the guest's leaf")
 	}
 }
 
@@ -205,8 +207,12 @@ func (c *checker) tlb() {
 // tlbAt checks the TLB entry for va, if there is a valid one.
 func (c *checker) tlbAt(va x86.GVA) {
 	if c.s.paging == PagingShadow {
-		_, slot := tlbKey(va)
+		// The current PCID's slot, and PCID 0's, where global entries live.
+		_, slot := tlbKey(va, c.s.tlb.cur)
 		c.tlbSlot(slot)
+		if _, g := tlbKey(va, 0); g != slot {
+			c.tlbSlot(g)
+		}
 	}
 }
 
@@ -223,7 +229,7 @@ func (c *checker) tlbSlot(i int) {
 		// new root may simply not have synced the page yet.
 		return
 	}
-	if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa {
+	if !sw.ok || sw.hpa != e.hpa || sw.rights != e.rights || sw.gpa != e.gpa || pkOf(sw.rights, sw.key) != e.pk {
 		c.errf("TLB entry for %#x (%v -> %v, %v) disagrees with the shadow tables (ok %v, %v -> %v, %v)",
 			uint64(va), e.gpa, e.hpa, e.rights, sw.ok, sw.gpa, sw.hpa, sw.rights)
 	}

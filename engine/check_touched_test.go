@@ -91,7 +91,7 @@ func TestCheckTouchedFindsCorruption(t *testing.T) {
 			t.Fatal("the read prefetched nothing")
 		}, "present (recorded"},
 		{"TLB entry of the accessed address", func(t *testing.T, s *Shadow) {
-			_, slot := tlbKey(0)
+			_, slot := tlbKey(0, s.tlb.cur)
 			s.tlb.e[slot].hpa += 0x1000
 		}, "disagrees with the shadow tables"},
 		{"table untouched since the last check", func(t *testing.T, s *Shadow) {

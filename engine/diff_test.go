@@ -38,7 +38,7 @@ func differ(t *testing.T, cfg engine.Config, events []engine.Event, e engine.Eng
 		if werr != nil {
 			continue
 		}
-		if got.OK != want.OK || got.Fault.Kind != want.Fault.Kind || got.Fault.Code != want.Fault.Code ||
+		if got.OK != want.OK || got.Fault.Kind != want.Fault.Kind || got.Fault.Code != want.Fault.Code || got.Fault.Rule != want.Fault.Rule ||
 			(want.OK && (got.GPA != want.GPA || got.Value != want.Value)) {
 			t.Fatalf("event %d %s %#x: engine %s\nreference %s\n%s", i, ev.Op(), ev.Addr,
 				traces.AppendOutcomeJSON(nil, &got), traces.AppendOutcomeJSON(nil, &want), context(events, i))

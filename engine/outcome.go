@@ -29,13 +29,16 @@ const (
 	PathMonitorWrite Path = 15 // a write to a monitored guest page table, emulated
 	PathWPEmulation  Path = 16 // a CR0.WP=0 supervisor write to a read-only page, emulated
 	PathNestedFault  Path = 17 // nested paging: a nested entry was missing and got synced
-	pathMax          Path = 18
+	PathSMEPFault    Path = 18 // a guest #PF refused by SMEP, reflected
+	PathSMAPFault    Path = 19 // a guest #PF refused by SMAP (AC=0), reflected
+	PathKeyFault     Path = 20 // a guest #PF refused by a protection key (PK set), reflected
+	pathMax          Path = 21
 )
 
 var pathNames = [pathMax]string{
 	"", "walk", "identity", "tlb-hit", "shadow-hit", "sync-page", "sync-pt", "dirty-trap",
 	"accessed-trap", "guest-fault", "gp", "handler", "pool-evict", "nested-walk", "phys",
-	"pt-write", "wp-emulation", "nested-fault",
+	"pt-write", "wp-emulation", "nested-fault", "smep-fault", "smap-fault", "pkey-fault",
 }
 
 func (p Path) String() string {

@@ -32,6 +32,9 @@ func TestPathNumbers(t *testing.T) {
 		{engine.PathMonitorWrite, 15, "pt-write"},
 		{engine.PathWPEmulation, 16, "wp-emulation"},
 		{engine.PathNestedFault, 17, "nested-fault"},
+		{engine.PathSMEPFault, 18, "smep-fault"},
+		{engine.PathSMAPFault, 19, "smap-fault"},
+		{engine.PathKeyFault, 20, "pkey-fault"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -103,11 +103,7 @@ func (r *Reference) access(ev Event, o *Outcome) {
 		w := &walks[i]
 		r.format.Walk(r.mem, r.regs.Root(), ps[i].va, acc, w)
 		if !w.OK() {
-			o.OK, o.Fault = false, w.Fault
-			o.Path = PathGuestFault
-			if w.Fault.Kind == x86.NonCanonical {
-				o.Path = PathGP
-			}
+			o.OK, o.Fault, o.Path = false, w.Fault, FaultPath(w.Fault)
 			return
 		}
 		ps[i].gpa = w.GPA

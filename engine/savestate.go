@@ -328,6 +328,7 @@ func (s *Shadow) load(st *State, restoreIndex bool) error {
 		return err
 	}
 	s.cr3 = s.guestCR3()
+	s.regsChanged()
 	s.syncCR3(true)
 	return nil
 }

@@ -9,6 +9,10 @@ import (
 
 // step emits one random guest action in the current paging mode.
 func (g *Gen) step() {
+	if g.mod.on && g.r.IntN(3) == 0 {
+		g.modernStep()
+		return
+	}
 	switch r := g.r.IntN(100); {
 	case r < 55 && len(g.maps) > 0:
 		g.accessMapped(g.maps[g.r.IntN(len(g.maps))])
