@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -109,7 +108,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	spaces.Only = only
 	spaces.Note(sh)
 	var snapA *analysis.Snapshot
-	var saved bytes.Buffer
+	var saved *engine.State // the machine at --from
 	var controls []analysis.ControlEvent
 	var moreCtl uint64
 	atEnd := false
@@ -124,9 +123,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 		}
 		if snapA == nil && from.reached(n, ev) {
 			snapA = analysis.TakeSnapshot(sh, spaces.InMode(sh.Format().Mode), o.budget)
-			if err := sh.Save(&saved); err != nil {
-				return fmt.Errorf("keeping the state at --from: %w", err)
-			}
+			saved = sh.State()
 		}
 		if snapA != nil && !toEnd && to.reached(n, ev) && (to.label || n >= from.index) && !(to.label && from.label && n == snapA.At && to.text == from.text) {
 			break
@@ -151,7 +148,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	if snapA == nil {
 		if !from.label && from.index == tf.count && atEnd {
 			snapA = analysis.TakeSnapshot(sh, spaces.InMode(sh.Format().Mode), o.budget)
-			sh.Save(&saved)
+			saved = sh.State()
 		} else {
 			return fmt.Errorf("--from %s: not in the trace (%d events)", from.text, tf.count)
 		}
@@ -165,7 +162,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	if all := spaces.InMode(snapA.Mode); len(all) > len(snapA.Spaces) {
 		ref, err := engine.NewReference(sh.Config())
 		if err == nil {
-			err = ref.Load(saved.Bytes())
+			err = ref.LoadState(saved)
 		}
 		if err != nil {
 			return fmt.Errorf("reloading the state at --from: %w", err)
