@@ -50,10 +50,19 @@ type checker struct {
 	places map[uint16]place
 }
 
+// errf records a violation, once however many paths lead to it (the
+// incremental check may meet one entry several times).
 func (c *checker) errf(format string, a ...any) {
-	if len(c.errs) < 10 {
-		c.errs = append(c.errs, fmt.Errorf(format, a...))
+	if len(c.errs) >= 10 {
+		return
 	}
+	err := fmt.Errorf(format, a...)
+	for _, e := range c.errs {
+		if e.Error() == err.Error() {
+			return
+		}
+	}
+	c.errs = append(c.errs, err)
 }
 
 func (c *checker) pool() {
