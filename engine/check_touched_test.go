@@ -141,3 +141,24 @@ func TestCheckTouchedFindsCorruption(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckTouchedLogBounded: an engine checked once and then replayed
+// for long keeps a bounded log (past its cap the next check is a full
+// one), and that check passes.
+func TestCheckTouchedLogBounded(t *testing.T) {
+	s := touchedGuest(t)
+	for i := 0; i < 4*maxTouched; i++ {
+		if _, err := s.Apply(Event{Kind: EvRead, Size: 4, Addr: uint64(i%8) << 12}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.touch.vas) + len(s.touch.entries) + len(s.touch.writes); n > 2*maxTouched || !s.touch.full {
+		t.Errorf("log of %d items, full %v", n, s.touch.full)
+	}
+	if err := s.CheckTouched(); err != nil {
+		t.Fatal(err)
+	}
+	if s.touch.full || len(s.touch.vas) != 0 {
+		t.Error("the full check did not empty the log")
+	}
+}
