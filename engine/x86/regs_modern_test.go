@@ -85,3 +85,19 @@ func TestModernRegsResetAndProtect(t *testing.T) {
 		t.Errorf("after Reset: %+v", r)
 	}
 }
+
+func TestFeatures(t *testing.T) {
+	r := regsIn(et|pe|pg, pae|pcide|smep|smap|pke, lme, 0x7005, 40)
+	r.PKRU = 0xc0
+	if got, want := r.Features(), "PCID 5, SMEP, SMAP (AC=0), PKE (PKRU 0xc0)"; got != want {
+		t.Errorf("Features() = %q, want %q", got, want)
+	}
+	r.AC = true
+	r.CR4 = pae | smap
+	if got, want := r.Features(), "SMAP (AC=1)"; got != want {
+		t.Errorf("Features() = %q, want %q", got, want)
+	}
+	if got := stLong.Features(); got != "" {
+		t.Errorf("no features: %q", got)
+	}
+}
