@@ -71,11 +71,11 @@ func TestModernSavedState(t *testing.T) {
 	applyAll(t, a, refSetupLong...)
 	applyAll(t, a, evCR(engine.EvCR4, 0x720020|1<<17), evCR(engine.EvCR3, 1<<63|0x1009), evAC(1), evPKRU(0x55))
 	var buf bytes.Buffer
-	if err := a.Save(&buf); err != nil {
+	if err := traces.SaveState(&buf, a); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := engine.NewShadow(refRAMConfig())
-	if err := b.Load(buf.Bytes()); err != nil {
+	if err := traces.LoadState(b, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if ra, rb := a.Regs(), b.Regs(); ra != rb || rb.PCID() != 9 || !rb.AC || rb.PKRU != 0x55 {

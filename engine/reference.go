@@ -72,9 +72,9 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsFix, k == EvMappingsUnfix:
 		// No hypervisor in the reference CPU: nothing is mapped.
 	case k == EvSave:
-		err = r.snaps.save(ev.Text, r.saveState)
+		err = r.snaps.save(ev.Text, r.state)
 	case k == EvRestore:
-		err = r.restore(ev.Text, func(st *loadedState) error { return r.applyState(st, false) })
+		err = r.restore(ev.Text, func(st *State) error { return r.applyState(st, false) })
 	default:
 		var ok bool
 		if ok, err = r.hyper(ev, &o); !ok {

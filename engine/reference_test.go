@@ -72,7 +72,7 @@ func refReplayText(t testing.TB, name string, data []byte) refReplayed {
 		rep.outs = append(rep.outs, o)
 		rep.lines = append(rep.lines, tr.Line())
 		if o.Reported() {
-			rep.jsonl = o.AppendJSON(rep.jsonl)
+			rep.jsonl = traces.AppendOutcomeJSON(rep.jsonl, &o)
 			rep.jsonl = append(rep.jsonl, '\n')
 		}
 	}

@@ -56,6 +56,9 @@ type Shadow struct {
 	// conflictPending: a guest write put a page table where a floating
 	// mapping is; it moves when the event completes.
 	conflictPending bool
+	// touch records what events change for CheckTouched; nil until it is
+	// first called.
+	touch *touchLog
 }
 
 // NewShadow builds the engine in the power-on state (real mode).
@@ -133,9 +136,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsUnfix:
 		s.MappingsUnfix()
 	case k == EvSave:
-		err = s.snaps.save(ev.Text, s.saveState)
+		err = s.snaps.save(ev.Text, s.state)
 	case k == EvRestore:
-		err = s.restore(ev.Text, func(st *loadedState) error { return s.load(st, false) })
+		err = s.restore(ev.Text, func(st *State) error { return s.load(st, false) })
 		if err == nil {
 			o.Notes |= NotePoolFlush | NoteModeChange
 		}
@@ -156,6 +159,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	}
 	if s.syncAlways && err == nil {
 		s.syncAll()
+	}
+	if s.touch != nil {
+		s.touch.event(ev, o)
 	}
 	s.out = nil
 	if err != nil {
