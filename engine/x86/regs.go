@@ -233,8 +233,14 @@ type InvpcidError struct {
 	Reason string
 }
 
+// Error spells the instruction as a trace line does (`invpcid 0 5 0x1000`,
+// `invpcid 1 5`), so that a message that names the line says it once.
 func (e *InvpcidError) Error() string {
-	return fmt.Sprintf("invpcid %d %#x %#x: #GP: %s", e.Type, e.PCID, e.Addr, e.Reason)
+	addr := ""
+	if e.Type == 0 || e.Addr != 0 {
+		addr = fmt.Sprintf(" %#x", e.Addr)
+	}
+	return fmt.Sprintf("invpcid %d %d%s: #GP: %s", e.Type, e.PCID, addr, e.Reason)
 }
 
 // CheckINVPCID applies INVPCID's #GP rules to type typ, PCID pcid and
