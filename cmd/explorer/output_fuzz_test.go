@@ -140,4 +140,3 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
-
