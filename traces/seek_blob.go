@@ -100,7 +100,7 @@ func (c *compressor) pack(b *blob, raw []byte) {
 // when one runs and at once otherwise.
 func (s *Seeker) save() (*blob, error) {
 	var raw bytes.Buffer
-	if err := s.eng.Save(&raw); err != nil {
+	if err := SaveState(&raw, s.eng); err != nil {
 		return nil, fmt.Errorf("seek %s: saving the engine's state: %w", s.path, err)
 	}
 	b := &blob{raw: int64(raw.Len())}

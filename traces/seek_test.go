@@ -73,7 +73,7 @@ func straightStates(t testing.TB, newEng func(engine.Config) (SeekEngine, error)
 	for i := 0; ; i++ {
 		for len(at) > 0 && at[0] == uint64(i) {
 			var b bytes.Buffer
-			if err := eng.Save(&b); err != nil {
+			if err := SaveState(&b, eng); err != nil {
 				t.Fatal(err)
 			}
 			want[at[0]] = b.Bytes()
@@ -94,7 +94,7 @@ func straightStates(t testing.TB, newEng func(engine.Config) (SeekEngine, error)
 func saved(t testing.TB, eng SeekEngine) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := eng.Save(&b); err != nil {
+	if err := SaveState(&b, eng); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

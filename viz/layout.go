@@ -8,9 +8,12 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
-// theme holds the sizes of one frame: text sizes grow with the square
-// root of the frame's scale, so that a 4K frame shows more, not just
-// bigger.
+// theme holds the sizes of one frame in frame pixels. They are chosen
+// in CSS pixels and multiplied by the device scale (Model.Scale), so
+// that a 2x screen shows the same picture sharper; in CSS pixels, text
+// grows with the square root of the frame's size against the smallest,
+// so that a large window shows more, not just bigger. Nothing a person
+// reads is under 11 CSS pixels.
 type theme struct {
 	scale       float64
 	fs          int // body text, pixels
@@ -21,21 +24,26 @@ type theme struct {
 	thin, thick int // line widths
 }
 
-func newTheme(w, h int) theme {
-	s := math.Min(float64(w)/MinWidth, float64(h)/MinHeight)
+func newTheme(w, h int, dev float64) theme {
+	s := math.Min(float64(w)/dev/MinWidth, float64(h)/dev/MinHeight)
 	s = math.Max(s, 1)
-	t := theme{scale: s}
-	t.fs = int(math.Round(12 * math.Sqrt(s)))
-	t.small = max(t.fs-2, 10)
-	t.title = t.fs + 1
+	px := func(css float64) int { return int(math.Round(css * dev)) }
+	t := theme{scale: s * dev}
+	fs := math.Round(12 * math.Sqrt(s))
+	t.fs = px(fs)
+	t.small = px(max(fs-2, MinTextSize))
+	t.title = px(fs + 1)
 	t.lh = LineHeight(FaceRegular, t.fs) + max(2, t.fs/4)
 	t.slh = LineHeight(FaceRegular, t.small) + max(2, t.small/5)
-	t.pad = int(math.Round(8 * math.Sqrt(s)))
-	t.gap = int(math.Round(6 * math.Sqrt(s)))
-	t.thin = 1
-	t.thick = max(2, int(math.Round(2*math.Sqrt(s))))
+	t.pad = px(math.Round(8 * math.Sqrt(s)))
+	t.gap = px(math.Round(6 * math.Sqrt(s)))
+	t.thin = max(1, px(1)/2)
+	t.thick = max(2, px(math.Round(2*math.Sqrt(s))))
 	return t
 }
+
+// MinTextSize is the smallest text a person must read, in CSS pixels.
+const MinTextSize = 11
 
 // ctx is the state of one Layout call.
 type ctx struct {
@@ -65,14 +73,19 @@ type scratch struct {
 // laid out. Every primitive lies inside its panel, panels do not
 // overlap, and everything lies inside the frame.
 func Layout(m *Model, l *List) {
-	w := min(max(m.Width, MinWidth), MaxWidth)
-	h := min(max(m.Height, MinHeight), MaxHeight)
+	dev := m.Scale
+	if !(dev >= 1) {
+		dev = 1
+	}
+	px := func(css int) int { return int(math.Round(float64(css) * dev)) }
+	w := min(max(m.Width, px(MinWidth)), px(MaxWidth))
+	h := min(max(m.Height, px(MinPanelHeight)), px(MaxHeight))
 	l.Reset(w, h)
 	if m.scratch == nil {
 		m.scratch = &scratch{}
 	}
 	m.scratch.frame++
-	c := &ctx{m: m, l: l, t: newTheme(w, h), sc: m.scratch}
+	c := &ctx{m: m, l: l, t: newTheme(w, h, dev), sc: m.scratch}
 	c.b = c.sc.b[:0]
 	defer func() { c.sc.b = c.b }()
 
