@@ -120,6 +120,8 @@ func TestParseCosts(t *testing.T) {
 		{"\nvmexit = 3", `c.txt:2: unknown cost "vmexit"`},
 		{"exit = -1", "c.txt:1: exit: cycles \"-1\" is not a number"},
 		{"exit = lots", "c.txt:1: exit: cycles \"lots\""},
+		{"exit = NaN", "c.txt:1: exit: cycles \"NaN\""},
+		{"exit = +Inf", "c.txt:1: exit: cycles \"+Inf\""},
 	} {
 		if _, err := ParseCosts(strings.NewReader(tc.in), "c.txt"); err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%q: got %v, want %q", tc.in, err, tc.msg)

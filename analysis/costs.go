@@ -102,7 +102,7 @@ func ParseCosts(r io.Reader, name string) (CostModel, error) {
 			return m, fmt.Errorf("%s:%d: unknown cost %q (want %s)", name, line, k, strings.Join(costNames[:], ", "))
 		}
 		c, err := strconv.ParseFloat(v, 64)
-		if err != nil || c < 0 || c > 1e9 {
+		if err != nil || !(c >= 0 && c <= 1e9) { // written so that NaN fails too
 			return m, fmt.Errorf("%s:%d: %s: cycles %q is not a number from 0 to 1e9", name, line, k, v)
 		}
 		m[item] = c
