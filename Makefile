@@ -136,7 +136,7 @@ xvfb-deps:
 e2e: e2e-browser e2e-desktop
 
 e2e-browser: build wasm browser-deps
-	E2E_OUT=$(E2E_OUT) $(GO) test -tags e2e -count=1 -run 'TestBrowser' ./e2e
+	E2E_OUT=$(E2E_OUT) $(GO) test -tags e2e -count=1 -run 'TestBrowser|TestWASMBudget' ./e2e
 
 e2e-desktop: build gui xvfb-deps unicorn
 	E2E_OUT=$(E2E_OUT) xvfb-run -a -s "-screen 0 1400x900x24" $(GO) test -tags e2e -count=1 -run 'TestDesktop' ./e2e

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 // Write prints the comparison in format f (one of Formats).
@@ -108,7 +109,7 @@ func (c *Comparer) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "ENGINE BUG: guest-visible outcomes differ on %d events; the first:\n", c.Mismatched)
 	for _, m := range c.Mismatches {
-		fmt.Fprintf(w, "  event %d: %s\n    a: %s\n    b: %s\n", m.Index, m.Why, m.A.AppendJSON(nil), m.B.AppendJSON(nil))
+		fmt.Fprintf(w, "  event %d: %s\n    a: %s\n    b: %s\n", m.Index, m.Why, traces.AppendOutcomeJSON(nil, &m.A), traces.AppendOutcomeJSON(nil, &m.B))
 	}
 	return nil
 }
@@ -153,7 +154,7 @@ func (c *Comparer) WriteCSV(w io.Writer) error {
 		cw.Write([]string{fmt.Sprintf("stretch %d..%d", s.From, s.To), num(c.Model.Cycles(&s.Work[0])), num(c.Model.Cycles(&s.Work[1]))})
 	}
 	for _, m := range c.Mismatches {
-		cw.Write([]string{fmt.Sprintf("mismatch %d", m.Index), string(m.A.AppendJSON(nil)), string(m.B.AppendJSON(nil))})
+		cw.Write([]string{fmt.Sprintf("mismatch %d", m.Index), string(traces.AppendOutcomeJSON(nil, &m.A)), string(traces.AppendOutcomeJSON(nil, &m.B))})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -203,7 +204,7 @@ func (c *Comparer) WriteJSON(w io.Writer) error {
 			[2]float64{c.Model.Cycles(&s.Work[0]), c.Model.Cycles(&s.Work[1])}, s.pathDiffs(3)})
 	}
 	for _, m := range c.Mismatches {
-		out.Mismatches = append(out.Mismatches, mismatch{m.Index, m.Why, m.A.AppendJSON(nil), m.B.AppendJSON(nil)})
+		out.Mismatches = append(out.Mismatches, mismatch{m.Index, m.Why, traces.AppendOutcomeJSON(nil, &m.A), traces.AppendOutcomeJSON(nil, &m.B)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -198,7 +198,7 @@ func TestCompareNeverDiffers(t *testing.T) {
 					if c.Mismatched != 0 {
 						m := c.Mismatches[0]
 						t.Errorf("%s vs %s: %d events differ, first %d %s: %s\n a %s\n b %s", p[0], p[1], c.Mismatched, m.Index,
-							traces.AppendEvent(nil, m.Event), m.Why, m.A.AppendJSON(nil), m.B.AppendJSON(nil))
+							traces.AppendEvent(nil, m.Event), m.Why, traces.AppendOutcomeJSON(nil, &m.A), traces.AppendOutcomeJSON(nil, &m.B))
 					}
 					if c.Events != uint64(len(evs)) {
 						t.Errorf("%d events compared of %d", c.Events, len(evs))

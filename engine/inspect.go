@@ -7,9 +7,10 @@ import (
 )
 
 // The inspection API: read-only views of the engine for the UI, the info
-// commands and tests. Nothing here changes state (guest tables are read
-// without setting accessed bits), and every visitor stops when its
-// callback returns false.
+// commands and tests. Nothing here changes state or statistics: guest
+// tables are peeked (phys.Memory.Peeker: no page-TLB lookup counted, no
+// access handler or device called, no accessed or dirty bit set), and
+// every visitor stops when its callback returns false.
 
 // EntryView is one present entry of a page-table hierarchy.
 type EntryView struct {
@@ -58,7 +59,7 @@ func (g *guest) VisitGuestAt(cr3 uint64, budget int, fn func(EntryView) bool) {
 			if lv.Register && current {
 				e = x86.Entry(g.regs.PDPTE[i])
 			} else {
-				e = x86.Entry(g.mem.ReadEntry(table+x86.GPA(i*int(lv.EntrySize)), int(lv.EntrySize)))
+				e = x86.Entry(g.mem.Peek(table+x86.GPA(i*int(lv.EntrySize)), int(lv.EntrySize)))
 			}
 			if !e.Present() {
 				continue
@@ -256,11 +257,12 @@ func (s *Shadow) VisitTLB(fn func(TLBView) bool) {
 	}
 }
 
-// GuestWalk translates va through the guest tables as acc would, without
-// setting accessed or dirty bits: the walk inspector's guest column.
+// GuestWalk translates va through the guest tables as acc would, peeking
+// at them (see above): the walk inspector's guest column. MMIO reads as
+// all ones here, where a guest's walk would ask the device.
 func (g *guest) GuestWalk(va x86.GVA, acc x86.Access) x86.Walk {
 	var w x86.Walk
-	g.format.Walk(g.mem, g.regs.Root(), va, acc, &w)
+	g.format.Walk(g.mem.Peeker(), g.regs.Root(), va, acc, &w)
 	return w
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/analysis"
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 func init() {
@@ -124,7 +125,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 		}
 		if snapA == nil && from.reached(n, ev) {
 			snapA = analysis.TakeSnapshot(sh, spaces.InMode(sh.Format().Mode), o.budget)
-			if err := sh.Save(&saved); err != nil {
+			if err := traces.SaveState(&saved, sh); err != nil {
 				return fmt.Errorf("keeping the state at --from: %w", err)
 			}
 		}
@@ -151,7 +152,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	if snapA == nil {
 		if !from.label && from.index == tf.count && atEnd {
 			snapA = analysis.TakeSnapshot(sh, spaces.InMode(sh.Format().Mode), o.budget)
-			sh.Save(&saved)
+			traces.SaveState(&saved, sh)
 		} else {
 			return fmt.Errorf("--from %s: not in the trace (%d events)", from.text, tf.count)
 		}
@@ -165,7 +166,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	if all := spaces.InMode(snapA.Mode); len(all) > len(snapA.Spaces) {
 		ref, err := engine.NewReference(sh.Config())
 		if err == nil {
-			err = ref.Load(saved.Bytes())
+			err = traces.LoadState(ref, saved.Bytes())
 		}
 		if err != nil {
 			return fmt.Errorf("reloading the state at --from: %w", err)

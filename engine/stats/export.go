@@ -2,11 +2,10 @@ package stats
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"io"
 	"strconv"
+	"unicode/utf8"
 )
 
 // csvHeader is the first record of WriteCSV. Columns are only ever added
@@ -45,20 +44,6 @@ func (r *Registry) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// jsonSample is the JSON form of a Sample; the field order is the order
-// in the output.
-type jsonSample struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"`
-	Unit    string `json:"unit"`
-	Value   uint64 `json:"value"`
-	Calls   uint64 `json:"calls"`
-	TotalNS uint64 `json:"total_ns"`
-	MinNS   uint64 `json:"min_ns"`
-	MaxNS   uint64 `json:"max_ns"`
-	Desc    string `json:"description"`
-}
-
 // WriteJSON writes every statistic Each visits as one JSON array, one
 // object per line:
 //
@@ -76,30 +61,99 @@ func (r *Registry) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("[")
 	sep := "\n"
-	var obj bytes.Buffer
-	enc := json.NewEncoder(&obj)
-	enc.SetEscapeHTML(false) // descriptions may say "<" and "&"; keep them readable
-	var err error
+	var obj []byte
 	r.Each(func(s Sample) {
-		if err != nil {
-			return
-		}
-		obj.Reset()
-		err = enc.Encode(jsonSample{
-			Name: s.Name, Kind: s.Kind.String(), Unit: s.Unit.String(),
-			Value: s.Value, Calls: s.Calls, TotalNS: s.TotalNS, MinNS: s.MinNS, MaxNS: s.MaxNS,
-			Desc: s.Desc,
-		})
+		obj = appendJSONSample(obj[:0], s)
 		bw.WriteString(sep)
-		bw.Write(bytes.TrimSuffix(obj.Bytes(), []byte("\n")))
+		bw.Write(obj)
 		sep = ",\n"
 	})
-	if err != nil {
-		return err
-	}
 	if sep != "\n" {
 		bw.WriteString("\n")
 	}
 	bw.WriteString("]\n")
 	return bw.Flush()
+}
+
+// appendJSONSample appends one object of WriteJSON. It is written by hand
+// rather than with encoding/json because the browser build would
+// otherwise carry encoding/json (about 70 KB of a gzipped
+// download that has a budget); TestJSONLikeEncodingJSON keeps the two
+// byte-identical.
+func appendJSONSample(b []byte, s Sample) []byte {
+	b = append(b, `{"name":`...)
+	b = AppendJSONString(b, s.Name)
+	b = append(b, `,"kind":`...)
+	b = AppendJSONString(b, s.Kind.String())
+	b = append(b, `,"unit":`...)
+	b = AppendJSONString(b, s.Unit.String())
+	for _, f := range [...]struct {
+		name string
+		v    uint64
+	}{{"value", s.Value}, {"calls", s.Calls}, {"total_ns", s.TotalNS}, {"min_ns", s.MinNS}, {"max_ns", s.MaxNS}} {
+		b = append(b, ',', '"')
+		b = append(b, f.name...)
+		b = append(b, '"', ':')
+		b = strconv.AppendUint(b, f.v, 10)
+	}
+	b = append(b, `,"description":`...)
+	b = AppendJSONString(b, s.Desc)
+	return append(b, '}')
+}
+
+// AppendJSONString appends s as a JSON string the way encoding/json
+// writes it with HTML escaping off: quotes, backslashes and control
+// characters escaped, U+2028 and U+2029 escaped (JavaScript source
+// cannot hold them raw), invalid UTF-8 replaced by U+FFFD.
+func AppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
