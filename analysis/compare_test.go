@@ -160,6 +160,7 @@ func TestCompareNeverDiffers(t *testing.T) {
 		{"multiprocess", map[string]string{"ram": "8", "heap": "24"}, 1500, []uint64{1, 2, 3}},
 		{"multiprocess", map[string]string{"mode": "32bit", "procs": "4", "ram": "8", "heap": "16"}, 800, []uint64{4}},
 		{"multiprocess", map[string]string{"mode": "pae", "ram": "8", "heap": "16"}, 800, []uint64{5}},
+		{"multiprocess", map[string]string{"mode": "la57", "procs": "3", "ram": "8"}, 800, []uint64{6}},
 		{"devices", map[string]string{"steps": "16", "ram": "4"}, 0, []uint64{1}},
 		{"mapping-conflict", map[string]string{"grow": "8", "touches": "6", "ram": "4"}, 0, []uint64{1}},
 		{"overcommit", map[string]string{"zero": "24", "share": "8", "balloon": "12", "ram": "4"}, 0, []uint64{1}},
@@ -227,6 +228,30 @@ func TestGuestDiff(t *testing.T) {
 		tc.edit(&b)
 		if got := guestDiff(&a, &b); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestChargeModern: SMEP, SMAP and protection-key faults are guest
+// faults like any other (an exit and a software walk under shadow
+// paging, nothing under nested), and invpcid exits only under shadow.
+func TestChargeModern(t *testing.T) {
+	for _, tc := range []struct {
+		o      engine.Outcome
+		paging engine.Paging
+		want   Work
+	}{
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvExec}, Path: engine.PathSMEPFault}, engine.PagingShadow, Work{CostExit: 1, CostWalkRef: 4}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvRead, Size: 4}, Path: engine.PathSMAPFault}, engine.PagingShadow, Work{CostExit: 1, CostWalkRef: 4}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvWrite, Size: 4}, Path: engine.PathKeyFault, MemRefs: 24}, engine.PagingNested, Work{CostNestedRef: 24}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvInvpcid, Size: 1}}, engine.PagingShadow, Work{CostExit: 1}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvInvpcid, Size: 1}}, engine.PagingEPT, Work{}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvWrite, Size: 4}, OK: true, Path: engine.PathMonitorWrite}, engine.PagingShadow, Work{CostExit: 1, CostEmulate: 1}},
+	} {
+		var w Work
+		charge(&w, &tc.o, tc.paging, 4, 4)
+		if w != tc.want {
+			t.Errorf("%v %v under %v: %v, want %v", tc.o.Event.Kind, tc.o.Path, tc.paging, w, tc.want)
 		}
 	}
 }
