@@ -91,6 +91,10 @@ func compare(path string, o compareOptions, stdout, stderr io.Writer) error {
 		if isEOF(err) {
 			break
 		}
+		if errors.Is(err, errInterrupted) {
+			runErr = interrupted(tf.count, "the comparison covers those")
+			break
+		}
 		if err != nil {
 			return err
 		}

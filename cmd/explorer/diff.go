@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -119,6 +120,9 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 		if isEOF(err) {
 			atEnd = true
 			break
+		}
+		if errors.Is(err, errInterrupted) {
+			return interrupted(tf.count, "no diff")
 		}
 		if err != nil {
 			return err
