@@ -1,12 +1,12 @@
 package traces
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -94,8 +94,14 @@ func (s *Seeker) cachePaths() []string {
 	if dir, err := os.UserCacheDir(); err == nil {
 		abs, err := filepath.Abs(s.path)
 		if err == nil {
-			h := sha256.Sum256([]byte(abs))
-			l = append(l, filepath.Join(dir, "pgm-explorer", "seek", hex.EncodeToString(h[:12])+".idx"))
+			// Only a file name: the key inside a cache (the trace's size and
+			// modification time among it) decides whether it is this
+			// trace's, so a collision costs a rebuild, never a wrong state.
+			// FNV rather than SHA-256 keeps crypto (the whole FIPS module,
+			// about 100 KB) out of the browser build.
+			h := fnv.New128a()
+			h.Write([]byte(abs))
+			l = append(l, filepath.Join(dir, "pgm-explorer", "seek", hex.EncodeToString(h.Sum(nil)[:12])+".idx"))
 		}
 	}
 	return l
