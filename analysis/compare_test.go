@@ -255,3 +255,40 @@ func TestChargeModern(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareMemory: a byte of guest memory that differs at the end (as
+// a dirty bit one engine forgot would) is reported, after the events.
+func TestCompareMemory(t *testing.T) {
+	h, evs := readTrace(t, "testdata/twoproc.txt")
+	c, err := NewComparer(h.Config, "", "paging=nested", DefaultCosts, 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if err := c.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Side b "forgets" the dirty bit of A's PTE for 0x400000.
+	c.Sides[1].Eng.Memory().Write(0x303000, 8, 0x500027)
+	c.Finish()
+	if c.Mismatched != 1 || !c.Mismatches[0].Memory || c.Mismatches[0].Why != "guest memory at 0x303000: 0x67, 0x27" {
+		t.Fatalf("mismatches %+v", c.Mismatches)
+	}
+	var b strings.Builder
+	if err := c.WriteTable(&b); err != nil || !strings.Contains(b.String(), "ENGINE BUG") || !strings.Contains(b.String(), "after the last event: guest memory at 0x303000") {
+		t.Errorf("table:\n%s", b.String())
+	}
+	b.Reset()
+	if err := c.WriteJSON(&b); err != nil || !strings.Contains(b.String(), `"mismatched": 1`) {
+		t.Errorf("json:\n%s", b.String())
+	}
+	c2, _ := NewComparer(h.Config, "", "pool=16", DefaultCosts, 100, 1)
+	for _, ev := range evs {
+		c2.Apply(ev)
+	}
+	c2.Finish()
+	if c2.Mismatched != 0 {
+		t.Errorf("two sound configurations: %+v", c2.Mismatches)
+	}
+}
