@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -117,6 +118,9 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 		if isEOF(err) {
 			atEnd = true
 			break
+		}
+		if errors.Is(err, errInterrupted) {
+			return interrupted(tf.count, "no diff")
 		}
 		if err != nil {
 			return err
