@@ -62,6 +62,7 @@ type App struct {
 	picker   *picker
 	hover    viz.HitID
 	hoverOK  bool
+	gloss    string // the glossary's explanation of the word under the cursor
 	mx, my   int
 	dragging bool // the timeline is being dragged
 	buttons  []button
@@ -351,12 +352,16 @@ func (a *App) handle(in *Input) {
 }
 
 func (a *App) updateHover() {
-	old, oldOK := a.hover, a.hoverOK
-	a.hover, a.hoverOK = viz.HitID{}, false
+	old, oldOK, oldGloss := a.hover, a.hoverOK, a.gloss
+	a.hover, a.hoverOK, a.gloss = viz.HitID{}, false, ""
 	if a.my < a.vizH {
 		a.hover, a.hoverOK = a.list.HitTest(a.mx, a.my)
 	}
-	if a.hoverOK != oldOK || a.hover != old {
+	if !a.hoverOK && a.my < a.barY {
+		// Words without a region of their own: the glossary.
+		a.gloss = glossaryFor(a.textAt(a.mx, a.my))
+	}
+	if a.hoverOK != oldOK || a.hover != old || a.gloss != oldGloss {
 		a.dirty = true
 	}
 }

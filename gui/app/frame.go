@@ -98,7 +98,7 @@ func (a *App) Frame() (*viz.List, bool) {
 		a.drawPicker(w, h)
 	case a.help:
 		a.drawHelp(w, h)
-	case a.hoverOK:
+	case a.hoverOK || a.gloss != "":
 		a.drawTooltip(w, h)
 	}
 	a.drawMessages(w)
