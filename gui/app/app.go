@@ -63,6 +63,8 @@ type App struct {
 	hover    viz.HitID
 	hoverOK  bool
 	gloss    string // the glossary's explanation of the word under the cursor
+	quiz     *question
+	score    Score
 	mx, my   int
 	dragging bool // the timeline is being dragged
 	buttons  []button
@@ -105,6 +107,7 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	a.view, a.va, a.hasVA = st.View, st.VA, st.HasVA
+	a.score = st.Score
 	if o.Speed > 0 {
 		a.p.speed = speedIndex(o.Speed)
 	}
@@ -308,7 +311,7 @@ func (a *App) notify(s string) {
 func (a *App) State() State {
 	src := a.p.src
 	src.Data = nil
-	return State{Source: src, Overrides: a.p.ovr, Event: a.p.pos(), VA: a.va, HasVA: a.hasVA, View: a.view}
+	return State{Source: src, Overrides: a.p.ovr, Event: a.p.pos(), VA: a.va, HasVA: a.hasVA, View: a.view, Score: a.score}
 }
 
 // handle applies the input of a tick.

@@ -92,6 +92,8 @@ func (a *App) Frame() (*viz.List, bool) {
 	a.barY = y
 	a.drawBar(viz.R(0, y, w, bar))
 	switch {
+	case a.quiz != nil:
+		a.drawQuiz(w, h)
 	case a.prompt != nil:
 		a.drawPrompt(w, h)
 	case a.picker != nil:

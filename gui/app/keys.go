@@ -29,6 +29,7 @@ var KeyHelp = [][2]string{
 	{"t", "the tour's explanations on / off"},
 	{"PgUp PgDn", "scroll the tour's explanation"},
 	{"e  c  j", "export the view as PNG, the statistics as CSV / JSON"},
+	{"x", "a question about the next access: predict, then see (1–4 answer)"},
 	{"?", "this help"},
 }
 
@@ -144,6 +145,9 @@ func (a *App) openWorkload(name, args string) error {
 }
 
 func (a *App) key(k Key, shift bool) {
+	if a.quizKey(k) {
+		return
+	}
 	if a.prompt != nil {
 		switch k {
 		case KeyEscape:
@@ -216,6 +220,9 @@ func (a *App) char(r rune) {
 		a.key(KeyBackspace, false)
 		return
 	}
+	if a.quizChar(r) {
+		return
+	}
 	if a.prompt != nil {
 		if r >= ' ' && r != 0x7f && len(a.prompt.text) < 200 {
 			a.prompt.text += string(r)
@@ -248,6 +255,8 @@ func (a *App) char(r rune) {
 		a.PrevLabel()
 	case 'F':
 		a.PrevFault()
+	case 'x':
+		a.Ask()
 	case 'M':
 		a.PrevMode()
 	case 'g':
