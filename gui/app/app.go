@@ -65,6 +65,10 @@ type App struct {
 	gloss    string // the glossary's explanation of the word under the cursor
 	quiz     *question
 	score    Score
+	// What if: the level of the walk an edit changes (0: the last one
+	// reached), and the state a branch came from (nil: not a branch).
+	whatLevel x86.LevelKind
+	whatFrom  *State
 	mx, my   int
 	dragging bool // the timeline is being dragged
 	buttons  []button
@@ -154,6 +158,7 @@ func (a *App) open(st State) error {
 	}
 	p.stopAtLabels = a.tour
 	a.err = ""
+	a.whatFrom = nil
 	a.dirty = true
 	return nil
 }
@@ -555,12 +560,12 @@ func (a *App) Reconfigure(o Overrides) error {
 	st := a.State()
 	st.Source = a.p.src
 	st.Overrides = o
-	playing := a.p.playing
+	playing, from := a.p.playing, a.whatFrom
 	if err := a.open(st); err != nil {
 		a.setErr(err)
 		return err
 	}
-	a.p.playing = playing
+	a.p.playing, a.whatFrom = playing, from
 	return nil
 }
 

@@ -222,6 +222,12 @@ func (a *App) click(x, y int) {
 		if id.Hier != viz.HierNested {
 			a.Select(xva(id.Addr))
 		}
+	case viz.HitWalkLevel:
+		// A level of the walk: what if it were different?
+		if id.Hier == viz.HierGuest {
+			a.whatLevel = id.Level
+			a.openWhatIf()
+		}
 	case viz.HitOutcome:
 		// Only accesses and invlpg name a virtual address: a cr3, cpl or
 		// physical write row has none to follow.

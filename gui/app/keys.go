@@ -30,6 +30,7 @@ var KeyHelp = [][2]string{
 	{"PgUp PgDn", "scroll the tour's explanation"},
 	{"e  c  j", "export the view as PNG, the statistics as CSV / JSON"},
 	{"x", "a question about the next access: predict, then see (1–4 answer)"},
+	{"w  W  k", "what if: change an entry of the walk here (a branch) / back to the original / save the branch"},
 	{"?", "this help"},
 }
 
@@ -59,6 +60,7 @@ const (
 	promptVA
 	promptPath
 	promptParams
+	promptWhatIf
 )
 
 func (a *App) openPrompt(k promptKind) {
@@ -99,6 +101,8 @@ func (a *App) submitPrompt() {
 		err = a.Open(st)
 	case promptParams:
 		err = a.openWorkload(pr.wl, pr.text)
+	case promptWhatIf:
+		err = a.WhatIf(pr.text)
 	}
 	if err != nil {
 		pr.err = err.Error()
@@ -257,6 +261,12 @@ func (a *App) char(r rune) {
 		a.PrevFault()
 	case 'x':
 		a.Ask()
+	case 'w':
+		a.openWhatIf()
+	case 'W':
+		a.WhatIfBack()
+	case 'k':
+		a.SaveBranch()
 	case 'M':
 		a.PrevMode()
 	case 'g':
@@ -282,6 +292,19 @@ func (a *App) char(r rune) {
 			}
 		}
 	}
+}
+
+// openWhatIf asks how to change the selected entry of the walk.
+func (a *App) openWhatIf() {
+	st, _, err := a.whatIfTarget()
+	if err != nil {
+		a.notify("what if: " + err.Error())
+		return
+	}
+	a.openPrompt(promptWhatIf)
+	a.prompt.title = fmt.Sprintf("What if the guest's %v entry at %#x (now %#x) were…", st.Level, uint64(st.EntryAddr), uint64(st.Entry))
+	a.prompt.hint = "flip P W U X S (one or more), or frame 0x203000 · a branch of the replay; the original stays · Enter · Esc"
+	a.prompt.text = "flip W"
 }
 
 // OpenFile asks for a trace file: the platform's file picker (the
