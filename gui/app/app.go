@@ -55,33 +55,33 @@ type App struct {
 	credit   time.Duration
 	lastTick time.Time
 
-	tour     bool
-	tourSet  bool // the user chose; a new source keeps the choice
-	help     bool
-	prompt   *prompt
-	picker   *picker
-	hover    viz.HitID
-	hoverOK  bool
-	gloss    string // the glossary's explanation of the word under the cursor
-	quiz     *question
-	score    Score
+	tour    bool
+	tourSet bool // the user chose; a new source keeps the choice
+	help    bool
+	prompt  *prompt
+	picker  *picker
+	hover   viz.HitID
+	hoverOK bool
+	gloss   string // the glossary's explanation of the word under the cursor
+	quiz    *question
+	score   Score
 	// What if: the level of the walk an edit changes (0: the last one
 	// reached), and the state a branch came from (nil: not a branch).
 	whatLevel x86.LevelKind
 	whatFrom  *State
-	mx, my   int
-	dragging bool // the timeline is being dragged
-	buttons  []button
-	toast    string
-	toastEnd time.Time
-	err      string // the last error, shown until the next action
-	location string // the last fragment given to the host
-	vizH     int    // height of the viz part of the frame
-	fps      float64
-	costs    Costs
-	barY     int // top of the control bar
-	tourY    int // top of the tour panel, 0 when hidden
-	ui       uiSizes
+	mx, my    int
+	dragging  bool // the timeline is being dragged
+	buttons   []button
+	toast     string
+	toastEnd  time.Time
+	err       string // the last error, shown until the next action
+	location  string // the last fragment given to the host
+	vizH      int    // height of the viz part of the frame
+	fps       float64
+	costs     Costs
+	barY      int // top of the control bar
+	tourY     int // top of the tour panel, 0 when hidden
+	ui        uiSizes
 	// tourScroll is the first line of the tour's explanation shown
 	// (PageUp, PageDown); a new step starts at its top.
 	tourScroll int
