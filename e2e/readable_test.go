@@ -109,6 +109,18 @@ func TestBrowserFixes(t *testing.T) {
 	x, y := control(t, ctx, "►")
 	tap(t, ctx, x, y)
 	waitFor(t, ctx, "a tap on ► to step", 10*time.Second, func(s status) bool { return s.Event == 1 && !s.Busy })
+	// The live region says so in words, for a screen reader.
+	end := time.Now().Add(10 * time.Second)
+	for {
+		live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("live").textContent`))
+		if strings.Contains(live, "Event 1 of") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the live region says %q", live)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// Space, then t: the picture is there without another input.
 	key(t, ctx, " t")

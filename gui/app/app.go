@@ -69,6 +69,10 @@ type App struct {
 	// reached), and the state a branch came from (nil: not a branch).
 	whatLevel x86.LevelKind
 	whatFrom  *State
+	// focus is the element the keyboard's focus ring is on, an index in
+	// focusables (-1: none); focusR is where it was last drawn.
+	focus  int
+	focusR viz.Rect
 	mx, my    int
 	dragging  bool // the timeline is being dragged
 	buttons   []button
@@ -93,7 +97,7 @@ type App struct {
 // New opens the state's source. A bad source is an error; the caller may
 // fall back to the default.
 func New(o Options) (*App, error) {
-	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true, ui: newUISizes(1)}
+	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true, ui: newUISizes(1), focus: -1}
 	if a.host == nil {
 		a.host = NopHost{}
 	}

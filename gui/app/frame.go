@@ -91,6 +91,7 @@ func (a *App) Frame() (*viz.List, bool) {
 	}
 	a.barY = y
 	a.drawBar(viz.R(0, y, w, bar))
+	a.drawFocus()
 	switch {
 	case a.quiz != nil:
 		a.drawQuiz(w, h)

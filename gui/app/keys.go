@@ -23,6 +23,7 @@ var KeyHelp = [][2]string{
 	{"g", "go to an event number or a label's text"},
 	{"/", "type a virtual address to follow"},
 	{"click", "an entry or an event selects its address; the timeline seeks (drag it)"},
+	{"Tab  Enter", "move the focus ring over buttons, events, walk levels, statistics; Enter clicks"},
 	{"Esc", "follow the last access again; close what is open"},
 	{viewKeys(), "views: " + strings.Join(viz.ViewNames(), ", ")},
 	{"o", "scenarios: tour, sample traces, workloads, a file; host mode, paging, pool"},
@@ -172,8 +173,19 @@ func (a *App) key(k Key, shift bool) {
 		return
 	}
 	switch k {
+	case KeyTab:
+		if shift {
+			a.MoveFocus(-1)
+		} else {
+			a.MoveFocus(1)
+		}
+	case KeyEnter:
+		a.activateFocus()
 	case KeyEscape:
 		switch {
+		case a.focus >= 0:
+			a.focus = -1
+			a.hoverOK, a.gloss = false, ""
 		case a.help:
 			a.help = false
 		case a.err != "":

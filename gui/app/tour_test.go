@@ -263,3 +263,21 @@ func TestTourChapters(t *testing.T) {
 		t.Errorf("back at a shadow step, paging is %v", a.p.cfg.Paging)
 	}
 }
+
+// TestLiveText: the words a screen reader gets name the step, the
+// position, the last event and the walk.
+func TestLiveText(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.StepUntil(UntilLabel)
+	run(a)
+	for range 8 {
+		a.StepUntil(UntilLabel)
+		run(a)
+	}
+	s := a.LiveText()
+	for _, want := range []string{"Step 9 of 44: Virtual 0x401000", "Look at: the walk stops", "Event 44 of 178, paused", "Last event: ", "Walk: 0x"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("live text %q lacks %q", s, want)
+		}
+	}
+}
