@@ -71,21 +71,21 @@ type App struct {
 	whatFrom  *State
 	// focus is the element the keyboard's focus ring is on, an index in
 	// focusables (-1: none); focusR is where it was last drawn.
-	focus  int
-	focusR viz.Rect
-	mx, my    int
-	dragging  bool // the timeline is being dragged
-	buttons   []button
-	toast     string
-	toastEnd  time.Time
-	err       string // the last error, shown until the next action
-	location  string // the last fragment given to the host
-	vizH      int    // height of the viz part of the frame
-	fps       float64
-	costs     Costs
-	barY      int // top of the control bar
-	tourY     int // top of the tour panel, 0 when hidden
-	ui        uiSizes
+	focus    int
+	focusR   viz.Rect
+	mx, my   int
+	dragging bool // the timeline is being dragged
+	buttons  []button
+	toast    string
+	toastEnd time.Time
+	err      string // the last error, shown until the next action
+	location string // the last fragment given to the host
+	vizH     int    // height of the viz part of the frame
+	fps      float64
+	costs    Costs
+	barY     int // top of the control bar
+	tourY    int // top of the tour panel, 0 when hidden
+	ui       uiSizes
 	// tourScroll is the first line of the tour's explanation shown
 	// (PageUp, PageDown); a new step starts at its top.
 	tourScroll int
