@@ -136,7 +136,9 @@ func (a *App) applyTourStep() {
 			return
 		}
 		return // applied once the replay is back at this step
-	case !wantNested && a.tourOvr:
+	case !wantNested && isNested && (a.tourOvr || a.p.ovr.PagingSet):
+		// Also after a reload: the link carried the nested chapter's
+		// engine, and this step is shown with the trace's own.
 		a.tourOvr = false
 		if a.Reconfigure(Overrides{}) != nil {
 			return
