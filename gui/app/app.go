@@ -64,7 +64,12 @@ type App struct {
 	hoverOK bool
 	gloss   string // the glossary's explanation of the word under the cursor
 	quiz    *question
-	score   Score
+	// exercises: the tour asks before it shows, at the steps that have
+	// a question; askAt is the event+1 a question waits for.
+	exercises bool
+	askAt     uint64
+	ran       bool // the replay got here by running (play, n), not by a seek
+	score     Score
 	// What if: the level of the walk an edit changes (0: the last one
 	// reached), and the state a branch came from (nil: not a branch).
 	whatLevel x86.LevelKind
@@ -97,7 +102,7 @@ type App struct {
 // New opens the state's source. A bad source is an error; the caller may
 // fall back to the default.
 func New(o Options) (*App, error) {
-	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true, ui: newUISizes(1), focus: -1}
+	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true, ui: newUISizes(1), focus: -1, exercises: true}
 	if a.host == nil {
 		a.host = NopHost{}
 	}
@@ -272,6 +277,7 @@ func (a *App) Update(in Input) {
 		a.dirty = true
 	}
 	a.applyTourStep()
+	a.askPending()
 	if a.p.missed != UntilNone {
 		a.notify(noFurther(a.p.missed))
 		a.p.missed = UntilNone
@@ -390,6 +396,7 @@ func (a *App) TogglePlay() {
 			a.seek(0)
 		}
 		p.startRun()
+		a.ran = true
 		p.playing, p.acc = true, 0
 	}
 	p.until = UntilNone
@@ -425,6 +432,7 @@ func (a *App) StepUntil(u Until) {
 	}
 	a.p.until = u
 	a.p.startRun()
+	a.ran = u == UntilStep // f and m stop where they stop
 	a.dirty = true
 }
 
@@ -474,6 +482,7 @@ func (a *App) labelStop(i int) uint64 {
 
 func (a *App) seek(n uint64) {
 	a.p.seekTo(n)
+	a.ran = false
 	a.dirty = true
 }
 

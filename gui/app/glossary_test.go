@@ -16,6 +16,7 @@ var numberish = regexp.MustCompile(`^(0x[0-9a-f_]+|[0-9,]+|event .*|.*\.txt|[0-9
 // hovering shows it (a statistic shows what it counts).
 func TestGlossary(t *testing.T) {
 	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
 	missing := map[string]bool{}
 	for range a.p.labels {
 		a.StepUntil(UntilLabel)

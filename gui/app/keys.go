@@ -30,7 +30,7 @@ var KeyHelp = [][2]string{
 	{"t", "the tour's explanations on / off"},
 	{"PgUp PgDn", "scroll the tour's explanation"},
 	{"e  c  j", "export the view as PNG, the statistics as CSV / JSON"},
-	{"x", "a question about the next access: predict, then see (1–4 answer)"},
+	{"x  X", "a question about the next access: predict, then see; the tour's questions on / off"},
 	{"w  W  k", "what if: change an entry of the walk here (a branch) / back to the original / save the branch"},
 	{"?", "this help"},
 }
@@ -273,6 +273,13 @@ func (a *App) char(r rune) {
 		a.PrevFault()
 	case 'x':
 		a.Ask()
+	case 'X':
+		a.exercises = !a.exercises
+		if a.exercises {
+			a.notify("the tour asks before it shows, at its question steps (X: off)")
+		} else {
+			a.notify("the tour shows without asking (X: on)")
+		}
 	case 'w':
 		a.openWhatIf()
 	case 'W':

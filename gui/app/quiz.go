@@ -218,7 +218,16 @@ func (a *App) Answer(i int) {
 		a.score.Right++
 	}
 	if a.p.pos() == q.event {
-		a.seek(q.event + 1)
+		to := q.event + 1
+		if lab, ok := a.p.currentLabel(); ok && a.tour {
+			// In the tour the rest of the step follows the answer.
+			for i, l := range a.p.labels {
+				if l.Event == lab.Event {
+					to = max(to, a.labelStop(i))
+				}
+			}
+		}
+		a.seek(to)
 	}
 	a.dirty = true
 }
