@@ -167,24 +167,79 @@ func (c *ctx) textB(x, y int, f Face, size int, col color.RGBA) int {
 
 // fitB shortens the scratch buffer, ending it with an ellipsis, until it
 // is at most w pixels wide. It reports whether anything is left.
+//
+// A label may be tens of thousands of characters long, and the window
+// and the browser fit text on every redraw, so the cut is searched, not
+// walked: prefixes of doubling length are measured until one is too
+// wide, then the cut is bisected between the last that fitted and that
+// one. Widths only grow with the prefix (advances add up, no kerning),
+// so the search finds the longest prefix that fits; it measures about
+// 2·log2(n) prefixes none much longer than what fits, where trimming one
+// character at a time measured n of them.
 func (c *ctx) fitB(f Face, size, w int) bool {
-	if measureBytes(f, size, c.b) <= w {
-		return true
+	b := c.b
+	// Gallop: lo fits (without the ellipsis), hi is too wide or the end.
+	lo, hi := 0, len(b)
+	for n := 16; ; n *= 2 {
+		if n >= len(b) {
+			if measureBytes(f, size, b) <= w {
+				return true // all of it fits
+			}
+			break
+		}
+		n = runeStart(b, n)
+		if measureBytes(f, size, b[:n]) > w {
+			hi = n
+			break
+		}
+		lo = n
 	}
+	// Bisect for the longest prefix that fits with the ellipsis; lo
+	// fits without it, which says nothing about with it, so start at 0.
 	ell := Measure(f, size, "…")
-	for len(c.b) > 0 {
-		// Drop a whole UTF-8 sequence.
-		n := len(c.b) - 1
-		for n > 0 && c.b[n]&0xc0 == 0x80 {
-			n--
-		}
-		c.b = c.b[:n]
-		if measureBytes(f, size, c.b)+ell <= w {
-			c.b = append(c.b, "…"...)
-			return true
+	lo = 0
+	best := -1
+	for lo <= hi {
+		mid := runeStart(b, lo+(hi-lo)/2)
+		if measureBytes(f, size, b[:mid])+ell <= w {
+			best = mid
+			lo = nextRune(b, mid)
+			if lo == mid {
+				break // at the end
+			}
+		} else {
+			if mid == 0 {
+				break
+			}
+			hi = mid - 1
 		}
 	}
-	return false
+	if best < 0 {
+		c.b = c.b[:0]
+		return false
+	}
+	c.b = append(b[:best], "…"...)
+	return true
+}
+
+// runeStart moves i back to the start of the UTF-8 sequence it is in.
+func runeStart(b []byte, i int) int {
+	for i > 0 && i < len(b) && b[i]&0xc0 == 0x80 {
+		i--
+	}
+	return i
+}
+
+// nextRune is the start of the sequence after the one at i.
+func nextRune(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	i++
+	for i < len(b) && b[i]&0xc0 == 0x80 {
+		i++
+	}
+	return i
 }
 
 // textFit draws s cut to at most w pixels; it returns the width drawn.

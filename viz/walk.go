@@ -81,7 +81,7 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 		return
 	}
 
-	w := c.sc.peek.walk(e, va, acc)
+	w := e.GuestWalk(va, acc) // the engine's walk peeks: drawing changes nothing
 
 	// Bit fields.
 	used := c.bitFields(in, f, &w)

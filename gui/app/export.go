@@ -128,7 +128,7 @@ func (a *App) Status() Status {
 	m.Recent, m.VA, m.HasVA = p.recent, a.va, a.hasVA
 	if va, ok := m.SelectedVA(); ok {
 		s.VA = fmt.Sprintf("%#x", uint64(va))
-		w := viz.GuestWalk(p.eng, va, accessRead)
+		w := p.eng.GuestWalk(va, accessRead)
 		if w.OK() {
 			s.Walk = fmt.Sprintf("%#x -> %#x", uint64(va), uint64(w.GPA))
 		} else {

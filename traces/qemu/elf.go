@@ -194,6 +194,15 @@ func OpenCore(r io.ReaderAt, size int64) (*Core, error) {
 			return nil, formatErr(phoff, nil, "PT_LOAD segments at %#x and %#x overlap", c.Segments[i-1].GPA, c.Segments[i].GPA)
 		}
 	}
+	// Nor may two segments share bytes of the file: QEMU never writes
+	// that, and it would let a small file stand for much memory.
+	byOff := append([]Segment(nil), c.Segments...)
+	sort.Slice(byOff, func(i, j int) bool { return byOff[i].Off < byOff[j].Off })
+	for i := 1; i < len(byOff); i++ {
+		if byOff[i].FileSize > 0 && uint64(byOff[i].Off) < uint64(byOff[i-1].Off)+byOff[i-1].FileSize {
+			return nil, formatErr(phoff, nil, "PT_LOAD segments at %#x and %#x share bytes of the file", byOff[i-1].GPA, byOff[i].GPA)
+		}
+	}
 	if len(c.Segments) == 0 {
 		return nil, formatErr(phoff, nil, "no PT_LOAD segment: the core holds no guest memory")
 	}

@@ -31,6 +31,11 @@ type Options struct {
 	// Source names the snapshot in labels and metadata (a file name, an
 	// address).
 	Source string
+	// MaxLeaves bounds the present leaves walked (0: MaxLeaves).
+	MaxLeaves int
+	// NoData: do not copy the bytes under the addresses read (a live
+	// guest: such an address may be a device's register).
+	NoData bool
 }
 
 // DefaultMaxSamples bounds the region samples of a snapshot.
@@ -106,9 +111,10 @@ func Build(mem PhysReader, ranges []phys.RangeSpec, r Regs, o Options) (*Snapsho
 			return nil, err
 		}
 	}
+	t.LeafLimit = o.MaxLeaves
 	s := &Snapshot{Tables: t, Regs: r}
 	s.Header = traces.Header{Version: 1, Config: engine.Config{Ranges: ranges, MaxPhys: maxPhys},
-		Meta: map[string]string{"source": "qemu", "snapshot": o.Source, "mode": mode.String(),
+		Meta: map[string]string{"source": "qemu", "snapshot": o.Source, "mode": x86.GuestMode(r.CR0, r.CR4, r.EFER).String(),
 			"efer": fmt.Sprintf("%#x", r.EFER&^eferLMA), "efer-from": eferFrom(r, o)}}
 	if err := s.validate(mem, maxPhys); err != nil {
 		return nil, err
@@ -145,8 +151,13 @@ func Build(mem PhysReader, ranges []phys.RangeSpec, r Regs, o Options) (*Snapsho
 	}
 	reads = append(reads, read{r.RIP, r.CPL, engine.EvExec}, read{r.RSP &^ 7, r.CPL, engine.EvRead})
 	// The bytes the reads will see, so that a value read is the guest's.
+	written := map[uint64]bool{}
 	for _, rd := range reads {
-		if pa, ok := t.Translate(rd.va &^ 7); ok {
+		if o.NoData {
+			break
+		}
+		if pa, ok := t.Translate(rd.va &^ 7); ok && !written[pa] {
+			written[pa] = true
 			var b [8]byte
 			if mem.ReadPhys(pa, b[:]) == nil && inRanges(ranges, pa) {
 				if v := binary.LittleEndian.Uint64(b[:]); v != 0 {

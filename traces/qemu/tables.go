@@ -20,7 +20,7 @@ type PhysReader interface {
 // which is why leaves are counted separately from pages.
 const (
 	MaxTablePages = 1 << 16 // 256 MiB of table copies
-	MaxLeaves     = 1 << 24 // visits of present leaves in one walk
+	MaxLeaves     = 1 << 24 // visits of present leaves in one walk (default of Options.MaxLeaves)
 )
 
 // ErrTooBig is matched by errors about a walk that passed a limit.
@@ -63,6 +63,8 @@ type Tables struct {
 	// Dangling counts present entries pointing at a table outside the
 	// memory that could be read; they are kept as written but not followed.
 	Dangling int
+	// LeafLimit bounds the leaves one call of Leaves visits (0: MaxLeaves).
+	LeafLimit int
 }
 
 // ReadTables reads the tables reachable from cr3 in mode m (a paging
@@ -105,6 +107,12 @@ func ReadTables(mem PhysReader, m x86.Mode, cr3, cr4 uint64, maxPhys uint8) (*Ta
 				}
 				t.Dangling++
 				continue
+			}
+			if allZero(tb.Raw) {
+				// Share one zero page: a hostile core can point many entries at
+				// distinct pages it does not store (they read as zeros), and
+				// those must not cost a page each.
+				tb.Raw = zeroPage[:len(tb.Raw)]
 			}
 			t.byGPA[it.gpa] = tb
 			t.Pages = append(t.Pages, tb)
@@ -159,7 +167,10 @@ type Leaf struct {
 // the number explode).
 func (t *Tables) Leaves(visit func(Leaf) bool) error {
 	f := t.Format
-	n := 0
+	n, limit := 0, t.LeafLimit
+	if limit <= 0 {
+		limit = MaxLeaves
+	}
 	var walk func(tb *Table, level int, va uint64, user, write, nx bool) (bool, error)
 	walk = func(tb *Table, level int, va uint64, user, write, nx bool) (bool, error) {
 		lv := &f.Levels[level]
@@ -174,8 +185,8 @@ func (t *Tables) Leaves(visit func(Leaf) bool) error {
 				u, w, x = user, write, nx
 			}
 			if level == f.N-1 || lv.Big(e) {
-				if n++; n > MaxLeaves {
-					return false, fmt.Errorf("%w: more than %d leaves", ErrTooBig, MaxLeaves)
+				if n++; n > limit {
+					return false, fmt.Errorf("%w: more than %d leaves (tables that point back at themselves?)", ErrTooBig, limit)
 				}
 				l := Leaf{VA: t.canonical(a), Size: lv.Covers(), PA: uint64(lv.PageBase(e)), Entry: e, Level: lv.Kind, User: u, Write: w, NX: x}
 				if !visit(l) {
@@ -235,4 +246,15 @@ func (t *Tables) Translate(va uint64) (uint64, bool) {
 		tb, ok = t.byGPA[uint64(lv.Table(e))]
 	}
 	return 0, false
+}
+
+var zeroPage [4096]byte
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -131,3 +131,45 @@ func ParseGva2gpa(r io.Reader) ([]Translation, error) {
 	}
 	return out, nil
 }
+
+// MemRange is one line of HMP `info mem`: a run of linear addresses with
+// the same effective rights (U and W ANDed over the levels; QEMU does not
+// print NX there). QEMU 7.2 prints nothing under 5-level paging.
+type MemRange struct {
+	Start, End  uint64
+	User, Write bool
+}
+
+// ParseInfoMem reads `info mem` output: "START-END SIZE PROT" with PROT
+// three characters, 'u' or '-', 'r', 'w' or '-'.
+func ParseInfoMem(r io.Reader) ([]MemRange, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 4096)
+	var out []MemRange
+	for n := 1; sc.Scan(); n++ {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		lo, hi, ok := strings.Cut(f[0], "-")
+		if len(f) != 3 || !ok || len(f[2]) != 3 || f[2][1] != 'r' || !strings.ContainsRune("u-", rune(f[2][0])) || !strings.ContainsRune("w-", rune(f[2][2])) {
+			return nil, fmt.Errorf("info mem line %d: %q is not \"START-END SIZE PROT\"", n, sc.Text())
+		}
+		var m MemRange
+		var err1, err2 error
+		m.Start, err1 = strconv.ParseUint(lo, 16, 64)
+		m.End, err2 = strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("info mem line %d: bad range %q", n, f[0])
+		}
+		m.User, m.Write = f[2][0] == 'u', f[2][2] == 'w'
+		if len(out) >= MaxTLBLines {
+			return nil, fmt.Errorf("info mem line %d: more than %d ranges", n, MaxTLBLines)
+		}
+		out = append(out, m)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("info mem: %w", err)
+	}
+	return out, nil
+}

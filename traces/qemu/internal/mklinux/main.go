@@ -31,10 +31,12 @@ type config struct {
 	cpu  string
 }
 
-// The 4-level guest has no SMEP, SMAP, protection keys or LA57: the
-// engine models them only once the modern-paging work has landed.
+// The 4-level guest has no SMEP, SMAP or protection keys (the paging
+// of PCs before them); the 5-level one has all QEMU's TCG offers: LA57,
+// SMEP, SMAP, PKU (but not PCID, which TCG 7.2 lacks).
 var configs = []config{
 	{"4level", "max,-smep,-smap,-pku,la57=off"},
+	{"5level", "max,la57=on"},
 }
 
 // Marker is what guest/init prints once its processes run.
