@@ -55,7 +55,7 @@ func (a *App) newQuestion() (*question, bool) {
 	e := p.eng
 	acc := accessOf(e, ev)
 	va := x86.GVA(ev.Addr)
-	w := viz.GuestWalk(e, va, acc)
+	w := e.GuestWalk(va, acc)
 	f := e.Format()
 	q := &question{event: p.pos(), chosen: -1}
 	what := fmt.Sprintf("The next event %s %#x (%s).", ev.Op(), ev.Addr, accessWord(acc))

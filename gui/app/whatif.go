@@ -12,7 +12,6 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/traces"
-	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
 // What if: change an entry of the guest's tables at this moment and see
@@ -43,7 +42,7 @@ func (a *App) whatIfTarget() (x86.Step, *x86.Level, error) {
 	if f.N == 0 {
 		return x86.Step{}, nil, errors.New("paging is off: there are no entries to change")
 	}
-	w := viz.GuestWalk(e, va, x86.Access{Kind: x86.Read})
+	w := e.GuestWalk(va, x86.Access{Kind: x86.Read})
 	if w.N == 0 {
 		return x86.Step{}, nil, fmt.Errorf("the walk of %#x reads no entry", uint64(va))
 	}

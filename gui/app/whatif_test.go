@@ -9,7 +9,6 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
-	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
 // saveHost keeps what the app saves.
@@ -47,7 +46,7 @@ func TestWhatIf(t *testing.T) {
 	}
 	a.Settle()
 	at := a.p.pos()
-	walk := func() x86.Walk { return viz.GuestWalk(a.p.eng, 0x400010, x86.Access{Kind: x86.Read}) }
+	walk := func() x86.Walk { return a.p.eng.GuestWalk(0x400010, x86.Access{Kind: x86.Read}) }
 	if w := walk(); !w.OK() || w.GPA != 0x200010 {
 		l, _ := a.p.currentLabel()
 		t.Fatalf("before, at %d after %q: %+v", a.p.pos(), l.Text, w)
