@@ -104,7 +104,7 @@ type Status struct {
 	Walk     string  `json:"walk"`     // the guest walk of VA: "0x… -> 0x…" or the fault
 	Mode     string  `json:"mode"`     // the guest paging mode
 	Label    string  `json:"label"`    // the latest label
-	Overlay  string  `json:"overlay"`  // "help", "prompt", "scenarios" or ""
+	Overlay  string  `json:"overlay"`  // "quiz", "help", "prompt", "scenarios" or ""
 	Error    string  `json:"error"`
 	Frames   uint64  `json:"frames"`   // frames built so far
 	Location string  `json:"location"` // the URL fragment of this state
@@ -140,6 +140,8 @@ func (a *App) Status() Status {
 		s.Label = l.Text
 	}
 	switch {
+	case a.quiz != nil:
+		s.Overlay = "quiz"
 	case a.help:
 		s.Overlay = "help"
 	case a.prompt != nil:
