@@ -36,6 +36,9 @@ type Options struct {
 	// NoData: do not copy the bytes under the addresses read (a live
 	// guest: such an address may be a device's register).
 	NoData bool
+	// PKRU, when set, is the protection-key rights register the trace
+	// loads (a core does not hold it; without it keys forbid nothing).
+	PKRU *uint32
 }
 
 // DefaultMaxSamples bounds the region samples of a snapshot.
@@ -169,6 +172,13 @@ func Build(mem PhysReader, ranges []phys.RangeSpec, r Regs, o Options) (*Snapsho
 	add(engine.Event{Kind: engine.EvLabel, Text: fmt.Sprintf("registers: CR0 %#x CR3 %#x CR4 %#x EFER %#x", r.CR0, r.CR3, r.CR4, r.EFER&^eferLMA)})
 	for _, e := range regEvents(r) {
 		add(e)
+	}
+	if r.AC {
+		add(engine.Event{Kind: engine.EvAC, Value: 1})
+	}
+	if o.PKRU != nil {
+		add(engine.Event{Kind: engine.EvPKRU, Value: uint64(*o.PKRU)})
+		s.Header.Meta["pkru"] = fmt.Sprintf("%#x, given", *o.PKRU)
 	}
 	cpl, labelled := uint8(255), [4]bool{}
 	for i, rd := range reads {
