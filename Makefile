@@ -55,6 +55,8 @@ bench:
 	$(GO) test -run '^$$' -bench '^(BenchmarkBinaryReader|BenchmarkBinaryWriter|BenchmarkMsgpackPerField|BenchmarkSyntheticText)$$' -benchmem -count=3 ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkTraceSize$$' -benchtime=1x ./traces
 	-$(GO) test -run '^$$' -bench '^BenchmarkX86Live' -benchtime=3x -count=3 ./traces/x86live
+	-$(GO) test -run '^$$' -bench '^(BenchmarkImportLinux|BenchmarkReplayImported)$$' -benchmem -count=3 ./traces/qemu
+	-$(GO) test -run '^$$' -bench '^BenchmarkAttachSnapshot$$' -benchtime=10x -count=3 ./traces/qemu/gdb
 	$(GO) test -run '^$$' -bench '^(BenchmarkSeekBuild|BenchmarkReplayLarge)$$' -benchtime=1x ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkSeek$$' -benchtime=50x ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkReplayRSS$$' -benchtime=1x ./cmd/explorer

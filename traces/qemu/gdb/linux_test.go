@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,25 @@ func TestAttachLinux(t *testing.T) {
 	}
 	if len(userCR3) < 2 {
 		t.Fatalf("%d stops, %d CR3 switches, but the vCPU was never stopped in a second user process", f.Stops, f.Switches)
+	}
+	// Then at a breakpoint the user names: the kernel's context switch,
+	// whose address the guest printed (Debian's System.map is a stub).
+	if sw := switchTo(m.Console()); sw != 0 {
+		if err := c.SetBreakpoint(sw); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			why, err := f.Step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := c.Target().Regs()
+			if why != "breakpoint" || r.RIP != sw {
+				t.Errorf("stop at the breakpoint %#x: %s at %#x", sw, why, r.RIP)
+			}
+		}
+	} else {
+		t.Error("the guest did not print where __switch_to is")
 	}
 	if err := c.Detach(); err != nil {
 		t.Error(err)
@@ -201,4 +221,18 @@ func BenchmarkAttachSnapshot(b *testing.B) {
 		_, ev := f.Trace()
 		b.ReportMetric(float64(len(ev)), "events")
 	}
+}
+
+// switchTo finds "switch_to: ADDR" in the guest's console output.
+func switchTo(console string) uint64 {
+	_, rest, ok := strings.Cut(console, "switch_to: ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(f[0], 16, 64)
+	return v
 }
