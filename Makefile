@@ -90,6 +90,13 @@ bench-ui: build wasm gui browser-deps xvfb-deps
 traces:
 	$(GO) run ./traces/internal/mktraces -o traces/large -events 1M,10M -text 1M
 
+## bench-analysis: analyze, compare, diff and export against plain
+## replay on the large traces (`make traces` first; the 100M-event one
+## too when `make bench-large` wrote it): CPU time, ratios, peak RSS.
+.PHONY: bench-analysis
+bench-analysis:
+	ANALYSIS_ROUNDS=3 $(GO) test -timeout 60m -run '^$$' -bench '^BenchmarkAnalysisCommands$$' -benchtime=1x -v ./cmd/explorer
+
 ## bench-large: the 100M-event trace (260 MB) that BenchmarkReplayRSS
 ## compares with the 10M one, to show that replay memory does not grow
 ## with the trace; then the benchmarks that use it.

@@ -9,6 +9,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 var (
@@ -37,10 +38,10 @@ func differ(t *testing.T, cfg engine.Config, events []engine.Event, e engine.Eng
 		if werr != nil {
 			continue
 		}
-		if got.OK != want.OK || got.Fault.Kind != want.Fault.Kind || got.Fault.Code != want.Fault.Code ||
+		if got.OK != want.OK || got.Fault.Kind != want.Fault.Kind || got.Fault.Code != want.Fault.Code || got.Fault.Rule != want.Fault.Rule ||
 			(want.OK && (got.GPA != want.GPA || got.Value != want.Value)) {
 			t.Fatalf("event %d %s %#x: engine %s\nreference %s\n%s", i, ev.Op(), ev.Addr,
-				got.AppendJSON(nil), want.AppendJSON(nil), context(events, i))
+				traces.AppendOutcomeJSON(nil, &got), traces.AppendOutcomeJSON(nil, &want), context(events, i))
 		}
 		if check != nil {
 			if err := check(); err != nil {
@@ -140,6 +141,39 @@ func TestDirtyPTMatchesReference(t *testing.T) {
 				if s, _ := e.Stats().Lookup("/PGM/Pool/Monitor/RZ/Handled"); s.Value == 0 {
 					t.Log("no monitored guest writes in this run")
 				}
+			})
+		}
+	}
+}
+
+// TestCheckTouchedOnRandomGuests: the incremental checker raises no false
+// alarm on the random guests (every event, with a full check now and then
+// to make sure the state it trusts is right), in every shadow family,
+// with dirty page tables, and under nested paging.
+func TestCheckTouchedOnRandomGuests(t *testing.T) {
+	cfgs := []engine.Config{
+		{Host: engine.Host32Bit, PoolPages: 64},
+		{Host: engine.HostPAE, PoolPages: 16, Mappings: []engine.MappingSpec{{Name: "hma", Size: 8 << 20}}},
+		{Host: engine.HostAMD64NX, PoolPages: 1024},
+		{Host: engine.HostPAE, PoolPages: 64, DirtyPT: true},
+		{Paging: engine.PagingNested, PoolPages: 64},
+	}
+	for ci, cfg := range cfgs {
+		for seed := 0; seed < *diffSeeds; seed++ {
+			t.Run(fmt.Sprintf("%d/seed%d", ci, seed), func(t *testing.T) {
+				cfg.Ranges = rguest.Ranges()
+				events := rguest.New(uint64(seed)*613+uint64(ci), allGuestModes).Events(*diffEvents)
+				e, err := engine.NewShadow(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				differ(t, cfg, events, e, func() error {
+					if n++; n%97 == 0 {
+						return e.Check()
+					}
+					return e.CheckTouched()
+				})
 			})
 		}
 	}

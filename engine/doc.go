@@ -14,4 +14,15 @@
 //
 // Engines are single-threaded and deterministic: the same configuration
 // and events give the same outcomes, byte for byte.
+//
+// The modern rights (SMEP, SMAP with RFLAGS.AC, protection keys with
+// PKRU) are not folded into the shadow tables, which cannot express
+// them: the shadow keeps the guest's U/S bits exact and carries each
+// IA-32e leaf's key, and every TLB or shadow hit is checked against a
+// small table of what the current CPL, CR0.WP, CR4, AC and PKRU refuse,
+// so that the kernel's frequent ac and pkru changes cost no flush and
+// no resync; a refused hit traps and the fault is reflected (rights.go).
+// PCIDs tag the software TLB; shadow roots stay keyed by the guest
+// tables they mirror (write monitoring keeps them exact for every PCID),
+// and a CR3 load with bit 63 switches roots without SyncCR3 (pcid.go).
 package engine

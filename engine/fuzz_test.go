@@ -8,6 +8,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 // FuzzGarbageTables fills a small guest's memory with arbitrary bytes
@@ -73,7 +74,7 @@ func FuzzGarbageTables(f *testing.F) {
 				t.Fatalf("event %d %s %#x: %v", i, ev.Op(), ev.Addr, err)
 			}
 			if !writes && (got.OK != want.OK || got.Fault != want.Fault || got.Value != want.Value || (got.OK && got.GPA != want.GPA)) {
-				t.Fatalf("event %d %s %#x: engine %s, reference %s", i, ev.Op(), ev.Addr, got.AppendJSON(nil), want.AppendJSON(nil))
+				t.Fatalf("event %d %s %#x: engine %s, reference %s", i, ev.Op(), ev.Addr, traces.AppendOutcomeJSON(nil, &got), traces.AppendOutcomeJSON(nil, &want))
 			}
 		}
 	})

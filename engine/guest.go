@@ -40,7 +40,7 @@ type guest struct {
 
 	snaps snapshots // states kept by trace save events
 	// mappingsSaved reports the hypervisor mappings for a saved state.
-	mappingsSaved func() ([]savedMapping, []uint64)
+	mappingsSaved func() ([]StateMapping, []uint64)
 }
 
 func (g *guest) init(cfg Config) error {

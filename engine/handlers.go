@@ -50,7 +50,7 @@ func (t PhysHandlerType) pageState() phys.HandlerState {
 var (
 	ErrHandlerConflict = errors.New("overlaps another physical handler")
 	ErrHandlerNoRAM    = errors.New("not inside one guest physical range")
-	ErrNoHandler       = errors.New("no physical handler starts there")
+	ErrNoHandler       = errors.New("no handler starts there")
 )
 
 // PhysHandler is a registered physical access handler. Handlers set up by
@@ -146,7 +146,7 @@ func (g *guest) DeregisterPhysHandler(start x86.GPA) error {
 	hs := &g.handlers
 	h := hs.at(start)
 	if h == nil {
-		return fmt.Errorf("deregister %v: %w", start, ErrNoHandler)
+		return fmt.Errorf("deregister physical handler at %v: %w", start, ErrNoHandler)
 	}
 	for i, x := range hs.list {
 		if x == h {
@@ -162,7 +162,7 @@ func (g *guest) DeregisterPhysHandler(start x86.GPA) error {
 func (g *guest) ModifyPhysHandler(start, newStart x86.GPA, newSize uint64) error {
 	h := g.handlers.at(start)
 	if h == nil {
-		return fmt.Errorf("modify %v: %w", start, ErrNoHandler)
+		return fmt.Errorf("modify physical handler at %v: %w", start, ErrNoHandler)
 	}
 	old := *h
 	if err := g.DeregisterPhysHandler(start); err != nil {
@@ -182,7 +182,7 @@ func (g *guest) ResetPhysHandler(start x86.GPA) error {
 	h := g.handlers.at(start)
 	switch {
 	case h == nil:
-		return fmt.Errorf("reset %v: %w", start, ErrNoHandler)
+		return fmt.Errorf("reset physical handler at %v: %w", start, ErrNoHandler)
 	case h.Type == PhysMMIO:
 		return fmt.Errorf("reset %q: MMIO handlers cannot be reset", h.Name)
 	}
@@ -199,7 +199,7 @@ func (g *guest) PhysHandlerPageOff(start, page x86.GPA) error {
 	page = x86.PageDown(page)
 	switch {
 	case h == nil:
-		return fmt.Errorf("temporary off %v: %w", start, ErrNoHandler)
+		return fmt.Errorf("temporary off physical handler at %v: %w", start, ErrNoHandler)
 	case h.Type == PhysMMIO:
 		return fmt.Errorf("temporary off %q: MMIO handlers cannot be turned off", h.Name)
 	case !x86.IsPageAligned(h.Range.Start) || h.Range.Len()&x86.PageOffMask != 0:

@@ -213,7 +213,7 @@ func (s *Shadow) infoDump(w io.Writer, which string) error {
 			return true
 		})
 	default:
-		return fmt.Errorf("dump what? want guest or shadow")
+		return fmt.Errorf("dump what? want guest, shadow or intermediate")
 	}
 	for _, r := range runs {
 		fmt.Fprintf(w, "0x%016x-0x%016x %8s %s %v\n", r.start, r.end, phys.FormatSize(r.end-r.start), r.flags, r.level)

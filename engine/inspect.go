@@ -7,9 +7,10 @@ import (
 )
 
 // The inspection API: read-only views of the engine for the UI, the info
-// commands and tests. Nothing here changes state (guest tables are read
-// without setting accessed bits), and every visitor stops when its
-// callback returns false.
+// commands and tests. Nothing here changes state or statistics: guest
+// tables are peeked (phys.Memory.Peeker: no page-TLB lookup counted, no
+// access handler or device called, no accessed or dirty bit set), and
+// every visitor stops when its callback returns false.
 
 // EntryView is one present entry of a page-table hierarchy.
 type EntryView struct {
@@ -35,7 +36,17 @@ type EntryView struct {
 // processor would walk it; at most budget entries are visited (the
 // tables of a hostile guest can name billions of paths).
 func (g *guest) VisitGuest(budget int, fn func(EntryView) bool) {
+	g.VisitGuestAt(g.regs.CR3, budget, fn)
+}
+
+// VisitGuestAt is VisitGuest for the tables under any CR3 value, read in
+// the current paging mode: trace analysis walks every address space it
+// has seen, not only the one loaded. PAE PDPTEs come from the registers
+// for the loaded CR3, and from memory (as a CR3 load would read them)
+// for any other.
+func (g *guest) VisitGuestAt(cr3 uint64, budget int, fn func(EntryView) bool) {
 	f := g.format
+	current := cr3 == g.regs.CR3
 	if f.N == 0 {
 		return
 	}
@@ -45,10 +56,10 @@ func (g *guest) VisitGuest(budget int, fn func(EntryView) bool) {
 		lv := &f.Levels[depth]
 		for i := 0; i < lv.Entries(); i++ {
 			var e x86.Entry
-			if lv.Register {
+			if lv.Register && current {
 				e = x86.Entry(g.regs.PDPTE[i])
 			} else {
-				e = x86.Entry(g.mem.ReadEntry(table+x86.GPA(i*int(lv.EntrySize)), int(lv.EntrySize)))
+				e = x86.Entry(g.mem.Peek(table+x86.GPA(i*int(lv.EntrySize)), int(lv.EntrySize)))
 			}
 			if !e.Present() {
 				continue
@@ -69,7 +80,7 @@ func (g *guest) VisitGuest(budget int, fn func(EntryView) bool) {
 		}
 		return true
 	}
-	visit(x86.GPA(g.regs.CR3&f.RootMask), 0, 0)
+	visit(x86.GPA(cr3&f.RootMask), 0, 0)
 }
 
 func canonical(f *x86.Format, va uint64) uint64 {
@@ -246,11 +257,12 @@ func (s *Shadow) VisitTLB(fn func(TLBView) bool) {
 	}
 }
 
-// GuestWalk translates va through the guest tables as acc would, without
-// setting accessed or dirty bits: the walk inspector's guest column.
+// GuestWalk translates va through the guest tables as acc would, peeking
+// at them (see above): the walk inspector's guest column. MMIO reads as
+// all ones here, where a guest's walk would ask the device.
 func (g *guest) GuestWalk(va x86.GVA, acc x86.Access) x86.Walk {
 	var w x86.Walk
-	g.format.Walk(g.mem, g.regs.Root(), va, acc, &w)
+	g.format.Walk(g.mem.Peeker(), g.regs.Root(), va, acc, &w)
 	return w
 }
 
@@ -291,3 +303,13 @@ func (s *Shadow) ShadowWalk(va x86.GVA) []ShadowStep {
 
 // ShadowFormat is the paging format of the shadow (or nested) tables.
 func (s *Shadow) ShadowFormat() *x86.Format { return s.shw }
+
+// PoolTurnover reads two cheap figures that together change whenever
+// pool pages are allocated or freed: the pages taken fresh (cache
+// misses) since the engine started, and the pages in use. Trace analysis
+// compares readings before and after an event and walks the pool
+// (VisitPool) only when they differ, which is rare, instead of after
+// every event.
+func (s *Shadow) PoolTurnover() (fresh uint64, used int) {
+	return s.st.CacheMisses.Value(), s.pool.used
+}

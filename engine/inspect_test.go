@@ -1,12 +1,17 @@
 package engine_test
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/samples"
 )
 
 func TestInspection(t *testing.T) {
@@ -172,4 +177,75 @@ func TestPoolHistory(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestInspectionChangesNothing: every inspection call, and the checkers,
+// leave the statistics (the /PGM tree and guest memory's counters) and
+// the saved state exactly as they were, on sample guests whose tables
+// sit in pages the page TLB does not hold and next to devices.
+func TestInspectionChangesNothing(t *testing.T) {
+	for _, name := range []string{"multiprocess.txt", "devices.txt", "mapping-conflict.txt"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := samples.Read(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _ := run(t, string(data))
+			snapshot := func() (string, []uint64, phys.Stats) {
+				var b bytes.Buffer
+				if err := traces.SaveState(&b, e); err != nil {
+					t.Fatal(err)
+				}
+				return b.String(), e.Stats().AppendValues(nil), e.Memory().Stats()
+			}
+			state, st, mst := snapshot()
+			var vas []x86.GVA
+			e.VisitGuest(1<<16, func(v engine.EntryView) bool {
+				if v.Leaf {
+					vas = append(vas, v.VA, v.VA+x86.GVA(v.Covers)-1)
+				}
+				return true
+			})
+			vas = append(vas, 0, 0xdead0000, 0xffffffff)
+			for _, va := range vas {
+				for _, k := range []x86.AccessKind{x86.Read, x86.Write, x86.Fetch} {
+					e.GuestWalk(va, x86.Access{Kind: k, User: true})
+				}
+				e.ShadowWalk(va)
+			}
+			e.VisitShadow(func(v engine.EntryView) bool {
+				if !v.Leaf {
+					hpa := x86.HPA(uint64(v.Entry) & e.ShadowFormat().Levels[v.Depth].FrameMask)
+					e.VisitShadowTable(hpa, v.Depth+1, uint64(v.VA), func(engine.EntryView) bool { return true })
+				}
+				return true
+			})
+			e.VisitPool(func(engine.PoolPageView) bool { return true })
+			e.VisitTLB(func(engine.TLBView) bool { return true })
+			e.Pool()
+			if err := e.Check(); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.CheckTouched(); err != nil {
+				t.Fatal(err)
+			}
+			state2, st2, mst2 := snapshot()
+			if state2 != state {
+				t.Error("the saved state changed")
+			}
+			if !slices.Equal(st, st2) {
+				for i := range st {
+					if st[i] != st2[i] {
+						t.Errorf("statistic %d changed: %d -> %d", i, st[i], st2[i])
+					}
+				}
+			}
+			if mst != mst2 {
+				t.Errorf("guest memory counters changed:\n%+v\n%+v", mst, mst2)
+			}
+			if len(vas) < 10 {
+				t.Errorf("only %d addresses walked", len(vas))
+			}
+		})
+	}
 }

@@ -23,7 +23,7 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 		return
 	}
 	gw := &s.gw
-	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, gw)
+	s.format.Walk(s.mem, s.regs.TableRoot(), va, x86.Access{Kind: x86.Read}, gw)
 	faultAt := s.format.N
 	if !gw.OK() {
 		faultAt = gw.Fault.Level
@@ -105,7 +105,7 @@ func (s *Shadow) PrefetchPage(va x86.GVA) {
 	}
 	va = s.format.Linear(va)
 	gw := &s.gw
-	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, gw)
+	s.format.Walk(s.mem, s.regs.TableRoot(), va, x86.Access{Kind: x86.Read}, gw)
 	if !gw.OK() {
 		return
 	}

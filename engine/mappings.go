@@ -144,10 +144,16 @@ func (s *Shadow) mappingAt(va x86.GVA) *Mapping {
 
 // guestUses reports whether the guest has a present page-directory entry
 // anywhere in [va, va+size): its own page tables there conflict.
-func (s *Shadow) guestUses(va x86.GVA, size uint64) bool {
+func (s *Shadow) guestUses(va x86.GVA, size uint64) bool { return s.guestUsesIn(s.mem, va, size) }
+
+// guestUsesIn is guestUses reading the guest tables through mem: the
+// engine's memory (its reads are counted, like the original's) or, for
+// the checker, its peeker.
+func (s *Shadow) guestUsesIn(mem x86.Memory, va x86.GVA, size uint64) bool {
 	pd := s.format.N - 2 // the page-directory step
+	var w x86.Walk
 	for a := va; a < va+x86.GVA(size); a += x86.GVA(2 << 20) {
-		w := s.GuestWalk(a, x86.Access{Kind: x86.Read})
+		s.format.Walk(mem, s.regs.Root(), a, x86.Access{Kind: x86.Read}, &w)
 		if w.N > pd && w.Steps[pd].Entry.Present() {
 			return true
 		}
@@ -171,6 +177,9 @@ func (s *Shadow) resolveConflicts() bool {
 		if s.relocate(m) {
 			moved = true
 		}
+	}
+	if moved && s.touch != nil {
+		s.touch.full = true // mapping entries move in every address space
 	}
 	return moved
 }
@@ -325,10 +334,10 @@ func (s *Shadow) installMappings() {
 }
 
 // savedMappings is the mapping layout for a saved state.
-func (s *Shadow) savedMappings() ([]savedMapping, []uint64) {
-	var out []savedMapping
+func (s *Shadow) savedMappings() ([]StateMapping, []uint64) {
+	var out []StateMapping
 	for _, m := range s.maps.list {
-		out = append(out, savedMapping{Name: m.Name, Size: m.Size, Base: uint64(m.Base)})
+		out = append(out, StateMapping{Name: m.Name, Size: m.Size, Base: uint64(m.Base)})
 	}
 	var fixed []uint64
 	if s.maps.fixed {
@@ -338,7 +347,7 @@ func (s *Shadow) savedMappings() ([]savedMapping, []uint64) {
 }
 
 // loadMappings puts the mappings where a saved state had them.
-func (s *Shadow) loadMappings(saved []savedMapping, fixed []uint64) {
+func (s *Shadow) loadMappings(saved []StateMapping, fixed []uint64) {
 	for _, sm := range saved {
 		for _, m := range s.maps.list {
 			if m.Name == sm.Name && m.Size == sm.Size {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 // A guest whose page directory grows into the floating mapping: the
@@ -32,7 +33,7 @@ func TestMappingConflictRelocates(t *testing.T) {
 				t.Fatal("the mapping did not move")
 			}
 			if last := out[len(out)-1]; !last.OK || last.GPA != 0 {
-				t.Errorf("the guest's access through its own table: %s", last.AppendJSON(nil))
+				t.Errorf("the guest's access through its own table: %s", traces.AppendOutcomeJSON(nil, &last))
 			}
 			if got := counter(t, e2, "/PGM/R3/DetectedConflicts"); got == 0 {
 				t.Error("no conflict counted")
@@ -58,7 +59,7 @@ func TestFixedMappingGuestFault(t *testing.T) {
 	}
 	hit := out[len(out)-2]
 	if hit.OK || hit.Fault.Code != 0 {
-		t.Errorf("access inside the fixed mapping: %s, want a not-present fault", hit.AppendJSON(nil))
+		t.Errorf("access inside the fixed mapping: %s, want a not-present fault", traces.AppendOutcomeJSON(nil, &hit))
 	}
 	if got := counter(t, e, "/PGM/RZ/Trap0e/GuestPF/InMapping"); got != 1 {
 		t.Errorf("GuestPF/InMapping = %d", got)
@@ -139,18 +140,18 @@ func TestMappingsInfoAndSavedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st bytes.Buffer
-	if err := e.Save(&st); err != nil {
+	if err := traces.SaveState(&st, e); err != nil {
 		t.Fatal(err)
 	}
 	e2, _ := run(t, trace)
-	if err := e2.Load(st.Bytes()); err != nil {
+	if err := traces.LoadState(e2, st.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if fixed, r := e2.MappingsFixed(); !fixed || r.Start != 0x1000000 || e2.Mappings()[0].Base != 0x1000000 {
 		t.Errorf("after load: fixed %v %v, base %#x", fixed, r, uint64(e2.Mappings()[0].Base))
 	}
 	e3, _ := run(t, strings.ReplaceAll(setup32, "HOST", "pae"))
-	if err := e3.Load(st.Bytes()); !errors.Is(err, engine.ErrStateConfig) {
+	if err := traces.LoadState(e3, st.Bytes()); !errors.Is(err, engine.ErrStateConfig) {
 		t.Errorf("loading into a machine without the mapping: %v", err)
 	}
 }
@@ -176,7 +177,7 @@ pw4 0x10ff8 0x008000e3
 r4 0xff800000
 `)
 	if last := out[len(out)-1]; !last.OK || last.GPA != 0x800000 {
-		t.Errorf("last access: %s", last.AppendJSON(nil))
+		t.Errorf("last access: %s", traces.AppendOutcomeJSON(nil, &last))
 	}
 }
 

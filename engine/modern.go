@@ -35,3 +35,20 @@ func (g *guest) invpcidVirt(typ uint8, pcid uint16, va x86.GVA) {
 		g.virtUpdate(false)
 	}
 }
+
+// FaultPath is the path of an access that ends in fault f: the rule of
+// SMEP, SMAP or keys that refused it when one did (PathKeyFault whenever
+// PK is set), a #GP for a non-canonical address, else a plain guest #PF.
+func FaultPath(f x86.Fault) Path {
+	switch {
+	case f.Kind == x86.NonCanonical:
+		return PathGP
+	case f.Rules.Keys():
+		return PathKeyFault
+	case f.Rule == x86.RuleSMEP:
+		return PathSMEPFault
+	case f.Rule == x86.RuleSMAP:
+		return PathSMAPFault
+	}
+	return PathGuestFault
+}

@@ -157,9 +157,28 @@ func (s *Shadow) reusedAsData(pg *poolPage, off int, src []byte, rz bool) bool {
 // chainChanging clears the shadow entries of pg derived from the guest
 // bytes [off, off+n) of its guest page.
 func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
+	pg.mirrors(off, n, func(si int) {
+		switch {
+		case pg.ents[si]&uint64(x86.P) == 0:
+		case pg.ents[si]&shwMapping != 0:
+			// The guest writes a PDE where a mapping is: once the write
+			// lands, the mapping must move.
+			s.st.CR3WriteConflict.Inc()
+			s.conflictPending = true
+		case s.lazyDir(pg):
+			pg.markStale(si)
+		default:
+			s.setEntry(pg, si, 0)
+		}
+	})
+}
+
+// mirrors calls fn with the index of every shadow entry of pg derived
+// from the guest bytes [off, off+n) of its guest page.
+func (pg *poolPage) mirrors(off, n int, fn func(si int)) {
 	info := pg.kind.info()
 	esize := int(info.guest / 8)
-	if esize == 0 {
+	if esize == 0 || n <= 0 {
 		return
 	}
 	slice := int(x86.PageOffset(pg.key))
@@ -171,19 +190,7 @@ func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
 			continue
 		}
 		for r := 0; r < info.ratio; r++ {
-			si := (b-slice)/esize*info.ratio + r
-			switch {
-			case pg.ents[si]&uint64(x86.P) == 0:
-			case pg.ents[si]&shwMapping != 0:
-				// The guest writes a PDE where a mapping is: once the write
-				// lands, the mapping must move.
-				s.st.CR3WriteConflict.Inc()
-				s.conflictPending = true
-			case s.lazyDir(pg):
-				pg.markStale(si)
-			default:
-				s.setEntry(pg, si, 0)
-			}
+			fn((b-slice)/esize*info.ratio + r)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -30,13 +29,16 @@ const (
 	PathMonitorWrite Path = 15 // a write to a monitored guest page table, emulated
 	PathWPEmulation  Path = 16 // a CR0.WP=0 supervisor write to a read-only page, emulated
 	PathNestedFault  Path = 17 // nested paging: a nested entry was missing and got synced
-	pathMax          Path = 18
+	PathSMEPFault    Path = 18 // a guest #PF refused by SMEP, reflected
+	PathSMAPFault    Path = 19 // a guest #PF refused by SMAP (AC=0), reflected
+	PathKeyFault     Path = 20 // a guest #PF refused by a protection key (PK set), reflected
+	pathMax          Path = 21
 )
 
 var pathNames = [pathMax]string{
 	"", "walk", "identity", "tlb-hit", "shadow-hit", "sync-page", "sync-pt", "dirty-trap",
 	"accessed-trap", "guest-fault", "gp", "handler", "pool-evict", "nested-walk", "phys",
-	"pt-write", "wp-emulation", "nested-fault",
+	"pt-write", "wp-emulation", "nested-fault", "smep-fault", "smap-fault", "pkey-fault",
 }
 
 func (p Path) String() string {
@@ -81,64 +83,4 @@ type Outcome struct {
 // guest reads, writes, fetches and physical reads.
 func (o *Outcome) Reported() bool {
 	return o.Event.Kind.Access() || o.Event.Kind == EvPhysRead
-}
-
-// AppendJSON appends the outcome as one JSON object in the form fixed by
-// TRACE-TEXT.md (field order included), without a newline. Hand-written
-// rather than encoding/json because replays print millions of them.
-func (o *Outcome) AppendJSON(b []byte) []byte {
-	b = append(b, `{"i":`...)
-	b = strconv.AppendUint(b, o.Index, 10)
-	b = append(b, `,"op":"`...)
-	b = append(b, o.Event.Op()...)
-	b = append(b, '"')
-	phys := o.Event.Kind == EvPhysRead || o.Event.Kind == EvPhysWrite
-	if phys {
-		b = appendHexField(b, "gpa", o.Event.Addr)
-	} else {
-		b = appendHexField(b, "gva", o.Event.Addr)
-	}
-	if o.OK {
-		b = append(b, `,"ok":true`...)
-		if !phys {
-			b = appendHexField(b, "gpa", uint64(o.GPA))
-		}
-		if o.Event.Kind == EvRead || o.Event.Kind == EvPhysRead {
-			b = appendHexField(b, "value", o.Value)
-		}
-	} else {
-		b = append(b, `,"ok":false,"err":"`...)
-		if o.Fault.Kind == x86.NonCanonical {
-			b = append(b, "gp"...)
-		} else {
-			b = append(b, "0x"...)
-			b = strconv.AppendUint(b, uint64(o.Fault.Code), 16)
-		}
-		b = append(b, '"')
-	}
-	if !phys && o.Path != PathNone {
-		b = append(b, `,"path":"`...)
-		b = append(b, o.Path.String()...)
-		b = append(b, '"')
-	}
-	if o.Handler != "" {
-		// An addition to the contract's fields: which device saw it.
-		b = append(b, `,"handler":`...)
-		b = strconv.AppendQuote(b, o.Handler)
-	}
-	if !phys && o.AS != 0 {
-		// An addition to the contract's fields: the address space (the
-		// CR3 in force), left out when CR3 is 0 (before paging, mostly)
-		// so that the contract's own examples stay as they are.
-		b = appendHexField(b, "as", o.AS)
-	}
-	return append(b, '}')
-}
-
-func appendHexField(b []byte, name string, v uint64) []byte {
-	b = append(b, `,"`...)
-	b = append(b, name...)
-	b = append(b, `":"0x`...)
-	b = strconv.AppendUint(b, v, 16)
-	return append(b, '"')
 }

@@ -330,7 +330,7 @@ r4 0xb000
 			t.Fatal(err)
 		}
 		if got := out[i]; got.OK != o.OK || got.Value != o.Value || got.Handler != o.Handler {
-			t.Errorf("event %d %s: shadow %s %q, reference %s %q", i, ev.Op(), got.AppendJSON(nil), got.Handler, o.AppendJSON(nil), o.Handler)
+			t.Errorf("event %d %s: shadow %s %q, reference %s %q", i, ev.Op(), traces.AppendOutcomeJSON(nil, &got), got.Handler, traces.AppendOutcomeJSON(nil, &o), o.Handler)
 		}
 	}
 	// Overlapping and misplaced registrations are errors.

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/pgm-explorer/pgm-explorer/engine/stats"
 )
 
@@ -57,6 +59,12 @@ type pgmStats struct {
 	TLBHits, TLBMisses, TLBFlushes, TLBFlushesAll, TLBInvlpg *stats.Counter
 	ShadowHits                                               *stats.Counter
 	NestedWalks, NestedFaults, NestedMemRefs                 *stats.Counter
+
+	// SMEP, SMAP, keys and PCIDs (additions: the original predates them).
+	ModernRefused, GuestPFSMEP, GuestPFSMAP, GuestPFKey *stats.Counter
+	ACWrites, PKRUWrites                                *stats.Counter
+	PCIDNoFlush, PCIDFlush, PCIDLightSync               *stats.Counter
+	Invpcid                                             [4]*stats.Counter
 
 	DetectedConflicts, GuestPFInMapping, CR3WriteConflict *stats.Counter
 	DirtyPTMarked, DirtyPTResync                          *stats.Counter
@@ -192,6 +200,19 @@ func (s *pgmStats) register(r *stats.Registry) {
 	c(&s.CR3WriteConflict, "/PGM/RZ/CR3WriteConflict", "Guest page-directory writes at a hypervisor mapping's place.")
 	c(&s.DirtyPTMarked, "/PGM/Pool/DirtyPT/Marked", "Busy guest page tables left unmonitored until the next CR3 load.")
 	c(&s.DirtyPTResync, "/PGM/Pool/DirtyPT/Resync", "Dirty page tables compared with their copy and monitored again.")
+
+	c(&s.ModernRefused, "/PGM/RZ/Trap0e/ModernRights", "TLB or shadow hits refused by SMEP, SMAP or a protection key at the current CPL, AC and PKRU: the access trapped.")
+	c(&s.GuestPFSMEP, "/PGM/RZ/Trap0e/GuestPF/SMEP", "Guest faults refused by SMEP (supervisor fetch from a user page).")
+	c(&s.GuestPFSMAP, "/PGM/RZ/Trap0e/GuestPF/SMAP", "Guest faults refused by SMAP (supervisor data access to a user page with AC=0).")
+	c(&s.GuestPFKey, "/PGM/RZ/Trap0e/GuestPF/PKey", "Guest faults with PK set (a protection key refused the access).")
+	c(&s.ACWrites, "/PGM/Rights/ACWrites", "ac events: the rights are recomputed, nothing is flushed or resynced.")
+	c(&s.PKRUWrites, "/PGM/Rights/PKRUWrites", "pkru events: the rights are recomputed, nothing is flushed or resynced.")
+	c(&s.PCIDNoFlush, "/PGM/PCID/NoFlushLoads", "CR3 loads with bit 63 (PCIDE=1): every PCID's TLB entries and the dirty page tables kept.")
+	c(&s.PCIDFlush, "/PGM/PCID/FlushLoads", "CR3 loads with PCIDE=1 and no bit 63: the new PCID's non-global TLB entries flushed.")
+	c(&s.PCIDLightSync, "/PGM/PCID/LightSyncs", "Root switches of CR3 loads with bit 63: the root found or made, mappings checked, no SyncCR3.")
+	for i := range s.Invpcid {
+		c(&s.Invpcid[i], fmt.Sprintf("/PGM/PCID/Invpcid/Type%d", i), fmt.Sprintf("INVPCID type %d events.", i))
+	}
 }
 
 // pdFamily is the size of the per-PD-index families: a shadow page

@@ -255,7 +255,7 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 	}
 }
 
-// bigKeyBits are the rights of a guest big-page entry folded into the key
+// bigKeyBits are the rights (and protection key) of a guest big-page entry folded into the key
 // of the shadow tables that hold its pieces (whose low 12 bits are free):
 // two big pages over the same physical range share those tables only when
 // their rights agree, since the entries inside carry them.
@@ -264,5 +264,7 @@ func bigKeyBits(e x86.Entry) x86.GPA {
 	if e.NoExec() {
 		k |= 1 << 9
 	}
-	return k
+	// The protection key (IA-32e) is in the entries too: bits 3..6 here
+	// (0 in legacy formats, whose bits 62:59 are reserved).
+	return k | x86.GPA(e.Key())<<3
 }

@@ -30,6 +30,9 @@ func (s *Shadow) poolAlloc(key x86.GPA, kind PoolKind, user, table uint16) (*poo
 			}
 			p.touch(pg)
 			s.st.CacheHits.Inc()
+			if s.touch != nil {
+				s.touch.page(pg.idx, true)
+			}
 			return pg, true, nil
 		}
 		s.st.CacheKindMismatches.Inc()
@@ -65,6 +68,9 @@ func (s *Shadow) poolAlloc(key x86.GPA, kind PoolKind, user, table uint16) (*poo
 	p.agePush(pg)
 	if kind.Monitored() {
 		s.monitorInsert(pg)
+	}
+	if s.touch != nil {
+		s.touch.page(pg.idx, false)
 	}
 	return pg, false, nil
 }
@@ -166,6 +172,9 @@ func (s *Shadow) freePage(pg *poolPage) {
 		allocAt: pg.allocAt, freeAt: s.next, freedBy: FreeReleased}
 	p.freeHead = pg.idx
 	p.used--
+	if s.touch != nil {
+		s.touch.page(pg.idx, false)
+	}
 }
 
 // derefChildren drops what a page's entries hold: tracking references
@@ -213,6 +222,9 @@ func (s *Shadow) setEntry(pg *poolPage, i int, v uint64) {
 		pg.clearStale(i)
 	}
 	pg.ents[i] = v
+	if s.touch != nil {
+		s.touch.entry(pg.idx, i)
+	}
 }
 
 func btoi(b bool) int {
@@ -280,6 +292,9 @@ func (s *Shadow) flushAll() {
 	}
 	p.present = 0
 	s.root = nilIdx
+	if s.touch != nil {
+		s.touch.full = true
+	}
 	s.tlb.flushAll()
 	s.st.TLBFlushesAll.Inc()
 	if s.out != nil {

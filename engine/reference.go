@@ -72,9 +72,9 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsFix, k == EvMappingsUnfix:
 		// No hypervisor in the reference CPU: nothing is mapped.
 	case k == EvSave:
-		err = r.snaps.save(ev.Text, r.saveState)
+		err = r.snaps.save(ev.Text, r.state)
 	case k == EvRestore:
-		err = r.restore(ev.Text, func(st *loadedState) error { return r.applyState(st, false) })
+		err = r.restore(ev.Text, func(st *State) error { return r.applyState(st, false) })
 	default:
 		var ok bool
 		if ok, err = r.hyper(ev, &o); !ok {
@@ -103,11 +103,7 @@ func (r *Reference) access(ev Event, o *Outcome) {
 		w := &walks[i]
 		r.format.Walk(r.mem, r.regs.Root(), ps[i].va, acc, w)
 		if !w.OK() {
-			o.OK, o.Fault = false, w.Fault
-			o.Path = PathGuestFault
-			if w.Fault.Kind == x86.NonCanonical {
-				o.Path = PathGP
-			}
+			o.OK, o.Fault, o.Path = false, w.Fault, FaultPath(w.Fault)
 			return
 		}
 		ps[i].gpa = w.GPA

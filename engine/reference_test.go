@@ -72,7 +72,7 @@ func refReplayText(t testing.TB, name string, data []byte) refReplayed {
 		rep.outs = append(rep.outs, o)
 		rep.lines = append(rep.lines, tr.Line())
 		if o.Reported() {
-			rep.jsonl = o.AppendJSON(rep.jsonl)
+			rep.jsonl = traces.AppendOutcomeJSON(rep.jsonl, &o)
 			rep.jsonl = append(rep.jsonl, '\n')
 		}
 	}
@@ -233,8 +233,8 @@ func refCheckExpectations(t *testing.T, gt refGoldenTrace, rep refReplayed) {
 		}
 		// The path agrees with ok/err.
 		switch {
-		case !o.OK && o.Fault.Kind == x86.NonCanonical && o.Path != engine.PathGP,
-			!o.OK && o.Fault.Kind != x86.NonCanonical && o.Path != engine.PathGuestFault:
+		case !o.OK && o.Path != engine.FaultPath(o.Fault),
+			!o.OK && o.Fault.Kind == x86.NonCanonical && o.Path != engine.PathGP:
 			t.Errorf("%s:%d: fault %v with path %v", gt.name, line, o.Fault, o.Path)
 		}
 	}
@@ -778,7 +778,7 @@ func refRunGuest(t *testing.T, cfg engine.Config, list []engine.Event) ([]engine
 			switch {
 			case o.OK && o.Path != engine.PathWalk && o.Path != engine.PathIdentity,
 				!o.OK && o.Fault.Kind == x86.NonCanonical && o.Path != engine.PathGP,
-				!o.OK && o.Fault.Kind != x86.NonCanonical && (o.Path != engine.PathGuestFault || !o.Fault.IsPF()):
+				!o.OK && o.Fault.Kind != x86.NonCanonical && (o.Path != engine.FaultPath(o.Fault) || !o.Fault.IsPF()):
 				t.Fatalf("event %d (%+v): inconsistent outcome %+v", i, ev, o)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 // TestSaveLoadMidReplay: saving and loading at random points changes no
@@ -27,7 +28,7 @@ func TestSaveLoadMidReplay(t *testing.T) {
 				for i, ev := range events {
 					if r.IntN(100) == 0 {
 						var buf bytes.Buffer
-						if err := b.Save(&buf); err != nil {
+						if err := traces.SaveState(&buf, b); err != nil {
 							t.Fatal(err)
 						}
 						// Load into a fresh engine of another host mode and pool
@@ -36,14 +37,14 @@ func TestSaveLoadMidReplay(t *testing.T) {
 						c := b
 						if r.IntN(2) == 0 {
 							c, _ = engine.NewShadow(engine.Config{Ranges: rguest.Ranges(), Paging: paging, PoolPages: 16, Host: engine.Host32Bit})
-							c.Load(buf.Bytes())
+							traces.LoadState(c, buf.Bytes())
 							var again bytes.Buffer
-							c.Save(&again)
+							traces.SaveState(&again, c)
 							if !bytes.Equal(again.Bytes(), buf.Bytes()) {
 								t.Fatalf("event %d: a loaded state saves differently", i)
 							}
 						}
-						if err := b.Load(buf.Bytes()); err != nil {
+						if err := traces.LoadState(b, buf.Bytes()); err != nil {
 							t.Fatalf("event %d: %v", i, err)
 						}
 						if err := b.Check(); err != nil {
@@ -53,7 +54,7 @@ func TestSaveLoadMidReplay(t *testing.T) {
 					wa, ea := a.Apply(ev)
 					wb, eb := b.Apply(ev)
 					if (ea != nil) != (eb != nil) || wa.OK != wb.OK || wa.Fault != wb.Fault || wa.Value != wb.Value || wa.GPA != wb.GPA || wa.Index != wb.Index {
-						t.Fatalf("event %d %s: uninterrupted %s, after loads %s", i, ev.Op(), wa.AppendJSON(nil), wb.AppendJSON(nil))
+						t.Fatalf("event %d %s: uninterrupted %s, after loads %s", i, ev.Op(), traces.AppendOutcomeJSON(nil, &wa), traces.AppendOutcomeJSON(nil, &wb))
 					}
 				}
 			})
@@ -68,15 +69,15 @@ func TestLoadErrorsLeaveEngineUnchanged(t *testing.T) {
 		e.Apply(ev)
 	}
 	var good bytes.Buffer
-	if err := e.Save(&good); err != nil {
+	if err := traces.SaveState(&good, e); err != nil {
 		t.Fatal(err)
 	}
 	var before bytes.Buffer
-	e.Save(&before)
+	traces.SaveState(&before, e)
 	other := engine.Config{Ranges: []phys.RangeSpec{{Type: phys.TypeRAM, Size: 4 << 20}}}
 	o, _ := engine.NewShadow(other)
 	var otherState bytes.Buffer
-	o.Save(&otherState)
+	traces.SaveState(&otherState, o)
 	tests := []struct {
 		name string
 		data []byte
@@ -90,12 +91,12 @@ func TestLoadErrorsLeaveEngineUnchanged(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := e.Load(tc.data)
+			err := traces.LoadState(e, tc.data)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
 			var after bytes.Buffer
-			e.Save(&after)
+			traces.SaveState(&after, e)
 			if !bytes.Equal(after.Bytes(), before.Bytes()) {
 				t.Error("a failed load changed the engine")
 			}
@@ -112,16 +113,16 @@ func FuzzLoadState(f *testing.F) {
 		e.Apply(ev)
 	}
 	var good bytes.Buffer
-	e.Save(&good)
+	traces.SaveState(&good, e)
 	f.Add(good.Bytes())
 	f.Add(good.Bytes()[:100])
 	f.Add([]byte{0x80})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var before bytes.Buffer
-		e.Save(&before)
-		if err := e.Load(data); err != nil {
+		traces.SaveState(&before, e)
+		if err := traces.LoadState(e, data); err != nil {
 			var after bytes.Buffer
-			e.Save(&after)
+			traces.SaveState(&after, e)
 			if !bytes.Equal(before.Bytes(), after.Bytes()) {
 				t.Fatalf("failed load (%v) changed the engine", err)
 			}

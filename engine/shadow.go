@@ -49,10 +49,16 @@ type Shadow struct {
 	cur        Outcome   // outcome of the event being applied (kept here: no allocation)
 	out        *Outcome  // &cur while an event is applied, else nil
 	guestWrite bool      // the write being emulated comes from a guest instruction
-	syncAlways bool      // resync everything after every event (info syncalways)
+	// deny[kind]: the keys (bits 0..15) whose user pages SMEP, SMAP or
+	// PKRU refuse to an access of that kind now; see rights.go.
+	deny       [3]uint32
+	syncAlways bool // resync everything after every event (info syncalways)
 	// conflictPending: a guest write put a page table where a floating
 	// mapping is; it moves when the event completes.
 	conflictPending bool
+	// touch records what events change for CheckTouched; nil until it is
+	// first called.
+	touch *touchLog
 }
 
 // NewShadow builds the engine in the power-on state (real mode).
@@ -109,8 +115,10 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		s.setCPL(ev)
 	case k == EvAC:
 		s.setAC(ev)
+		s.st.ACWrites.Inc()
 	case k == EvPKRU:
 		s.setPKRU(ev)
+		s.st.PKRUWrites.Inc()
 	case k == EvInvpcid:
 		err = s.invpcid(ev)
 	case k == EvPhysWrite || k == EvPhysRead:
@@ -128,9 +136,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsUnfix:
 		s.MappingsUnfix()
 	case k == EvSave:
-		err = s.snaps.save(ev.Text, s.saveState)
+		err = s.snaps.save(ev.Text, s.state)
 	case k == EvRestore:
-		err = s.restore(ev.Text, func(st *loadedState) error { return s.load(st, false) })
+		err = s.restore(ev.Text, func(st *State) error { return s.load(st, false) })
 		if err == nil {
 			o.Notes |= NotePoolFlush | NoteModeChange
 		}
@@ -141,12 +149,19 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		}
 	}
 	o.Handler = s.handlers.hit
+	switch ev.Kind {
+	case EvCR0, EvCR3, EvCR4, EvEFER, EvCPL, EvAC, EvPKRU, EvReset, EvRestore:
+		s.regsChanged()
+	}
 	if s.conflictPending {
 		s.conflictPending = false
 		s.resolveConflicts()
 	}
 	if s.syncAlways && err == nil {
 		s.syncAll()
+	}
+	if s.touch != nil {
+		s.touch.event(ev, o)
 	}
 	s.out = nil
 	if err != nil {
@@ -174,7 +189,7 @@ func (s *Shadow) writeCR(ev Event, o *Outcome) error {
 	}
 	switch {
 	case ch.CR3Loaded:
-		s.flushTLB(s.regs.CR4&x86.CR4PGE == 0)
+		s.flushTLB(s.regs.CR4&x86.CR4PGE == 0, ch.NoFlush)
 	case ch.FlushAll:
 		// CR0/CR4 changes that drop global translations too (PGE, WP).
 		s.tlb.flushAll()
@@ -217,12 +232,20 @@ func (s *Shadow) changeMode() error {
 	}
 	s.tlb.flushAll()
 	s.st.TLBFlushesAll.Inc()
+	if s.paging == PagingShadow && s.format.Mode.Paging() {
+		// Paging just came on over a CR3 loaded earlier (whose SyncCR3
+		// had no tables to look at): the floating mappings must leave
+		// the guest's way before the first access installs them.
+		s.resolveConflicts()
+	}
 	return nil
 }
 
 // flushTLB is the CR3-load path (PGMFlushTLB): a new CR3 switches the
-// shadow root, the same one resyncs it; then the TLB is flushed.
-func (s *Shadow) flushTLB(global bool) {
+// shadow root, the same one resyncs it; then the TLB is flushed (the new
+// PCID's entries only, with CR4.PCIDE). A load with bit 63 (noFlush)
+// keeps the TLB and skips the resync: see pcid.go.
+func (s *Shadow) flushTLB(global, noFlush bool) {
 	p := s.st.FlushTLB.Begin()
 	defer s.st.FlushTLB.End(p)
 	kind, key := s.rootSpec()
@@ -241,12 +264,23 @@ func (s *Shadow) flushTLB(global bool) {
 	default:
 		s.st.NewCR3.Inc()
 	}
-	if global {
+	pcid := s.regs.PCID()
+	s.tlb.setPCID(pcid)
+	switch {
+	case noFlush:
+		s.lightSync()
+		return
+	case global:
 		s.tlb.flushAll()
 		s.st.TLBFlushesAll.Inc()
-	} else {
-		s.tlb.flush()
+	default:
+		// With PCIDE=0 every entry has PCID 0: this is the old flush of
+		// all non-global entries.
+		s.tlb.flushPCID(pcid)
 		s.st.TLBFlushes.Inc()
+	}
+	if s.regs.CR4&x86.CR4PCIDE != 0 {
+		s.st.PCIDFlush.Inc()
 	}
 	s.syncCR3(global)
 }

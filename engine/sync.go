@@ -105,7 +105,7 @@ func (s *Shadow) checkPDEs(global bool) {
 
 func (s *Shadow) checkPDE(pd *poolPage, i int, va x86.GVA, child *poolPage, global, pge bool) {
 	var specs [5]tableSpec
-	s.format.Walk(s.mem, s.regs.Root(), va, x86.Access{Kind: x86.Read}, &s.gw)
+	s.format.Walk(s.mem, s.regs.TableRoot(), va, x86.Access{Kind: x86.Read}, &s.gw)
 	gw := &s.gw
 	ptLevel := s.shw.N - 1
 	if !gw.OK() && !(gw.Fault.Kind == x86.NotPresent && gw.Fault.Level >= s.guestLevelOf(ptLevel)) {
@@ -380,7 +380,7 @@ func (s *Shadow) derivePTE(pt *poolPage, g x86.Entry, gpa x86.GPA, write bool) u
 	if s.shw.NX && s.format.NX && g.NoExec() {
 		v |= uint64(x86.NX)
 	}
-	return v
+	return v | s.shadowKey(g)
 }
 
 // shadowFrame is the host frame a shadow entry maps for a guest page: its

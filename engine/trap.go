@@ -89,10 +89,8 @@ func sizeBefore(ps [2]piece, i int) int {
 }
 
 func (s *Shadow) guestFault(o *Outcome, f x86.Fault) {
-	o.OK, o.Fault, o.Path = false, f, PathGuestFault
-	if f.Kind == x86.NonCanonical {
-		o.Path = PathGP
-	}
+	o.OK, o.Fault, o.Path = false, f, FaultPath(f)
+	s.countFault(f)
 }
 
 // emulateWrite performs a write the shadow tables do not allow directly:
@@ -112,10 +110,10 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 // The result goes to *x (returning the struct by value cost more than the
 // rest of a TLB hit).
 func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
-	vpn, slot := tlbKey(va)
+	vpn, slot := tlbKey(va, s.tlb.cur)
 	t := &s.tlb
-	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.genNG == t.genNG) &&
-		permits(e.rights, acc) && (s.paging == PagingShadow ||
+	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.pcid == t.cur && e.genP == t.curGen) &&
+		permits(e.rights, acc) && s.deny[acc.Kind]>>e.pk&1 == 0 && (s.paging == PagingShadow ||
 		e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)) {
 		s.st.TLBHits.Inc()
 		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
@@ -134,19 +132,19 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 	}
 	path := PathTLBHit
 	for try := 0; try < maxTraps; try++ {
-		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) {
+		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
 			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}, nil
 		}
 		s.st.TLBMisses.Inc()
 		sw := s.shadowWalk(va)
-		if sw.ok && permits(sw.rights, acc) {
+		if sw.ok && permits(sw.rights, acc) && s.allowed(pkOf(sw.rights, sw.key), acc) {
 			if path == PathTLBHit {
 				path = PathShadowHit
 				s.st.ShadowHits.Inc()
 			}
 			data := s.mem.Host().Bytes(sw.hpa)
-			s.tlb.fill(va, sw.gpa, sw.hpa, sw.rights, sw.global, data)
+			s.tlb.fill(va, sw.gpa, sw.hpa, sw.rights, pkOf(sw.rights, sw.key), sw.global, data)
 			return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
 		}
 		x, done, err := s.trap(va, acc, &sw)
@@ -183,6 +181,7 @@ type shadowResult struct {
 	hpa      x86.HPA
 	gpa      x86.GPA
 	rights   x86.Rights
+	key      uint8 // the leaf's protection key (IA-32e shadows)
 	global   bool
 	notPres  bool // stopped on a not-present entry (else: a protection miss)
 	rsvd     bool
@@ -216,7 +215,7 @@ func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
 			rights = rights.Intersect(x86.RightsOf(e, f.NX))
 		}
 		if l == f.N-1 {
-			r.ok, r.rights, r.global = true, rights, e.Global()
+			r.ok, r.rights, r.global, r.key = true, rights, e.Global(), e.Key()
 			r.hpa = x86.HPA(uint64(e) & lv.FrameMask)
 			r.gpa = pg.gpas[i]
 			r.leafPage = pg
@@ -252,8 +251,10 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 			// reflected as a not-present fault, as the original did.
 			s.st.GuestPFInMapping.Inc()
 			s.st.GuestPF.Inc()
-			code := x86.PageFaultCode(x86.NotPresent, acc, s.format.FetchBit)
-			return xlate{fault: x86.Fault{Kind: x86.NotPresent, Code: code}}, true, nil
+			root := s.regs.Root()
+			code := x86.PageFaultCode(x86.NotPresent, acc, root.FetchBit(s.format))
+			return xlate{fault: x86.Fault{Kind: x86.NotPresent, Code: code, Rule: x86.RuleNotPresent,
+				Rules: 1 << x86.RuleNotPresent}}, true, nil
 		}
 		s.resolveConflicts() // an undetected conflict: move the mapping first
 		s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)

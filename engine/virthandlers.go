@@ -220,7 +220,7 @@ func (g *guest) virtPageState(page x86.GPA) phys.HandlerState {
 func (g *guest) resolve(m *virtMemo, idx int, ref virtRef) x86.GPA {
 	va := x86.PageDown(ref.h.Range.Start) + x86.GVA(uint64(ref.i)<<x86.PageShift)
 	var w x86.Walk
-	g.format.Walk(g.mem, g.regs.Root(), va, x86.Access{Kind: x86.Read}, &w)
+	g.format.Walk(g.mem, g.regs.TableRoot(), va, x86.Access{Kind: x86.Read}, &w)
 	vs := &g.virt
 	vs.walks++
 	if !vs.plain {

@@ -49,6 +49,10 @@ type Options struct {
 	// key events, and Run must not poll them: in the browser a quick tap
 	// can begin and end between two ticks, and polling would lose it.
 	PlatformKeys bool
+	// PlatformMouse says that Input queues the presses of the left
+	// button (app.Input.Clicks) from the platform's own events, and Run
+	// must not poll them: a click shorter than a tick would be lost.
+	PlatformMouse bool
 	// ExitAfter, when positive, ends the program after that long and
 	// reports the frames drawn per second on Report.
 	ExitAfter time.Duration
@@ -85,7 +89,8 @@ type game struct {
 	off    *ebiten.Image // the frame on the GPU
 	keys   []ebiten.Key
 	in     app.Input
-	shot   bool // the screenshot was written
+	shot   bool        // the screenshot was written
+	screen image.Point // the size of the screen last drawn on
 	err    error
 	quit   bool
 	start  time.Time
@@ -131,7 +136,8 @@ func (g *game) input() *app.Input {
 	in.MouseX, in.MouseY = ebiten.CursorPosition()
 	w, h := g.a.FrameSize()
 	in.MouseIn = in.MouseX >= 0 && in.MouseY >= 0 && in.MouseX < w && in.MouseY < h
-	in.Pressed = inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft)
+	in.Clicks = in.Clicks[:0]
+	in.Pressed = !g.o.PlatformMouse && inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft)
 	in.Released = inpututil.IsMouseButtonJustReleased(ebiten.MouseButtonLeft)
 	in.Down = ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft)
 	_, in.Wheel = ebiten.Wheel()
@@ -267,6 +273,12 @@ func white(pix []byte) {
 // Ebiten runs several ticks in a frame to catch up.
 func (g *game) Draw(screen *ebiten.Image) {
 	t0 := time.Now()
+	// A screen of a new size starts black: draw the frame again even if
+	// nothing changed (the tour toggled, the window resized).
+	if sz := screen.Bounds().Size(); sz != g.screen {
+		g.screen = sz
+		g.a.Invalidate()
+	}
 	l, changed := g.a.Frame()
 	if !changed {
 		return
@@ -315,10 +327,14 @@ func writeShot(screen *ebiten.Image, path string) error {
 }
 
 func (g *game) Layout(outW, outH int) (int, int) {
+	// Frames are in device pixels: the app sizes text in CSS (logical)
+	// pixels times the scale, so that a 2x screen is as readable as a
+	// 1x one, only sharper.
 	s := ebiten.Monitor().DeviceScaleFactor()
 	if s <= 0 {
 		s = 1
 	}
+	g.a.SetScale(s)
 	g.a.Resize(int(float64(outW)*s), int(float64(outH)*s))
 	return g.a.FrameSize()
 }

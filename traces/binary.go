@@ -1,14 +1,18 @@
 package traces
 
-// The binary form of a trace (format version 1), conventionally in a file
+// The binary form of a trace (format version 2), conventionally in a file
 // ending in .pgmt. It holds exactly what the text form holds — a header
 // and a stream of events — and converts to text and back without loss.
+// Every part but the end marker carries a CRC-32C, so that a damaged file
+// is an error naming the damaged part, never a different trace. Version
+// 1 files (the same layout without the two checksums) are still read;
+// BinaryReader.Checked tells them apart.
 //
 // The file is a sequence of MessagePack values, so a generic msgpack tool
 // can walk it:
 //
 //	magic    str "pgmtrace"            a8 70 67 6d 74 72 61 63 65
-//	version  uint 1                    01
+//	version  uint 2                    02
 //	header   map, string keys:
 //	           "ranges"     array of [type uint, start uint, size uint, name str]
 //	           "host"       uint (engine.HostMode)
@@ -20,6 +24,8 @@ package traces
 //	           "meta"       map str -> str (left out when empty)
 //	           "events"     uint: the number of events, when the writer knew
 //	                        it in advance (left out otherwise)
+//	checksum uint32 (always the five bytes ce xx xx xx xx): CRC-32C of
+//	         every byte before it, from the magic on
 //	blocks   zero or more bin values, each at most MaxBlockBytes long
 //	trailer  map {"events": uint}: the number of events in the file
 //
@@ -29,9 +35,13 @@ package traces
 // and meta entries). The header must obey every rule of the text form's
 // header: it is checked by being written as text and read back.
 // After the trailer the file ends. A file without a trailer is truncated.
+// The trailer needs no checksum: its one number must equal the number of
+// events the blocks hold, and no other bytes may follow it.
 //
 // A block's payload is not msgpack but a run of varints, cheaper to decode:
 //
+//	uint32   CRC-32C of the rest of the payload, little-endian; the
+//	         reader checks it before it decodes any event of the block
 //	uvarint  index of the block's first event (0 for the first block)
 //	uvarint  number of events in the block (at least 1)
 //	events
@@ -76,13 +86,15 @@ package traces
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"strings"
 )
 
-// BinaryVersion is the binary form's format version, written after the
-// magic. It changes when the layout above changes.
-const BinaryVersion = 1
+// BinaryVersion is the binary form's format version the writer writes,
+// after the magic. It changes when the layout above changes. Readers also
+// take version 1, which has no checksums (see BinaryReader.Checked).
+const BinaryVersion = 2
 
 // BinaryExt is the file name extension of binary traces. Create writes
 // the text form for names ending in ".txt" and the binary form for every
@@ -105,6 +117,8 @@ const (
 	BlockTargetBytes = 64 << 10
 	// maxShapes is the number of shapes a block may define (tags 0..254).
 	maxShapes = 255
+	// blockSumBytes is the length of a version 2 block's checksum.
+	blockSumBytes = 4
 )
 
 // Shape tag and flags, as described above.
@@ -149,7 +163,15 @@ var (
 	// ErrUnknownKind: an event kind this program does not know, perhaps
 	// from a trace written by a newer one.
 	ErrUnknownKind = errors.New("unknown event kind")
+	// ErrChecksum: the header or a block of a version 2 trace fails its
+	// CRC-32C, so its bytes changed after they were written. It comes
+	// with ErrCorrupt, and nothing of the damaged part was returned.
+	ErrChecksum = errors.New("checksum mismatch")
 )
+
+// castagnoli is the CRC-32C table: the polynomial with hardware support
+// on amd64 and arm64, and the better error detection of the two.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // FormatError is a binary trace the reader rejects, with where.
 type FormatError struct {

@@ -2,8 +2,10 @@ package traces
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces/internal/synth"
@@ -28,7 +31,9 @@ func crafted(t *testing.T, events int, payloads ...[]byte) []byte {
 	}
 	b := []byte(strings.TrimSuffix(string(empty), trailer))
 	for _, p := range payloads {
-		b = append(b, 0xc5, byte(len(p)>>8), byte(len(p))) // bin16
+		n := blockSumBytes + len(p)
+		b = append(b, 0xc5, byte(n>>8), byte(n)) // bin16
+		b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(p, castagnoli))
 		b = append(b, p...)
 	}
 	return append(b, fmt.Sprintf("\x81\xa6events%c", byte(events))...)
@@ -46,7 +51,12 @@ func TestBinaryErrors(t *testing.T) {
 	if _, evs, err := decodeBinary(good, "good", 10); err != nil || len(evs) != 2 {
 		t.Fatalf("the crafted trace does not read: %v", err)
 	}
-	hdrLen := int64(len(good) - 3 - 8 - 8) // the first block's payload starts after its bin16 header
+	// The first block's events part starts after its bin16 header and
+	// checksum; the block itself at binAt.
+	hdrLen := int64(len(good) - 3 - 8 - 8)
+	binAt := hdrLen - 3 - blockSumBytes
+	damaged := bytes.Clone(good)
+	damaged[hdrLen+3] ^= 0x10 // a bit of the first event's address
 	patch := func(b []byte, off int, s string) []byte {
 		c := bytes.Clone(b)
 		copy(c[off:], s)
@@ -61,7 +71,9 @@ func TestBinaryErrors(t *testing.T) {
 	}{
 		{"empty", nil, 0, ErrNotBinary, []string{"t.pgmt: byte 0: not a binary trace"}},
 		{"text", []byte("pgmtrace 1\n"), 0, ErrNotBinary, nil},
-		{"version 2", patch(good, 9, "\x02"), 0, ErrVersion, []string{"byte 9:", "binary format version 2 (this reader knows version 1)"}},
+		{"version 3", patch(good, 9, "\x03"), 0, ErrVersion, []string{"byte 9:", "binary format version 3 (this reader knows versions 1 and 2)"}},
+		{"header damaged", bytes.Replace(good, []byte("\xa4pool\xcd\x04\x00"), []byte("\xa4pool\xcd\x04\x01"), 1), 0, ErrChecksum, []string{"byte 10:", "the header (bytes 0 to", "fails its check"}},
+		{"block damaged", damaged, 0, ErrChecksum, []string{fmt.Sprintf("event 0 at byte %d: corrupt trace: checksum mismatch: block 0 (at byte %d), events from 0 on, fails its check", binAt, binAt)}},
 		{"version as a string", patch(good, 9, "\xa1"), 0, ErrCorrupt, []string{"byte 9:", "want an unsigned integer"}},
 		{"unknown header key", bytes.Replace(good, []byte("\xa4host"), []byte("\xa4hose"), 1), 0, ErrCorrupt, []string{`unknown header key "hose"`}},
 		{"huge range name", bytes.Replace(good, []byte("\x00\xa0\xa4host"), []byte("\x00\xdb\x7f\xff\xff\xff"), 1), 0, ErrCorrupt, []string{"string of 2147483647 bytes, more than 256"}},
@@ -78,9 +90,9 @@ func TestBinaryErrors(t *testing.T) {
 		{"varint overflow", crafted(t, 1, block(0, 1, "\xff\x08\x04\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f")), 0, ErrCorrupt, []string{"overflows 64 bits"}},
 		{"bytes after the last event", crafted(t, 1, block(0, 1, "\xff\x08\x04\x03\x80\x40", "\x00\x08")), 1, ErrCorrupt, []string{"event 1 at byte", "2 bytes after the last event of the block"}},
 		{"block at the wrong index", crafted(t, 2, block(0, 1, "\xff\x08\x04\x03\x80\x40"), block(5, 1, "\xff\x0b\x00\x00")), 1, ErrCorrupt, []string{"event 1 at byte", "the block starts at event 5, want 1"}},
-		{"block with no event", crafted(t, 0, block(0, 0)), 0, ErrCorrupt, []string{"block of 2 bytes claims 0 events"}},
-		{"huge block", append(bytes.Clone(good[:hdrLen-3]), "\xc6\xff\xff\xff\xff"...), 0, ErrCorrupt, []string{"block of 4294967295 bytes (want 1..1048576)"}},
-		{"not a block", append(bytes.Clone(good[:hdrLen-3]), "\x93"...), 0, ErrCorrupt, []string{"want a block or the end marker, found msgpack code 0x93"}},
+		{"block with no event", crafted(t, 0, block(0, 0)), 0, ErrCorrupt, []string{"block of 6 bytes claims 0 events"}},
+		{"huge block", append(bytes.Clone(good[:binAt]), "\xc6\xff\xff\xff\xff"...), 0, ErrCorrupt, []string{"block of 4294967295 bytes (want 1..1048576)"}},
+		{"not a block", append(bytes.Clone(good[:binAt]), "\x93"...), 0, ErrCorrupt, []string{"want a block or the end marker, found msgpack code 0x93"}},
 		{"end marker miscounts", crafted(t, 3, block(0, 2, "\xff\x08\x04\x03\x80\x40", "\x00\x08")), 2, ErrCorrupt, []string{"event 2 at byte", "the end marker counts 3 events, the blocks hold 2"}},
 		{"data after the end marker", append(bytes.Clone(good), 0), 2, ErrCorrupt, []string{fmt.Sprintf("event 2 at byte %d: corrupt trace: data after the end marker", len(good))}},
 		{"no end marker", good[:len(good)-9], 2, ErrTruncated, []string{fmt.Sprintf("event 2 at byte %d: truncated trace: the file ends at byte %d without the end marker", len(good)-9, len(good)-9)}},
@@ -117,6 +129,12 @@ func TestBinaryErrors(t *testing.T) {
 // eventEnds reads a whole binary trace and returns where its header
 // ends, where each event ends and where each block starts.
 func eventEnds(t *testing.T, data []byte) (header int64, ends, blocks []int64) {
+	header, ends, blocks, _ = eventBlocks(t, data)
+	return header, ends, blocks
+}
+
+// eventBlocks is eventEnds that also says in which block each event is.
+func eventBlocks(t *testing.T, data []byte) (header int64, ends, blocks []int64, blockOf []int) {
 	t.Helper()
 	r, err := NewBinaryReader(bytes.NewReader(data), "ends")
 	if err != nil {
@@ -126,7 +144,7 @@ func eventEnds(t *testing.T, data []byte) (header int64, ends, blocks []int64) {
 	for {
 		_, err := r.Next()
 		if err == io.EOF {
-			return header, ends, blocks
+			return header, ends, blocks, blockOf
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -135,13 +153,16 @@ func eventEnds(t *testing.T, data []byte) (header int64, ends, blocks []int64) {
 			blocks = append(blocks, r.blockAt)
 		}
 		ends = append(ends, r.blockAt+int64(r.pos))
+		blockOf = append(blockOf, len(blocks)-1)
 	}
 }
 
 // TestBinaryTruncated cuts traces at many offsets: a cut in the header
 // is an error from NewBinaryReader; after it, the reader returns every
-// event whose bytes are all there, then an ErrTruncated naming the next
-// event and the offset where the file ends.
+// event it can vouch for, then an ErrTruncated naming the next event and
+// the offset where the file ends. In version 2 those are the events of
+// the blocks that are whole (a cut block cannot pass its check); in
+// version 1, every event whose bytes are all there.
 func TestBinaryTruncated(t *testing.T) {
 	h, evs, err := ReadTextFile("testdata/allkinds.txt")
 	if err != nil {
@@ -149,16 +170,30 @@ func TestBinaryTruncated(t *testing.T) {
 	}
 	long := synthEvents(50_000)
 	for _, tc := range []struct {
-		name string
-		data []byte
-		evs  []engine.Event
+		name    string
+		data    []byte
+		evs     []engine.Event
+		version int
 	}{
-		{"allkinds", encodeBinary(t, h, evs), evs},
-		{"synthetic", encodeBinary(t, Header{Config: synth.Config()}, long), long},
+		{"allkinds", encodeBinary(t, h, evs), evs, 2},
+		{"synthetic", encodeBinary(t, Header{Config: synth.Config()}, long), long, 2},
+		{"allkinds v1", encodeBinaryVersion(t, h, evs, 1), evs, 1},
+		{"synthetic v1", encodeBinaryVersion(t, Header{Config: synth.Config()}, long, 1), long, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := tc.data
-			hdr, ends, blocks := eventEnds(t, data)
+			hdr, ends, blocks, blockOf := eventBlocks(t, data)
+			// whole is whether the bytes of event i that the reader
+			// needs before returning it are all within the first c.
+			need := slices.Clone(ends)
+			if tc.version >= 2 {
+				for i := len(need) - 2; i >= 0; i-- {
+					if blockOf[i+1] == blockOf[i] {
+						need[i] = need[i+1] // the end of its block
+					}
+				}
+			}
+			whole := func(i, c int) bool { return need[i] <= int64(c) }
 			var cuts []int
 			if len(data) < 4096 {
 				for c := range len(data) {
@@ -201,7 +236,7 @@ func TestBinaryTruncated(t *testing.T) {
 					continue
 				}
 				want := 0
-				for want < len(ends) && ends[want] <= int64(c) {
+				for want < len(ends) && whole(want, c) {
 					want++
 				}
 				if !slices.Equal(got, tc.evs[:want]) {
@@ -381,5 +416,60 @@ func TestCreate(t *testing.T) {
 	}
 	if _, err := os.Stat(dir + "/bad.pgmt"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused header left a file: %v", err)
+	}
+}
+
+// TestBinaryHeaderErrorPlace: a header value the rules refuse is named
+// where it is in the file, not where the header ends; a key or value with
+// raw bytes is shown escaped. (Version 1 files, which have no checksum
+// that would stop the reader first.)
+func TestBinaryHeaderErrorPlace(t *testing.T) {
+	h := Header{Config: engine.Config{Ranges: head16M()}, Meta: map[string]string{"k": "v"}}
+	good := encodeBinaryVersion(t, h, nil, 1)
+	at := func(s string) int64 { return int64(bytes.Index(good, []byte(s)) + len(s)) }
+	for _, tc := range []struct {
+		name     string
+		from, to string
+		offset   int64
+		want     string
+	}{
+		{"maxphyaddr", "\xaamaxphyaddr\x28", "\xaamaxphyaddr\x14", at("\xaamaxphyaddr"), "maxphyaddr 20 outside"},
+		{"host", "\xa4host\x09", "\xa4host\x63", at("\xa4host"), "host paging mode 99 unknown"},
+		{"range", "\xce\x01\x00\x00\x00\xa0", "\xce\x01\x00\x00\x01\xa0", at("\xa6ranges"), "range 0"},
+		{"meta key", "\xa1k\xa1v", "\xa1\xff\xa1v", at("\xa4meta"), `"\xff"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !bytes.Contains(good, []byte(tc.from)) {
+				t.Fatalf("no %q in %q", tc.from, good)
+			}
+			_, _, err := decodeBinary(bytes.Replace(good, []byte(tc.from), []byte(tc.to), 1), "h.pgmt", 1)
+			var fe *FormatError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v; want a *FormatError saying %q", err, tc.want)
+			}
+			if tc.name != "meta key" && fe.Offset != tc.offset {
+				t.Errorf("%v: at byte %d, want %d (where the value is)", err, fe.Offset, tc.offset)
+			}
+			if !utf8.ValidString(err.Error()) || strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 }) {
+				t.Errorf("%q: raw bytes in the message", err)
+			}
+		})
+	}
+}
+
+// TestBinaryHeaderMessagesPrintable: whatever byte replaces one of the
+// header's, the error is printable text (raw bytes are escaped).
+func TestBinaryHeaderMessagesPrintable(t *testing.T) {
+	h := Header{Config: engine.Config{Ranges: head16M()}, Meta: map[string]string{"k": "v"}}
+	good := encodeBinary(t, h, nil)
+	for i := len(binaryMagic); i < len(good); i++ {
+		for v := range 256 {
+			d := bytes.Clone(good)
+			d[i] = byte(v)
+			_, _, err := decodeBinary(d, "h", 1)
+			if err != nil && (!utf8.ValidString(err.Error()) || strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 })) {
+				t.Fatalf("byte %d = %#x: %q", i, v, err)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package traces
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,7 @@ const (
 
 // encodeHeader writes the magic, the version and the header. h must have
 // passed AppendHeader; c is its normalised configuration.
-func encodeHeader(enc *msgpack.Encoder, h Header, c engine.Config, count uint64, countKnown bool) error {
+func encodeHeader(enc *msgpack.Encoder, h Header, c engine.Config, count uint64, countKnown bool, version int) error {
 	n := 6
 	if len(c.Mappings) > 0 {
 		n++
@@ -48,7 +49,7 @@ func encodeHeader(enc *msgpack.Encoder, h Header, c engine.Config, count uint64,
 	}
 	e := errWriter{enc: enc}
 	e.str(binaryMagic[1:])
-	e.uint(BinaryVersion)
+	e.uint(uint64(version))
 	e.mapLen(n)
 	e.str(keyRanges)
 	e.arrayLen(len(c.Ranges))
@@ -141,6 +142,7 @@ func (e *errWriter) arrayLen(n int) {
 // of the text form's header, so that it converts to text.
 func (r *BinaryReader) readHeader() error {
 	var magic [len(binaryMagic)]byte
+	r.src.hashing, r.src.crc = true, 0
 	n, err := io.ReadFull(r.src, magic[:])
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return err
@@ -156,29 +158,35 @@ func (r *BinaryReader) readHeader() error {
 	if err != nil {
 		return r.headerError(at, fmt.Errorf("format version: %w", err))
 	}
-	if v != BinaryVersion {
-		return r.headerError(at, fmt.Errorf("%w: binary format version %d (this reader knows version %d)", ErrVersion, v, BinaryVersion))
+	if v != 1 && v != BinaryVersion {
+		return r.headerError(at, fmt.Errorf("%w: binary format version %d (this reader knows versions 1 and %d)", ErrVersion, v, BinaryVersion))
+	}
+	r.version = int(v)
+	if v == 1 {
+		r.src.hashing = false // version 1 has no checksums
 	}
 
-	at = r.src.n
+	headerAt := r.src.n
+	at = headerAt
 	nkeys, err := r.mapLen(16)
 	if err != nil {
 		return r.headerError(at, fmt.Errorf("header: %w", err))
 	}
 	h := Header{Version: Version}
 	c := &h.Config
-	seen := map[string]bool{}
+	seen := map[string]int64{} // where each key's value starts
 	for range nkeys {
-		at = r.src.n
+		keyAt := r.src.n
+		at = keyAt
 		key, err := r.str(maxKeyLen)
 		if err != nil {
 			return r.headerError(at, fmt.Errorf("header key: %w", err))
 		}
-		if seen[key] {
+		if _, dup := seen[key]; dup {
 			return r.headerError(at, corruptf("header key %q twice", key))
 		}
-		seen[key] = true
 		at = r.src.n
+		seen[key] = at
 		switch key {
 		case keyRanges:
 			err = r.readRanges(c)
@@ -208,33 +216,117 @@ func (r *BinaryReader) readHeader() error {
 			r.count, err = r.uint()
 			r.countKnown = true
 		default:
-			err = corruptf("unknown header key %q", key)
+			// Not "header KEY:" below: the key is not one we know, and
+			// may hold any bytes.
+			return r.headerError(keyAt, corruptf("unknown header key %q", key))
 		}
 		if err != nil {
 			return r.headerError(at, fmt.Errorf("header %s: %w", key, err))
 		}
 	}
+	if r.version >= 2 {
+		if err := r.checkHeaderSum(headerAt); err != nil {
+			return err
+		}
+	}
 	// The ranges were read before maxphyaddr perhaps: check them now,
-	// in order, as the text form does.
-	at = r.src.n
+	// in order, as the text form does. Errors name where the header's
+	// map starts, or the value they are about when there is one.
 	cfg, err := c.Normalized()
 	if err != nil {
-		return r.headerError(at, fmt.Errorf("header: %w", err))
+		return r.headerError(culprit(seen, h, headerAt, func(h Header) error {
+			_, err := h.Config.Normalized()
+			return err
+		}), fmt.Errorf("header: %w", err))
+	}
+	rangesAt, ok := seen[keyRanges]
+	if !ok {
+		rangesAt = headerAt
 	}
 	for i, rg := range cfg.Ranges {
 		if _, ok := rangeKeyword(rg.Type); !ok {
-			return r.headerError(at, fmt.Errorf("header: range %d: a %v range has no text form (want RAM, ROM or MMIO)", i, rg.Type))
+			return r.headerError(rangesAt, fmt.Errorf("header: range %d: a %v range has no text form (want RAM, ROM or MMIO)", i, rg.Type))
 		}
 		if err := checkRange(cfg.Ranges[:i], rg, cfg.MaxPhys); err != nil {
-			return r.headerError(at, fmt.Errorf("header: range %d: %w", i, err))
+			return r.headerError(rangesAt, fmt.Errorf("header: range %d: %w", i, err))
 		}
 	}
 	h.Config = cfg
 	if err := checkTextable(h); err != nil {
-		return r.headerError(at, fmt.Errorf("header: %w", err))
+		return r.headerError(culprit(seen, h, headerAt, func(h Header) error {
+			c, err := h.Config.Normalized()
+			if err == nil {
+				h.Config = c
+				err = checkTextable(h)
+			}
+			return err
+		}), fmt.Errorf("header: %w", err))
 	}
 	r.hdr = h
 	r.ranges = newRangeSet(cfg.Ranges)
+	return nil
+}
+
+// culprit finds where the header value that check refuses starts: the
+// values are added to an empty header in the order of the file, and the
+// first whose addition makes check fail is named. A rule that two values
+// break together names the later one; when even the empty header fails,
+// or none does, the header's start (at) is named.
+func culprit(seen map[string]int64, full Header, at int64, check func(Header) error) int64 {
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return int(seen[a] - seen[b]) })
+	h := Header{Version: full.Version}
+	if check(h) != nil {
+		return at
+	}
+	for _, k := range keys {
+		c, f := &h.Config, &full.Config
+		switch k {
+		case keyRanges:
+			c.Ranges = f.Ranges
+		case keyHost:
+			c.Host = f.Host
+		case keyPaging:
+			c.Paging = f.Paging
+		case keyPool:
+			c.PoolPages = f.PoolPages
+		case keyMaxPhys:
+			c.MaxPhys = f.MaxPhys
+		case keyNoPAE:
+			c.NoPAE = f.NoPAE
+		case keyMaps:
+			c.Mappings = f.Mappings
+		case keyDirtyPT:
+			c.DirtyPT = f.DirtyPT
+		case keyMeta:
+			h.Meta = full.Meta
+		}
+		if check(h) != nil {
+			return seen[k]
+		}
+	}
+	return at
+}
+
+// checkHeaderSum reads the checksum that follows a version 2 header, a
+// msgpack uint32, and compares it with that of the bytes before it.
+func (r *BinaryReader) checkHeaderSum(headerAt int64) error {
+	sum := r.src.sum()
+	at := r.src.n
+	var b [5]byte
+	if _, err := io.ReadFull(r.src, b[:]); err != nil {
+		return r.headerError(at, fmt.Errorf("header checksum: %w", r.ioError(err)))
+	}
+	if b[0] != msgpcode.Uint32 {
+		return r.headerError(at, corruptf("header checksum: want a msgpack uint32, found code %#x", b[0]))
+	}
+	if stored := binary.BigEndian.Uint32(b[1:]); stored != sum {
+		return r.headerError(headerAt, fmt.Errorf("%w: %w: the header (bytes 0 to %d) fails its check (stored %#08x, computed %#08x): the file was damaged",
+			ErrCorrupt, ErrChecksum, at, stored, sum))
+	}
 	return nil
 }
 
@@ -351,7 +443,7 @@ func (r *BinaryReader) readMeta() (map[string]string, error) {
 		}
 		v, err := r.str(MaxMetaBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
+			return nil, fmt.Errorf("%q: %w", k, err) // quoted: the key is not checked yet
 		}
 		if _, dup := m[k]; dup {
 			return nil, corruptf("key %q twice", k)

@@ -2,8 +2,10 @@ package traces
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strconv"
 
@@ -25,8 +27,11 @@ type BinaryReader struct {
 
 	count      uint64 // events the header announces, if countKnown
 	countKnown bool
+	version    int   // the file's format version: 1, or 2 with checksums
+	blocks     int64 // blocks read so far; -1 when resumed (index unknown)
 
-	block   []byte // payload of the current block, perhaps cut short
+	buf     []byte // the current block's bytes as read
+	block   []byte // its events' part, perhaps cut short (buf less the checksum)
 	pos     int    // next byte of block to decode
 	blockAt int64  // offset of block[0] in the input
 	// blockStart and blockFirst are where the current block's msgpack
@@ -52,15 +57,33 @@ type shape struct {
 
 // countingReader counts the bytes consumed through it: the msgpack
 // decoder reads through it byte by byte (it does no buffering of its own
-// when given an io.ByteScanner), so the count is the input offset.
+// when given an io.ByteScanner), so the count is the input offset. While
+// hashing, it also keeps the CRC-32C of the bytes consumed (the header's
+// checksum); the last byte read is folded in only once the next read
+// shows that it was not given back (UnreadByte).
 type countingReader struct {
-	r *bufio.Reader
-	n int64
+	r       *bufio.Reader
+	n       int64
+	hashing bool
+	crc     uint32
+	pend    [1]byte
+	pending bool
+}
+
+func (c *countingReader) fold() {
+	if c.pending {
+		c.crc = crc32.Update(c.crc, castagnoli, c.pend[:])
+		c.pending = false
+	}
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.hashing {
+		c.fold()
+		c.crc = crc32.Update(c.crc, castagnoli, p[:n])
+	}
 	return n, err
 }
 
@@ -68,6 +91,10 @@ func (c *countingReader) ReadByte() (byte, error) {
 	b, err := c.r.ReadByte()
 	if err == nil {
 		c.n++
+		if c.hashing {
+			c.fold()
+			c.pend[0], c.pending = b, true
+		}
 	}
 	return b, err
 }
@@ -76,8 +103,17 @@ func (c *countingReader) UnreadByte() error {
 	err := c.r.UnreadByte()
 	if err == nil {
 		c.n--
+		c.pending = false
 	}
 	return err
+}
+
+// sum stops hashing and returns the CRC-32C of the bytes consumed since
+// hashing started.
+func (c *countingReader) sum() uint32 {
+	c.fold()
+	c.hashing = false
+	return c.crc
 }
 
 // NewBinaryReader reads and checks the magic, the version and the header
@@ -117,8 +153,19 @@ func (r *BinaryReader) ResumeAt(src io.Reader, off, first int64) *BinaryReader {
 	}
 	c := &countingReader{r: br, n: off}
 	return &BinaryReader{name: r.name, src: c, dec: msgpack.NewDecoder(c), hdr: r.hdr, ranges: r.ranges,
-		count: r.count, countKnown: r.countKnown, next: first, blockStart: -1, blockFirst: -1}
+		count: r.count, countKnown: r.countKnown, version: r.version, blocks: -1,
+		next: first, blockStart: -1, blockFirst: -1}
 }
+
+// Version is the trace's format version: BinaryVersion, or 1 for a file
+// written before checksums.
+func (r *BinaryReader) Version() int { return r.version }
+
+// Checked reports whether the trace carries checksums (version 2 on):
+// then a damaged header or block is an error matching ErrChecksum before
+// anything in it is used. A version 1 trace is unchecked: a changed byte
+// may go unnoticed, or change what the trace says.
+func (r *BinaryReader) Checked() bool { return r.version >= 2 }
 
 // Block says where the block holding the event Next last returned
 // starts: the byte offset of its msgpack value in the input, and the
@@ -325,21 +372,30 @@ func (r *BinaryReader) readBlock() error {
 	if n <= 0 || n > MaxBlockBytes {
 		return r.blockError(at, corruptf("block of %d bytes (want 1..%d)", n, MaxBlockBytes))
 	}
-	if cap(r.block) < n {
+	if cap(r.buf) < n {
 		// Grow geometrically: blocks differ a little in size, and a
 		// trace should not cost one allocation per block.
-		r.block = make([]byte, n, min(max(n, 2*cap(r.block)), MaxBlockBytes))
+		r.buf = make([]byte, n, min(max(n, 2*cap(r.buf)), MaxBlockBytes))
 	}
-	r.block = r.block[:n]
+	r.buf = r.buf[:n]
 	r.blockAt = r.src.n
-	got, err := io.ReadFull(r.src, r.block)
+	got, err := io.ReadFull(r.src, r.buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return err
 	}
-	r.block = r.block[:got]
+	r.block = r.buf[:got]
 	r.partial = got < n
 	r.nshapes = 0
 	r.prev = [numRegs]uint64{}
+	index := r.blocks
+	if r.blocks >= 0 {
+		r.blocks++
+	}
+	if r.version >= 2 {
+		if err := r.checkBlockSum(at, index, n); err != nil {
+			return err
+		}
+	}
 
 	first, k1 := uvarint(r.block)
 	var count uint64
@@ -362,6 +418,34 @@ func (r *BinaryReader) readBlock() error {
 	}
 	r.pos, r.left = k1+k2, count
 	r.blockStart, r.blockFirst = at, int64(first)
+	return nil
+}
+
+// checkBlockSum checks the CRC-32C that starts a version 2 block (at is
+// where its msgpack value starts, index its number from 0 or -1 when not
+// known, n its length) and leaves r.block on the events' part. A block
+// cut short by the end of the file cannot be checked, so none of its
+// events is used.
+func (r *BinaryReader) checkBlockSum(at, index int64, n int) error {
+	which := "the block at byte " + strconv.FormatInt(at, 10)
+	if index >= 0 {
+		which = "block " + strconv.FormatInt(index, 10) + " (at byte " + strconv.FormatInt(at, 10) + ")"
+	}
+	if r.partial {
+		r.partial = false // reported here, not again by short()
+		return r.blockError(at, fmt.Errorf("%w: the file ends at byte %d, inside %s (events before it are complete)",
+			ErrTruncated, r.blockAt+int64(len(r.block)), which))
+	}
+	if n < blockSumBytes {
+		return r.blockError(at, corruptf("%s: %d bytes, too short for its checksum", which, n))
+	}
+	stored := binary.LittleEndian.Uint32(r.block)
+	if sum := crc32.Checksum(r.block[blockSumBytes:], castagnoli); sum != stored {
+		return r.blockError(at, fmt.Errorf("%w: %w: %s, events from %d on, fails its check (stored %#08x, computed %#08x): "+
+			"the file was damaged there, and nothing of that block was used", ErrCorrupt, ErrChecksum, which, r.next, stored, sum))
+	}
+	r.block = r.block[blockSumBytes:]
+	r.blockAt += blockSumBytes
 	return nil
 }
 

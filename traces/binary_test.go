@@ -2,7 +2,9 @@ package traces
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,8 +19,16 @@ import (
 // encodeBinary renders a trace in the binary form.
 func encodeBinary(t testing.TB, h Header, evs []engine.Event) []byte {
 	t.Helper()
+	return encodeBinaryVersion(t, h, evs, BinaryVersion)
+}
+
+// encodeBinaryVersion is encodeBinary in a given format version: 1 makes
+// the files of earlier programs, without checksums.
+func encodeBinaryVersion(t testing.TB, h Header, evs []engine.Event, version int) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	w := NewBinaryWriter(&buf)
+	w.version = version
 	if err := w.WriteHeader(h); err != nil {
 		t.Fatal(err)
 	}
@@ -158,16 +168,69 @@ func TestBinaryLayout(t *testing.T) {
 		{Kind: engine.EvRead, Size: 4, Addr: 0x1000},
 		{Kind: engine.EvRead, Size: 4, Addr: 0x1004},
 	})
-	want := []byte("\xa8pgmtrace\x01\x86" +
+	header := "\xa8pgmtrace\x02\x86" +
 		"\xa6ranges\x91\x94\x00\x00\xce\x00\x10\x00\x00\xa0" +
-		"\xa4host\x09\xa6paging\x00\xa4pool\xcd\x04\x00\xaamaxphyaddr\x28\xa5nopae\xc2" +
-		"\xc4\x0a" + // a block of 10 bytes
-		"\x00\x02" + // first event 0, 2 events
+		"\xa4host\x09\xa6paging\x00\xa4pool\xcd\x04\x00\xaamaxphyaddr\x28\xa5nopae\xc2"
+	events := "\x00\x02" + // first event 0, 2 events
 		"\xff\x08\x04\x01\x80\x40" + // define shape 0: r4, address against register 0; delta +0x1000
-		"\x00\x08" + // shape 0, delta +4
-		"\x81\xa6events\x02") // the end marker
+		"\x00\x08" // shape 0, delta +4
+	want := []byte(header)
+	want = append(want, 0xce) // the header's CRC-32C, a msgpack uint32
+	want = binary.BigEndian.AppendUint32(want, crc32.Checksum([]byte(header), castagnoli))
+	want = append(want, 0xc4, 0x0e) // a block of 14 bytes: its CRC-32C (little-endian), then the events
+	want = binary.LittleEndian.AppendUint32(want, crc32.Checksum([]byte(events), castagnoli))
+	want = append(want, events...)
+	want = append(want, "\x81\xa6events\x02"...) // the end marker
 	if !bytes.Equal(got, want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	// Version 1, as earlier programs wrote it: no checksums.
+	got = encodeBinaryVersion(t, h, []engine.Event{
+		{Kind: engine.EvRead, Size: 4, Addr: 0x1000},
+		{Kind: engine.EvRead, Size: 4, Addr: 0x1004},
+	}, 1)
+	want = []byte("\xa8pgmtrace\x01" + header[10:] + "\xc4\x0a" + events + "\x81\xa6events\x02")
+	if !bytes.Equal(got, want) {
+		t.Errorf("version 1: got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestBinaryVersion1 reads the files an earlier program wrote (format
+// version 1, without checksums, in testdata/v1): they still read to the
+// same traces, and say that they are unchecked.
+func TestBinaryVersion1(t *testing.T) {
+	files, err := filepath.Glob("testdata/v1/*" + BinaryExt)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			h, evs, err := ReadTextFile(filepath.Join("testdata", strings.TrimSuffix(filepath.Base(file), BinaryExt)+".txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(encodeBinaryVersion(t, h, evs, 1), data) {
+				t.Errorf("version 1 is no longer written the same way")
+			}
+			r, err := NewBinaryReader(bytes.NewReader(data), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Version() != 1 || r.Checked() {
+				t.Errorf("version %d, checked %v; want 1, unchecked", r.Version(), r.Checked())
+			}
+			h2, evs2, err := decodeBinary(data, file, MaxFileEvents)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(h2, h) || !reflect.DeepEqual(evs2, evs) {
+				t.Errorf("%s reads back differently", file)
+			}
+		})
 	}
 }
 

@@ -2,12 +2,16 @@ package traces
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // BinaryWriter writes a trace in the binary form. Like TextWriter, it
@@ -25,6 +29,8 @@ type BinaryWriter struct {
 	closed bool
 	err    error // sticky
 
+	version    int    // BinaryVersion; 1 only in tests of old files
+	target     int    // BlockTargetBytes; smaller in tests that want many blocks
 	count      uint64 // announced in the header, if countKnown
 	countKnown bool
 	written    uint64
@@ -35,7 +41,7 @@ type BinaryWriter struct {
 	shapes  map[shape]uint8
 	prev    [numRegs]uint64 // address registers
 	used    [numRegs]uint64 // when each register was last used (bw.written)
-	prefix  [2 * 10]byte
+	prefix  [blockSumBytes + 2*10]byte
 }
 
 // NewBinaryWriter writes to w, buffered. Call Close at the end; it does
@@ -43,10 +49,12 @@ type BinaryWriter struct {
 func NewBinaryWriter(w io.Writer) *BinaryWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	return &BinaryWriter{
-		w:      bw,
-		enc:    msgpack.NewEncoder(bw),
-		body:   make([]byte, 0, BlockTargetBytes+1024),
-		shapes: make(map[shape]uint8, 64),
+		version: BinaryVersion,
+		target:  BlockTargetBytes,
+		w:       bw,
+		enc:     msgpack.NewEncoder(bw),
+		body:    make([]byte, 0, BlockTargetBytes+1024),
+		shapes:  make(map[shape]uint8, 64),
 	}
 }
 
@@ -99,7 +107,19 @@ func (bw *BinaryWriter) writeHeader(h Header, n uint64, known bool) error {
 	bw.ranges = newRangeSet(c.Ranges)
 	bw.count, bw.countKnown = n, known
 	bw.header = true
-	bw.err = encodeHeader(bw.enc, h, c, n, known)
+	if bw.version < 2 {
+		bw.err = encodeHeader(bw.enc, h, c, n, known, 1)
+		return bw.err
+	}
+	// The header is encoded aside to be checksummed, then followed by
+	// its CRC-32C as a msgpack uint32 (always five bytes).
+	var buf bytes.Buffer
+	if bw.err = encodeHeader(msgpack.NewEncoder(&buf), h, c, n, known, bw.version); bw.err != nil {
+		return bw.err
+	}
+	sum := crc32.Checksum(buf.Bytes(), castagnoli)
+	buf.Write([]byte{msgpcode.Uint32, byte(sum >> 24), byte(sum >> 16), byte(sum >> 8), byte(sum)})
+	_, bw.err = bw.w.Write(buf.Bytes())
 	return bw.err
 }
 
@@ -172,7 +192,7 @@ func (bw *BinaryWriter) WriteEvent(e engine.Event) error {
 	bw.body = b
 	bw.inBlock++
 	bw.written++
-	if len(bw.body) >= BlockTargetBytes {
+	if len(bw.body) >= bw.target {
 		return bw.flushBlock()
 	}
 	return nil
@@ -211,8 +231,17 @@ func (bw *BinaryWriter) flushBlock() error {
 	if bw.inBlock == 0 || bw.err != nil {
 		return bw.err
 	}
-	p := appendUvarint(bw.prefix[:0], bw.first)
+	p := bw.prefix[:0]
+	if bw.version >= 2 {
+		p = p[:blockSumBytes] // the checksum, once the rest is known
+	}
+	sumAt := len(p)
+	p = appendUvarint(p, bw.first)
 	p = appendUvarint(p, bw.inBlock)
+	if bw.version >= 2 {
+		sum := crc32.Update(crc32.Checksum(p[sumAt:], castagnoli), castagnoli, bw.body)
+		binary.LittleEndian.PutUint32(p, sum)
+	}
 	if err := bw.enc.EncodeBytesLen(len(p) + len(bw.body)); err != nil {
 		bw.err = err
 		return err

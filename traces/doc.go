@@ -6,6 +6,12 @@
 // each other without loss. Package traces/workload generates traces from
 // live guest models, traces/samples holds the committed sample corpus.
 //
+// The engine keeps its values plain and this package encodes them: the
+// outcome lines of `replay --outcomes=jsonl` (AppendOutcomeJSON) and
+// saved machine states (EncodeState, DecodeState, and SaveState and
+// LoadState for an engine), so that the engine depends on the standard
+// library alone.
+//
 // What callers may rely on (the binary reader gives the same guarantees,
 // with errors that name the event index and byte offset):
 //

@@ -72,7 +72,7 @@ func shown(b []byte) string {
 	}
 	s := string(b)
 	if !printable(s) {
-		s = strconv.Quote(s)
+		s = strconv.QuoteToASCII(s)
 	}
 	if cut {
 		s += "..."
@@ -81,15 +81,44 @@ func shown(b []byte) string {
 }
 
 // printable reports whether s is valid UTF-8 without control characters
-// other than tab.
+// other than tab. Bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE
+// and its kin) and the Unicode line and paragraph separators count as
+// control characters: printed in a terminal they reorder or break what
+// follows, so a label could make a listing or an error message say
+// something other than what the trace holds.
 func printable(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if (r < 0x20 && r != '\t') || (r >= 0x7f && r < 0xa0) {
+		if (r < 0x20 && r != '\t') || (r >= 0x7f && r < 0xa0) || r >= 0x61c && isFormatControl(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// isFormatControl reports the bidirectional controls (ALM, LRM, RLM, the
+// embeddings and overrides LRE..RLO, the isolates LRI..PDI) and U+2028,
+// U+2029.
+func isFormatControl(r rune) bool {
+	switch {
+	case r == 0x61c, r == 0x200e, r == 0x200f:
+		return true
+	case r >= 0x2028 && r <= 0x202e:
+		return true
+	case r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// Shown is s as it may be printed to a terminal: as it is when printable
+// (see above), else quoted with Go's escapes. For labels and names from a
+// trace, which the readers already refuse when not printable.
+func Shown(s string) string {
+	if printable(s) {
+		return s
+	}
+	return strconv.QuoteToASCII(s)
 }

@@ -58,10 +58,9 @@ import (
 // *engine.Reference are two.
 type SeekEngine interface {
 	Apply(engine.Event) (engine.Outcome, error)
-	// Save writes the engine's state; Load replaces it, the event
+	// State takes the engine's state; LoadState replaces it, the event
 	// counter included.
-	Save(io.Writer) error
-	Load([]byte) error
+	StateEngine
 	// Events is the number of events applied (the index of the next).
 	Events() uint64
 }
@@ -476,7 +475,7 @@ func (s *Seeker) restoreSnaps(c *checkpoint) error {
 		if err != nil {
 			return err
 		}
-		if err := s.eng.Load(data); err != nil {
+		if err := LoadState(s.eng, data); err != nil {
 			return fmt.Errorf("seek %s: snapshot %q: %w", s.path, nb.name, err)
 		}
 		if _, err := s.eng.Apply(engine.Event{Kind: engine.EvSave, Text: nb.name}); err != nil {
@@ -497,7 +496,7 @@ func (s *Seeker) load(c *checkpoint, data []byte) error {
 			}
 		}
 	}
-	if err := s.eng.Load(data); err != nil {
+	if err := LoadState(s.eng, data); err != nil {
 		return fmt.Errorf("seek %s: loading the checkpoint at event %d: %w", s.path, c.event, err)
 	}
 	if s.virt != nil {

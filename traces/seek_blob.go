@@ -22,7 +22,7 @@ type blob struct {
 	raw  int64  // length uncompressed
 	off  int64  // in the cache file
 	n    int64  // length compressed
-	sum  uint32 // CRC-32 (IEEE) of the compressed bytes, checked when read from the cache
+	sum  uint32 // CRC-32C of the compressed bytes, checked when read from the cache
 	// ready is closed once data, n and sum are set (nil: they are).
 	ready chan struct{}
 }
@@ -93,14 +93,14 @@ func (c *compressor) pack(b *blob, raw []byte) {
 	c.w.Close()
 	b.data = bytes.Clone(c.buf.Bytes())
 	b.n = int64(len(b.data))
-	b.sum = crc32.ChecksumIEEE(b.data)
+	b.sum = crc32.Checksum(b.data, castagnoli)
 }
 
 // save saves the engine's state into a blob, compressed by the packer
 // when one runs and at once otherwise.
 func (s *Seeker) save() (*blob, error) {
 	var raw bytes.Buffer
-	if err := s.eng.Save(&raw); err != nil {
+	if err := SaveState(&raw, s.eng); err != nil {
 		return nil, fmt.Errorf("seek %s: saving the engine's state: %w", s.path, err)
 	}
 	b := &blob{raw: int64(raw.Len())}
@@ -189,7 +189,7 @@ func (s *Seeker) bytesOf(b *blob) ([]byte, error) {
 		if _, err := s.cache.f.ReadAt(data, b.off); err != nil {
 			return nil, fmt.Errorf("%w: %s: reading %d bytes at %d: %v", errCacheDamaged, s.cache.Path, b.n, b.off, err)
 		}
-		if crc32.ChecksumIEEE(data) != b.sum {
+		if crc32.Checksum(data, castagnoli) != b.sum {
 			return nil, fmt.Errorf("%w: %s: bad checksum of the state at byte %s", errCacheDamaged, s.cache.Path, strconv.FormatInt(b.off, 10))
 		}
 	}

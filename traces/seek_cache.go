@@ -21,7 +21,7 @@ import (
 //	magic    8 bytes "pgmseek\n"
 //	version  uint32, little-endian (seekCacheVersion)
 //	length   uint32, little-endian: bytes of the index
-//	crc      uint32, little-endian: CRC-32 (IEEE) of the index
+//	crc      uint32, little-endian: CRC-32C of the index
 //	index    uvarints and strings (uvarint length, bytes), in this order:
 //	           key: trace size, trace modification time (Unix ns, as
 //	             uint64), engine key, MaxCheckpoints, MinInterval,
@@ -30,7 +30,7 @@ import (
 //	           damage: kind (0 none, 1 truncated, 2 corrupt, 3 unknown
 //	             kind, 4 version, 5 other), message
 //	           blobs (compressed states): count, then offset, length,
-//	             length uncompressed, CRC-32 of each
+//	             length uncompressed, CRC-32C of each
 //	           checkpoints: count, then for each: event, block offset,
 //	             first event of the block, blob of the state,
 //	             virtual handlers (count; type, start, size, name),
@@ -46,7 +46,7 @@ import (
 
 const (
 	seekCacheMagic   = "pgmseek\n"
-	seekCacheVersion = 1
+	seekCacheVersion = 2 // 2: CRC-32C instead of CRC-32 (IEEE), as the traces
 	seekCacheHead    = len(seekCacheMagic) + 12
 	// maxCacheIndex bounds the index a cache may declare.
 	maxCacheIndex = 64 << 20
@@ -270,7 +270,7 @@ func writeCacheFile(path string, idx []byte, blobs []*blob) error {
 	copy(head[:], seekCacheMagic)
 	binary.LittleEndian.PutUint32(head[8:], seekCacheVersion)
 	binary.LittleEndian.PutUint32(head[12:], uint32(len(idx)))
-	binary.LittleEndian.PutUint32(head[16:], crc32.ChecksumIEEE(idx))
+	binary.LittleEndian.PutUint32(head[16:], crc32.Checksum(idx, castagnoli))
 	_, err = tmp.Write(head[:])
 	if err == nil {
 		_, err = tmp.Write(idx)
@@ -279,6 +279,9 @@ func writeCacheFile(path string, idx []byte, blobs []*blob) error {
 		if err == nil {
 			_, err = tmp.Write(b.data)
 		}
+	}
+	if err == nil {
+		err = tmp.Sync() // before the rename, or a crash may leave an empty cache
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -378,7 +381,7 @@ func (s *Seeker) readCacheFile(path string, st os.FileInfo, cp0 *checkpoint) ([]
 		return nil, false
 	}
 	idx := make([]byte, n)
-	if _, err := io.ReadFull(f, idx); err != nil || crc32.ChecksumIEEE(idx) != binary.LittleEndian.Uint32(head[16:]) {
+	if _, err := io.ReadFull(f, idx); err != nil || crc32.Checksum(idx, castagnoli) != binary.LittleEndian.Uint32(head[16:]) {
 		return nil, false
 	}
 	key := s.appendKey(nil, st, cp0.block)

@@ -73,7 +73,7 @@ func straightStates(t testing.TB, newEng func(engine.Config) (SeekEngine, error)
 	for i := 0; ; i++ {
 		for len(at) > 0 && at[0] == uint64(i) {
 			var b bytes.Buffer
-			if err := eng.Save(&b); err != nil {
+			if err := SaveState(&b, eng); err != nil {
 				t.Fatal(err)
 			}
 			want[at[0]] = b.Bytes()
@@ -94,7 +94,7 @@ func straightStates(t testing.TB, newEng func(engine.Config) (SeekEngine, error)
 func saved(t testing.TB, eng SeekEngine) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := eng.Save(&b); err != nil {
+	if err := SaveState(&b, eng); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -339,6 +339,33 @@ func TestSeekCache(t *testing.T) {
 			}
 		})
 	}
+	t.Run("every bit of the index", func(t *testing.T) {
+		// Each flipped bit of the head or the index makes the cache
+		// unusable (it is rebuilt), never read as something else:
+		// every bit of the head, of the index's ends and of a sample.
+		s0 := open(t, true)
+		st, _ := os.Stat(path)
+		var at []int
+		for i := range seekCacheHead + 12 {
+			at = append(at, i, seekCacheHead+indexLen-1-i)
+		}
+		for range 24 {
+			at = append(at, seekCacheHead+rng.IntN(indexLen))
+		}
+		for _, i := range at {
+			for bit := range 8 {
+				b := bytes.Clone(sound)
+				b[i] ^= 1 << bit
+				if err := os.WriteFile(idx, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := s0.readCacheFile(idx, st, s0.cps[0]); ok {
+					t.Fatalf("byte %d bit %d flipped: the cache is still taken", i, bit)
+				}
+			}
+		}
+		os.WriteFile(idx, sound, 0o644)
+	})
 	t.Run("trace changed", func(t *testing.T) {
 		os.WriteFile(idx, sound, 0o644)
 		st, _ := os.Stat(path)
@@ -697,7 +724,7 @@ func TestTrailerCount(t *testing.T) {
 
 func le32(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
 
-func crcOf(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+func crcOf(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
 func appendMsgpackUint(b []byte, v uint64) []byte {
 	switch {

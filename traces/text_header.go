@@ -25,7 +25,7 @@ const (
 
 const (
 	metaKeyAlphabet  = "letters, digits, '.', '_', '-' and '/'"
-	textRulesMessage = "valid UTF-8 without control characters"
+	textRulesMessage = "valid UTF-8 without control characters (bidirectional controls such as U+202E included)"
 )
 
 // Header is what a trace says before its first event.
@@ -246,7 +246,7 @@ func checkMeta(k, v string, have int) error {
 	for i := 0; i < len(k); i++ {
 		c := k[i]
 		if !isLetter(c) && (c < '0' || c > '9') && c != '.' && c != '_' && c != '-' && c != '/' {
-			return fmt.Errorf("meta key %s: want %s", shown([]byte(k)), metaKeyAlphabet)
+			return fmt.Errorf("meta key %q: want %s", k, metaKeyAlphabet)
 		}
 	}
 	return checkText(v, "meta value", MaxMetaBytes)

@@ -227,7 +227,7 @@ func TestReadErrors(t *testing.T) {
 		{"maxphyaddr twice", "pgmtrace 1\nmaxphyaddr 40\nmaxphyaddr 40\n", 3, "a second maxphyaddr line", nil},
 		{"meta without key", "pgmtrace 1\nmeta\n", 2, "want `meta KEY VALUE`", nil},
 		{"meta twice", "pgmtrace 1\nmeta a 1\nmeta a 2\n", 3, "a second meta a line", nil},
-		{"meta bad key", "pgmtrace 1\nmeta a=b 1\n", 2, "meta key a=b", nil},
+		{"meta bad key", "pgmtrace 1\nmeta a=b 1\n", 2, `meta key "a=b"`, nil},
 
 		// Events.
 		{"header after event", head + "r4 0\nram 16M 1M\n", 4, "ram 16M 1M: header line after the first event", nil},
@@ -360,5 +360,38 @@ func TestTooManyEvents(t *testing.T) {
 	_, evs, err := readAll(strings.NewReader(head+"r4 0\nr4 0\nr4 0\n"), "m.txt", 2)
 	if !errors.Is(err, ErrTooManyEvents) || len(evs) != 2 || !strings.HasPrefix(err.Error(), "m.txt:5:") {
 		t.Fatalf("got %d events, error %v; want 2 and ErrTooManyEvents at line 5", len(evs), err)
+	}
+}
+
+// TestBidiControlsRefused: a label, range name or meta value holding a
+// bidirectional control (which would reorder a terminal's line) is
+// refused by the reader with its line, and by both writers; joiners and
+// other marks that only shape text are kept.
+func TestBidiControlsRefused(t *testing.T) {
+	for _, r := range []rune{0x202e, 0x202a, 0x202d, 0x2066, 0x2069, 0x200e, 0x200f, 0x061c, 0x2028, 0x2029} {
+		for _, line := range []string{"label a" + string(r) + "b", "meta k a" + string(r) + "b"} {
+			text := "pgmtrace 1\nram 0x0 16M\n" + line + "\n"
+			_, _, err := readAll(strings.NewReader(text), "t.txt", 10)
+			if err == nil || !strings.Contains(err.Error(), "t.txt:3: ") || !strings.Contains(err.Error(), fmt.Sprintf(`\u%04x`, r)) {
+				t.Errorf("%q: %v; want an error at line 3 showing the control escaped", line, err)
+			}
+		}
+		ev := engine.Event{Kind: engine.EvLabel, Text: "x" + string(r)}
+		h := Header{Config: engine.Config{Ranges: head16M()}}
+		bw := NewBinaryWriter(io.Discard)
+		tw := NewTextWriter(io.Discard)
+		if bw.WriteHeader(h) != nil || tw.WriteHeader(h) != nil {
+			t.Fatal("header refused")
+		}
+		if bw.WriteEvent(ev) == nil || tw.WriteEvent(ev) == nil {
+			t.Errorf("U+%04X: a writer takes the label", r)
+		}
+	}
+	ok := "pgmtrace 1\nram 0x0 16M\nlabel family 👩\u200d👧 café\n"
+	if _, evs, err := readAll(strings.NewReader(ok), "t.txt", 10); err != nil || len(evs) != 1 {
+		t.Errorf("%v", err)
+	}
+	if got := Shown("a\u202eb"); got != `"a\u202eb"` {
+		t.Errorf("Shown = %s", got)
 	}
 }

@@ -660,7 +660,9 @@ func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 			j++
 		}
 		total++
-		if lines < max-1 || lines == max-1 && j >= cd.n {
+		// The last row shows the last run only when no run was left
+		// out before it; otherwise it says how many were.
+		if lines < max-1 || lines == max-1 && j >= cd.n && total == lines+1 {
 			c.runLine(h, cd, k, j, role, r.X, y, r.W)
 			y += t.slh
 			lines++

@@ -8,9 +8,12 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
-// theme holds the sizes of one frame: text sizes grow with the square
-// root of the frame's scale, so that a 4K frame shows more, not just
-// bigger.
+// theme holds the sizes of one frame in frame pixels. They are chosen
+// in CSS pixels and multiplied by the device scale (Model.Scale), so
+// that a 2x screen shows the same picture sharper; in CSS pixels, text
+// grows with the square root of the frame's size against the smallest,
+// so that a large window shows more, not just bigger. Nothing a person
+// reads is under 11 CSS pixels.
 type theme struct {
 	scale       float64
 	fs          int // body text, pixels
@@ -21,21 +24,26 @@ type theme struct {
 	thin, thick int // line widths
 }
 
-func newTheme(w, h int) theme {
-	s := math.Min(float64(w)/MinWidth, float64(h)/MinHeight)
+func newTheme(w, h int, dev float64) theme {
+	s := math.Min(float64(w)/dev/MinWidth, float64(h)/dev/MinHeight)
 	s = math.Max(s, 1)
-	t := theme{scale: s}
-	t.fs = int(math.Round(12 * math.Sqrt(s)))
-	t.small = max(t.fs-2, 10)
-	t.title = t.fs + 1
+	px := func(css float64) int { return int(math.Round(css * dev)) }
+	t := theme{scale: s * dev}
+	fs := math.Round(12 * math.Sqrt(s))
+	t.fs = px(fs)
+	t.small = px(max(fs-2, MinTextSize))
+	t.title = px(fs + 1)
 	t.lh = LineHeight(FaceRegular, t.fs) + max(2, t.fs/4)
 	t.slh = LineHeight(FaceRegular, t.small) + max(2, t.small/5)
-	t.pad = int(math.Round(8 * math.Sqrt(s)))
-	t.gap = int(math.Round(6 * math.Sqrt(s)))
-	t.thin = 1
-	t.thick = max(2, int(math.Round(2*math.Sqrt(s))))
+	t.pad = px(math.Round(8 * math.Sqrt(s)))
+	t.gap = px(math.Round(6 * math.Sqrt(s)))
+	t.thin = max(1, px(1)/2)
+	t.thick = max(2, px(math.Round(2*math.Sqrt(s))))
 	return t
 }
+
+// MinTextSize is the smallest text a person must read, in CSS pixels.
+const MinTextSize = 11
 
 // ctx is the state of one Layout call.
 type ctx struct {
@@ -65,14 +73,19 @@ type scratch struct {
 // laid out. Every primitive lies inside its panel, panels do not
 // overlap, and everything lies inside the frame.
 func Layout(m *Model, l *List) {
-	w := min(max(m.Width, MinWidth), MaxWidth)
-	h := min(max(m.Height, MinHeight), MaxHeight)
+	dev := m.Scale
+	if !(dev >= 1) {
+		dev = 1
+	}
+	px := func(css int) int { return int(math.Round(float64(css) * dev)) }
+	w := min(max(m.Width, px(MinWidth)), px(MaxWidth))
+	h := min(max(m.Height, px(MinPanelHeight)), px(MaxHeight))
 	l.Reset(w, h)
 	if m.scratch == nil {
 		m.scratch = &scratch{}
 	}
 	m.scratch.frame++
-	c := &ctx{m: m, l: l, t: newTheme(w, h), sc: m.scratch}
+	c := &ctx{m: m, l: l, t: newTheme(w, h, dev), sc: m.scratch}
 	c.b = c.sc.b[:0]
 	defer func() { c.sc.b = c.b }()
 
@@ -154,24 +167,79 @@ func (c *ctx) textB(x, y int, f Face, size int, col color.RGBA) int {
 
 // fitB shortens the scratch buffer, ending it with an ellipsis, until it
 // is at most w pixels wide. It reports whether anything is left.
+//
+// A label may be tens of thousands of characters long, and the window
+// and the browser fit text on every redraw, so the cut is searched, not
+// walked: prefixes of doubling length are measured until one is too
+// wide, then the cut is bisected between the last that fitted and that
+// one. Widths only grow with the prefix (advances add up, no kerning),
+// so the search finds the longest prefix that fits; it measures about
+// 2·log2(n) prefixes none much longer than what fits, where trimming one
+// character at a time measured n of them.
 func (c *ctx) fitB(f Face, size, w int) bool {
-	if measureBytes(f, size, c.b) <= w {
-		return true
+	b := c.b
+	// Gallop: lo fits (without the ellipsis), hi is too wide or the end.
+	lo, hi := 0, len(b)
+	for n := 16; ; n *= 2 {
+		if n >= len(b) {
+			if measureBytes(f, size, b) <= w {
+				return true // all of it fits
+			}
+			break
+		}
+		n = runeStart(b, n)
+		if measureBytes(f, size, b[:n]) > w {
+			hi = n
+			break
+		}
+		lo = n
 	}
+	// Bisect for the longest prefix that fits with the ellipsis; lo
+	// fits without it, which says nothing about with it, so start at 0.
 	ell := Measure(f, size, "…")
-	for len(c.b) > 0 {
-		// Drop a whole UTF-8 sequence.
-		n := len(c.b) - 1
-		for n > 0 && c.b[n]&0xc0 == 0x80 {
-			n--
-		}
-		c.b = c.b[:n]
-		if measureBytes(f, size, c.b)+ell <= w {
-			c.b = append(c.b, "…"...)
-			return true
+	lo = 0
+	best := -1
+	for lo <= hi {
+		mid := runeStart(b, lo+(hi-lo)/2)
+		if measureBytes(f, size, b[:mid])+ell <= w {
+			best = mid
+			lo = nextRune(b, mid)
+			if lo == mid {
+				break // at the end
+			}
+		} else {
+			if mid == 0 {
+				break
+			}
+			hi = mid - 1
 		}
 	}
-	return false
+	if best < 0 {
+		c.b = c.b[:0]
+		return false
+	}
+	c.b = append(b[:best], "…"...)
+	return true
+}
+
+// runeStart moves i back to the start of the UTF-8 sequence it is in.
+func runeStart(b []byte, i int) int {
+	for i > 0 && i < len(b) && b[i]&0xc0 == 0x80 {
+		i--
+	}
+	return i
+}
+
+// nextRune is the start of the sequence after the one at i.
+func nextRune(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	i++
+	for i < len(b) && b[i]&0xc0 == 0x80 {
+		i++
+	}
+	return i
 }
 
 // textFit draws s cut to at most w pixels; it returns the width drawn.

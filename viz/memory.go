@@ -80,9 +80,10 @@ func (c *ctx) memoryPanel(r Rect) {
 
 	// Ranges shown: all of them while a line each fits.
 	nr := len(ms.ranges)
-	maxRanges := max(in.H/(2*t.slh), 1)
-	if nr > maxRanges {
-		nr = maxRanges
+	var more Rect // the line that says how many ranges are left out
+	if nr > max(in.H/(2*t.slh), 1) {
+		in, more = in.CutBottom(t.slh, 0)
+		nr = max(in.H/(2*t.slh), 1)
 	}
 	g := c.memGeometry(in, ms.ranges[:nr])
 	if g.pitch == 0 {
@@ -134,7 +135,7 @@ func (c *ctx) memoryPanel(r Rect) {
 		c.b = append(c.b[:0], "… "...)
 		c.b = appendUint(c.b, uint64(len(ms.ranges)-nr))
 		c.b = append(c.b, " more ranges"...)
-		c.textFitB(in.X, min(y, in.Bottom()-t.slh), in.W, FaceRegular, t.small, ColDim)
+		c.textFitB(more.X, more.Y, more.W, FaceRegular, t.small, ColDim)
 	}
 }
 

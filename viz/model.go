@@ -51,11 +51,15 @@ func ParseView(s string) (View, error) {
 	return 0, fmt.Errorf("unknown view %q (want %s)", s, strings.Join(viewNames[:], ", "))
 }
 
-// Frame sizes Layout supports; smaller or larger frames are laid out at
-// the nearest supported size and clipped or padded.
+// Frame sizes in CSS pixels (times Model.Scale in frame pixels): a
+// picture (explorer render) is from Min to Max; Layout lays out frames
+// down to MinWidth x MinPanelHeight (the window gives the panels what
+// its control bar and tour leave) and clamps other sizes to the nearest
+// it supports.
 const (
 	MinWidth, MinHeight = 1024, 640
 	MaxWidth, MaxHeight = 3840, 2160
+	MinPanelHeight      = 400
 )
 
 // Model is what a frame shows: the engine, what happened recently and
@@ -79,7 +83,10 @@ type Model struct {
 	VA            x86.GVA // the selected virtual address
 	HasVA         bool    // false: select the address of the last access in Recent
 	Width, Height int     // frame size in pixels
-	Title         string  // what is shown: a trace's name, say
+	// Scale is the frame pixels per CSS pixel (a 2x screen: 2); text
+	// and spacing are sized in CSS pixels times Scale. 0 means 1.
+	Scale float64
+	Title string // what is shown: a trace's name, say
 
 	scratch *scratch
 }

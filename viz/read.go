@@ -3,18 +3,17 @@ package viz
 import (
 	"encoding/binary"
 
-	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
-// peek reads guest memory for display without side effects. The engine's
-// own readers (GuestWalk, VisitGuest) go through Memory.Read, which
-// consults the page TLB and counts hits in the /PGM statistics and may
-// call access handlers; drawing a frame must not change what the next
-// frame shows, so viz reads page bytes directly (Memory.PageBytes: no
-// TLB, no counting, no handler). Pages with no bytes (MMIO, ballooned,
-// outside RAM) read as all ones, as on a bus with nothing behind it.
+// peek reads guest memory for display without side effects: drawing a
+// frame must not change what the next frame shows, so viz reads page
+// bytes directly (Memory.PageBytes: no TLB, no counting, no handler),
+// keeping the last page for the many entries of one table. Pages with no
+// bytes (MMIO, ballooned, outside RAM) read as all ones, as on a bus
+// with nothing behind it. Walks use the engine's GuestWalk, which peeks
+// the same way.
 type peek struct {
 	mem  *phys.Memory
 	page x86.GPA // page of bytes, valid when bytes != nil
@@ -54,22 +53,4 @@ func pageOf(mem *phys.Memory, gpa x86.GPA) *phys.Page {
 		return nil
 	}
 	return p
-}
-
-// GuestWalk walks va through e's guest tables as the walk panel does:
-// without setting accessed or dirty bits and without touching the
-// statistics (the engine's own GuestWalk counts page-TLB hits), so that
-// a caller reporting state does not change the next frame.
-func GuestWalk(e *engine.Shadow, va x86.GVA, acc x86.Access) x86.Walk {
-	var p peek
-	return p.walk(e, va, acc)
-}
-
-// walk is GuestWalk through p, which keeps the last page read.
-func (p *peek) walk(e *engine.Shadow, va x86.GVA, acc x86.Access) x86.Walk {
-	var w x86.Walk
-	p.reset(e.Memory())
-	regs := e.Regs()
-	e.Format().Walk(p, regs.Root(), va, acc, &w)
-	return w
 }

@@ -44,10 +44,14 @@ func (c *ctx) statsPanel(r Rect) {
 			left, right := r.CutLeft(r.W/2, c.t.gap)
 			c.counters(left)
 			c.logPanel(right)
-		} else {
+		} else if r.H >= 2*(c.t.lh+5*c.t.slh+2*c.t.pad) {
 			top, bottom := r.CutTop(r.H/2, c.t.gap)
 			c.counters(top)
 			c.logPanel(bottom)
+		} else {
+			// Too short for both to say anything: the events, which a
+			// step talks about; the statistics have the memory view.
+			c.logPanel(r)
 		}
 		return
 	}

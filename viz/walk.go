@@ -81,7 +81,7 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 		return
 	}
 
-	w := c.sc.peek.walk(e, va, acc)
+	w := e.GuestWalk(va, acc) // the engine's walk peeks: drawing changes nothing
 
 	// Bit fields.
 	used := c.bitFields(in, f, &w)
@@ -245,6 +245,11 @@ func (c *ctx) bitFields(r Rect, f *x86.Format, w *x86.Walk) int {
 				c.b = appendUint(c.b, fd.value)
 			}
 		}
+		// A field too narrow for its range (the 2 bits of a PAE PDPT
+		// index) shows its top bit rather than a cut "31–3…".
+		if measureBytes(FaceRegular, t.small, c.b) > fw {
+			c.b = appendUint(c.b[:0], uint64(fd.hi))
+		}
 		c.textFitB(x, box.Bottom()+1, fw, FaceRegular, t.small, ColDim)
 		x += fw + gap
 	}
@@ -267,8 +272,8 @@ func (c *ctx) chips(x, y int, e x86.Entry, present bool) int {
 		}
 		c.l.Fill(cr, col)
 		c.b = append(c.b[:0], fl.c)
-		tw := measureBytes(FaceBold, t.small-1, c.b)
-		c.textB(cr.X+(s-tw)/2, cr.Y+(s-LineHeight(FaceBold, t.small-1))/2, FaceBold, t.small-1, tc)
+		tw := measureBytes(FaceBold, t.small, c.b)
+		c.textB(cr.X+(s-tw)/2, cr.Y+(s-LineHeight(FaceBold, t.small))/2, FaceBold, t.small, tc)
 	}
 	return len(entryFlags)*(s+gap) - gap
 }
@@ -324,7 +329,11 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 	levelW := Measure(FaceBold, t.small, "PML4 ") + Measure(FaceMono, t.small, "[511]") + t.small
 	chipW := 8 * (LineHeight(FaceBold, t.small) + 1)
 	colNeed := chipW + Measure(FaceMono, t.small, " → 0x0000000000000")
-	side := r.W-levelW >= 2*colNeed+2*t.pad
+	// Side by side only when the notes after the entries fit too
+	// ("PDPTE register", "fault: protection", "a 4K piece of the big
+	// page"): cut, they say nothing.
+	noteW := Measure(FaceRegular, t.small, " fault: not present")
+	side := r.W-levelW >= 2*(colNeed+noteW)+2*t.pad
 	raw := big && r.W-levelW >= 2*(colNeed+Measure(FaceMono, t.small, "  0x0000000000000000"))+2*t.pad
 	rowH := t.slh + 2
 	guestName, shadowName := "guest", "shadow"
@@ -622,15 +631,15 @@ func (c *ctx) walk2D(r Rect, f *x86.Format, w *x86.Walk, gpa x86.GPA, gpaOK bool
 			c.b = append(c.b[:0], 'n')
 			c.b = append(c.b, sf.Levels[j].Kind.String()...)
 		}
-		if measureBytes(FaceRegular, t.small-1, c.b) > cell-2 {
+		if measureBytes(FaceRegular, t.small, c.b) > cell-2 {
 			// Narrow cells: nested levels by number (n4 = nPML4).
 			c.b = append(c.b[:0], "rd"...)
 			if j < sf.N {
 				c.b = append(c.b[:0], 'n', byte('0'+int(sf.Levels[j].Kind)))
 			}
 		}
-		if measureBytes(FaceRegular, t.small-1, c.b) <= cell-2 {
-			c.textB(r.X+labW+j*cell, y, FaceRegular, t.small-1, ColDim)
+		if measureBytes(FaceRegular, t.small, c.b) <= cell-2 {
+			c.textB(r.X+labW+j*cell, y, FaceRegular, t.small, ColDim)
 		}
 	}
 	y += t.slh
@@ -651,7 +660,7 @@ func (c *ctx) walk2D(r Rect, f *x86.Format, w *x86.Walk, gpa x86.GPA, gpaOK bool
 		c.b = append(c.b[:0], name...)
 		c.b = append(c.b, ' ')
 		c.b = appendHex(c.b, uint64(addr))
-		c.textFitB(r.X, y+(cell-t.slh)/2, labW-4, FaceMono, t.small-1, ColText)
+		c.textFitB(r.X, y+(cell-t.slh)/2, labW-4, FaceMono, t.small, ColText)
 		blk := c.l.NewCells(r.X+labW, y, cols, 1, cell-2, 2)
 		var ns []engine.ShadowStep
 		if ok {

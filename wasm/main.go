@@ -8,6 +8,8 @@
 //     (read locally); returns "" or an error message;
 //   - pgmState(): the app's state as JSON (for tests and scripts);
 //   - pgmKey(chars): type characters, as if from the keyboard (tests);
+//   - pgmTexts(): the texts of the last frame with their boxes and sizes,
+//     as JSON (tests measure them in screenshots);
 //   - pgmPickFile() and pgmReady(), defined by the page: show the file
 //     picker; the first frame is on the screen.
 //
@@ -64,6 +66,36 @@ func main() {
 		}
 		return nil
 	}), true)
+	// Presses of the left button on the canvas, queued like the keys: a
+	// click can go down and up between two ticks, and Ebiten's polled
+	// state would then never show it. Positions go from CSS pixels of
+	// the page to the frame's pixels (Ebiten scales the frame to fit
+	// the canvas and centres it).
+	var clicks []app.Point
+	win.Call("addEventListener", "mousedown", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 {
+			return nil
+		}
+		e := args[0]
+		t := e.Get("target")
+		if e.Get("button").Int() != 0 || !t.Truthy() || t.Get("tagName").String() != "CANVAS" {
+			return nil
+		}
+		r := t.Call("getBoundingClientRect")
+		fw, fh := a.FrameSize()
+		rw, rh := r.Get("width").Float(), r.Get("height").Float()
+		if fw == 0 || fh == 0 || rw == 0 || rh == 0 {
+			return nil
+		}
+		sc := min(rw/float64(fw), rh/float64(fh))
+		ox, oy := (rw-float64(fw)*sc)/2, (rh-float64(fh)*sc)/2
+		x := (e.Get("clientX").Float() - r.Get("left").Float() - ox) / sc
+		y := (e.Get("clientY").Float() - r.Get("top").Float() - oy) / sc
+		if x >= 0 && y >= 0 && x < float64(fw) && y < float64(fh) {
+			clicks = append(clicks, app.Point{X: int(x), Y: int(y)})
+		}
+		return nil
+	}), true)
 	// Events of the page are queued and applied at the next tick, in
 	// Update, like the keys.
 	hash, hashChanged := "", false
@@ -88,6 +120,7 @@ func main() {
 		return ""
 	}))
 	win.Set("pgmState", js.FuncOf(func(js.Value, []js.Value) any { return a.StatusJSON() }))
+	win.Set("pgmTexts", js.FuncOf(func(js.Value, []js.Value) any { return a.TextsJSON() }))
 	win.Set("pgmKey", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		for _, v := range args {
 			pending = append(pending, []rune(v.String())...)
@@ -96,9 +129,12 @@ func main() {
 	}))
 	ready := false
 	err = gui.Run(a, gui.Options{
-		Title:        "PGM Explorer",
-		PlatformKeys: true,
+		Title:         "PGM Explorer",
+		PlatformKeys:  true,
+		PlatformMouse: true,
 		Input: func(in *app.Input) {
+			in.Clicks = append(in.Clicks, clicks...)
+			clicks = clicks[:0]
 			in.Chars = append(in.Chars, pending...)
 			pending = pending[:0]
 			in.Keys = append(in.Keys, keys...)

@@ -62,7 +62,7 @@ func TestConvertRoundTrip(t *testing.T) {
 	if !bytes.Equal(mustRead(t, bin), mustRead(t, bin2)) {
 		t.Error("binary -> text -> binary changed the bytes")
 	}
-	if b := mustRead(t, bin); !bytes.HasPrefix(b, []byte("\xa8pgmtrace\x01")) {
+	if b := mustRead(t, bin); !bytes.HasPrefix(b, []byte("\xa8pgmtrace\x02")) {
 		t.Errorf("%s does not start with the binary magic: %q", bin, b[:12])
 	}
 }
@@ -116,7 +116,10 @@ func TestReplayBinaryErrors(t *testing.T) {
 	}
 	data := mustRead(t, sample)
 	cut := filepath.Join(dir, "cut.pgmt")
-	if err := os.WriteFile(cut, data[:len(data)-40], 0o644); err != nil {
+	// Cut in the end marker: every event is there (a cut inside the
+	// sample's one block would leave none, as that block cannot be
+	// checked).
+	if err := os.WriteFile(cut, data[:len(data)-5], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut = explorer(t, "replay", "--engine=ref", "--outcomes=jsonl", cut)
@@ -125,6 +128,31 @@ func TestReplayBinaryErrors(t *testing.T) {
 	}
 	if golden := string(mustRead(t, sampleGolden)); out == "" || !strings.HasPrefix(golden, out) {
 		t.Errorf("outcomes before the damage are not a prefix of the golden ones:\n%s", out)
+	}
+
+	// One bit flipped in the header (the pool size) or in the events:
+	// the replay refuses the damaged part and applies nothing of it.
+	pool := bytes.Index(data, []byte("\xa4pool")) + 6
+	for _, tc := range []struct {
+		name string
+		at   int
+		want string
+	}{
+		{"pool", pool + 1, "the header (bytes 0 to"},
+		{"event", len(data) - 20, "block 0 (at byte"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := bytes.Clone(data)
+			d[tc.at] ^= 1
+			path := filepath.Join(dir, tc.name+".pgmt")
+			if err := os.WriteFile(path, d, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := explorer(t, "replay", "--outcomes=jsonl", path)
+			if code != 1 || out != "" || !strings.Contains(errOut, "checksum mismatch: "+tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing and the damage named", code, out, errOut)
+			}
+		})
 	}
 }
 

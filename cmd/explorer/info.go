@@ -89,7 +89,10 @@ func infoAt(path, at string, o replayOptions, cmd string, args []string, w io.Wr
 		ev, err := f.Next()
 		if errors.Is(err, io.EOF) {
 			if at != "" {
-				return fmt.Errorf("--at %s: the trace ends after %d events", at, n)
+				if isIndex {
+					return fmt.Errorf("--at %s: the trace ends after %d events", at, n)
+				}
+				return fmt.Errorf("--at %q: no such label (and not an event index)", at)
 			}
 			break
 		}
@@ -172,11 +175,14 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 	if st, err := os.Stat(path); err == nil {
 		size = st.Size()
 	}
-	version := traces.Version
-	if f.Form == traces.FormBinary {
-		version = traces.BinaryVersion
+	version, checks := traces.Version, ""
+	if br, ok := f.Reader.(*traces.BinaryReader); ok {
+		version, checks = br.Version(), " (checksummed)"
+		if !br.Checked() {
+			checks = " (unchecked: written before checksums; explorer convert makes a checked copy)"
+		}
 	}
-	fmt.Fprintf(w, "form:       %s, version %d", f.Form, version)
+	fmt.Fprintf(w, "form:       %s, version %d%s", f.Form, version, checks)
 	if size >= 0 {
 		fmt.Fprintf(w, ", %d bytes", size)
 		if c.events > 0 {
@@ -193,7 +199,7 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 	}
 	fmt.Fprintf(w, "ranges:     %d\n", len(cfg.Ranges))
 	for _, r := range cfg.Ranges {
-		fmt.Fprintf(w, "  %-4s %#-12x %-8s %s\n", rangeKind(r.Type), uint64(r.Start), phys.FormatSize(r.Size), r.Name)
+		fmt.Fprintf(w, "  %-4s %#-12x %-8s %s\n", rangeKind(r.Type), uint64(r.Start), phys.FormatSize(r.Size), traces.Shown(r.Name))
 	}
 	if len(h.Meta) > 0 {
 		keys := make([]string, 0, len(h.Meta))
@@ -203,7 +209,7 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 		sort.Strings(keys)
 		fmt.Fprintln(w, "meta:")
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %s: %s\n", k, h.Meta[k])
+			fmt.Fprintf(w, "  %s: %s\n", k, traces.Shown(h.Meta[k]))
 		}
 	}
 
@@ -244,7 +250,7 @@ func printInfo(w io.Writer, path string, f *traces.File, c *traceCounts, readErr
 	if n > 0 {
 		fmt.Fprintf(w, "labels:     %d (event index: text)\n", n)
 		for _, l := range c.labels {
-			fmt.Fprintf(w, "  %d: %s\n", l.index, l.text)
+			fmt.Fprintf(w, "  %d: %s\n", l.index, traces.Shown(l.text))
 		}
 		if c.more > 0 {
 			fmt.Fprintf(w, "  ... and %d more (-labels=-1 lists them all)\n", c.more)

@@ -33,7 +33,8 @@ func TestInfo(t *testing.T) {
 		want []string
 	}{
 		{sampleTrace, append([]string{"file:       " + sampleTrace, "form:       text, version 1, 2194 bytes (29.25 bytes/event)"}, common...)},
-		{bin, append([]string{"form:       binary, version 1, "}, common...)},
+		{bin, append([]string{"form:       binary, version 2 (checksummed), "}, common...)},
+		{"../../traces/testdata/v1/nested.pgmt", []string{"form:       binary, version 1 (unchecked: written before checksums"}},
 	} {
 		t.Run(filepath.Base(tc.path), func(t *testing.T) {
 			code, out, errOut := explorer(t, "info", tc.path)
@@ -61,7 +62,7 @@ func TestInfo(t *testing.T) {
 			t.Fatal(err)
 		}
 		cut := filepath.Join(dir, "cut.pgmt")
-		if err := os.WriteFile(cut, data[:len(data)-30], 0o644); err != nil {
+		if err := os.WriteFile(cut, data[:len(data)-5], 0o644); err != nil {
 			t.Fatal(err)
 		}
 		code, out, errOut := explorer(t, "info", cut)

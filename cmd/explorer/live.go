@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
@@ -24,6 +26,39 @@ type liveOptions struct {
 	library string
 	paging  string
 	check   bool
+	limits  runLimits
+}
+
+// runLimits stop a guest that never halts.
+type runLimits struct {
+	insns uint64
+	time  time.Duration
+}
+
+func (l *runLimits) flags(fs *flag.FlagSet) {
+	fs.Uint64Var(&l.insns, "max-instructions", x86live.DefaultMaxInstructions, "stop a guest that has not halted after `N` instructions")
+	fs.DurationVar(&l.time, "max-time", x86live.DefaultMaxDuration, "stop a guest that has not halted after this wall-clock time (per run)")
+}
+
+// options are x86live's options with the limits; a zero flag means no
+// limit.
+func (l runLimits) options(o x86live.Options) x86live.Options {
+	o.MaxInstructions, o.MaxDuration = l.insns, l.time
+	if l.insns == 0 {
+		o.MaxInstructions = math.MaxUint64
+	}
+	if l.time <= 0 {
+		o.MaxDuration = math.MaxInt64
+	}
+	return o
+}
+
+// runError adds to a runaway guest's error how to raise the limits.
+func runError(err error) error {
+	if errors.Is(err, x86live.ErrRunaway) {
+		return fmt.Errorf("%w (--max-instructions and --max-time raise the limits; 0 removes one)", err)
+	}
+	return err
 }
 
 func liveFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -32,6 +67,7 @@ func liveFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.library, "unicorn", "", "the libunicorn.so.2 `PATH` (default: $"+"PGM_UNICORN, then the copy `make unicorn` puts in .cache/unicorn, then the system's)")
 	fs.StringVar(&o.paging, "paging", "shadow", "how the engine maps guest memory: shadow or nested")
 	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event")
+	o.limits.flags(fs)
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 0 {
 			return usageErrorf("unexpected arguments %q", args)
@@ -49,8 +85,11 @@ func liveSetup(program, library, paging string) (*x86live.Program, engine.Paging
 		return nil, 0, usageErrorf("--paging %q: want shadow or nested", paging)
 	}
 	p, err := x86live.Load(program)
-	if err != nil {
+	if errors.Is(err, x86live.ErrNoProgram) {
 		return nil, 0, &exitError{2, err}
+	}
+	if err != nil {
+		return nil, 0, err // a file that does not assemble is no usage error
 	}
 	if err := x86live.Available(library); err != nil {
 		return nil, 0, err
@@ -66,14 +105,14 @@ func live(o liveOptions, stdout io.Writer) error {
 	}
 	path, version := x86live.LibraryInfo()
 	fmt.Fprintf(stdout, "%s: Unicorn %s (%s)\n", p.Name, version, path)
-	ref, err := x86live.RunProgram(p, x86live.WayUnicorn, x86live.Options{Library: o.library})
+	ref, err := x86live.RunProgram(p, x86live.WayUnicorn, o.limits.options(x86live.Options{Library: o.library}))
 	if err != nil {
-		return err
+		return runError(err)
 	}
 	report(stdout, "unicorn MMU", ref)
-	eng, err := x86live.RunProgram(p, x86live.WayEngine, x86live.Options{Library: o.library, Paging: pg, Check: o.check})
+	eng, err := x86live.RunProgram(p, x86live.WayEngine, o.limits.options(x86live.Options{Library: o.library, Paging: pg, Check: o.check}))
 	if err != nil {
-		return fmt.Errorf("%w (the reference way ran to the end)", err)
+		return fmt.Errorf("%w (the reference way ran to the end)", runError(err))
 	}
 	report(stdout, "engine MMU ("+pg.String()+")", eng)
 	if d := x86live.Compare(ref, eng); d != nil {
@@ -116,9 +155,9 @@ func recordX86(o recordOptions, stdout, stderr io.Writer) error {
 	default:
 		return usageErrorf("--mmu %q: want engine or unicorn", o.mmu)
 	}
-	r, err := x86live.RunProgram(p, way, x86live.Options{Library: o.unicorn, Paging: pg, Check: o.check})
+	r, err := x86live.RunProgram(p, way, o.limits.options(x86live.Options{Library: o.unicorn, Paging: pg, Check: o.check}))
 	if err != nil {
-		return err
+		return runError(err)
 	}
 	if len(r.Events) == 0 {
 		return errors.New("the guest produced no events")

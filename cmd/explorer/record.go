@@ -32,6 +32,7 @@ type recordOptions struct {
 	check    bool
 	// x86 guests (live.go): a program run in Unicorn instead of a model.
 	x86, unicorn, paging, mmu string
+	limits                    runLimits
 	// afterEvent, when set, is called after each event is written with
 	// the number written so far (tests use it to interrupt a recording).
 	afterEvent func(n int)
@@ -80,6 +81,7 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.paging, "paging", "shadow", "with --x86: shadow or nested")
 	fs.StringVar(&o.unicorn, "unicorn", "", "with --x86: the libunicorn.so.2 `PATH`")
 	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event and stop at the first violation (slow)")
+	o.limits.flags(fs) // for --x86
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 0 {
 			return usageErrorf("unexpected arguments %q (the trace file goes after -o)", args)

@@ -91,7 +91,7 @@ func TestRecordReplayOutcomes(t *testing.T) {
 	var live strings.Builder
 	if _, err := workload.Run(context.Background(), w, eng, 1500, func(_ engine.Event, o *engine.Outcome) error {
 		if o.Reported() {
-			live.Write(o.AppendJSON(nil))
+			live.Write(traces.AppendOutcomeJSON(nil, o))
 			live.WriteByte('\n')
 		}
 		return nil

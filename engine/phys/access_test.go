@@ -258,3 +258,60 @@ func TestPageBytes(t *testing.T) {
 		}
 	}
 }
+
+// countingHandler counts the handler calls it gets and lets them through.
+type countingHandler struct{ n int }
+
+func (h *countingHandler) PhysRead(x86.GPA, []byte) bool  { h.n++; return false }
+func (h *countingHandler) PhysWrite(x86.GPA, []byte) bool { h.n++; return false }
+
+// TestPeekChangesNothing: a peek sees what a read sees in RAM, ROM,
+// reserved, unbacked and handled pages, and all ones in MMIO and outside
+// every range, without counting page-TLB lookups, calling a handler or a
+// device, or (through the peeker) setting bits.
+func TestPeekChangesNothing(t *testing.T) {
+	m := newMem(t, accessLayout...)
+	m.Write(0xffc, 8, 0x1122334455667788)  // across a page boundary
+	m.Write(0x2ffc, 8, 0x1122334455667788) // RAM into ROM: the ROM half is dropped
+	dev := &device{answer: true}
+	m.SetMMIO(dev)
+	h := &countingHandler{}
+	m.SetAccessHandler(h)
+	if err := m.SetHandlerState(0x1000, HandlerAll, HandlerNone); err != nil {
+		t.Fatal(err)
+	}
+	before := m.Stats()
+	tests := []struct {
+		gpa  x86.GPA
+		size int
+		want uint64
+	}{
+		{0xffc, 8, 0x1122334455667788}, // into the handled page
+		{0xffe, 2, 0x5566},
+		{0x2000, 4, 0},                 // never written: the zero page
+		{0x2ffc, 8, 0x55667788},        // RAM into ROM
+		{0x4010, 4, 0xffffffff},        // MMIO: the device is not asked
+		{0x6ffe, 4, 0},                 // RAM into reserved
+		{0x7ffe, 4, 0xffff0000},        // reserved into the hole
+		{0x1_0000_0000, 8, ^uint64(0)}, // beyond everything
+		{0x10, 9, ^uint64(0)},          // bad size
+	}
+	for _, tc := range tests {
+		if got := m.Peek(tc.gpa, tc.size); got != tc.want {
+			t.Errorf("Peek(%v, %d) = %#x, want %#x", tc.gpa, tc.size, got, tc.want)
+		}
+	}
+	if got := m.Peeker().ReadEntry(0xffc, 4); got != 0x55667788 {
+		t.Errorf("Peeker().ReadEntry = %#x", got)
+	}
+	m.Peeker().SetEntryBits(0x10, 4, 0x60)
+	if after := m.Stats(); after != before {
+		t.Errorf("statistics changed:\n%+v\n%+v", before, after)
+	}
+	if len(dev.calls) != 0 || h.n != 0 {
+		t.Errorf("device calls %q, handler calls %d", dev.calls, h.n)
+	}
+	if got := m.Read(0x10, 4); got != 0 {
+		t.Errorf("SetEntryBits through the peeker wrote: %#x", got)
+	}
+}

@@ -88,6 +88,13 @@ func (r *Regs) Root() Root {
 	return Root{CR3: r.CR3, PDPTE: &r.PDPTE, WP: r.CR0&CR0WP != 0, Protect: r.Protect()}
 }
 
+// TableRoot is Root without SMEP, SMAP and keys: for walks that read the
+// tables' structure (where a page is, which entries lead there) rather
+// than check an access, which these rules could otherwise refuse.
+func (r *Regs) TableRoot() Root {
+	return Root{CR3: r.CR3, PDPTE: &r.PDPTE, WP: r.CR0&CR0WP != 0}
+}
+
 // Access is the paging view of an access of kind k at the current CPL.
 func (r *Regs) Access(k AccessKind) Access { return Access{Kind: k, User: r.CPL == 3} }
 

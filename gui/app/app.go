@@ -74,12 +74,19 @@ type App struct {
 	costs    Costs
 	barY     int // top of the control bar
 	tourY    int // top of the tour panel, 0 when hidden
+	ui       uiSizes
+	// tourScroll is the first line of the tour's explanation shown
+	// (PageUp, PageDown); a new step starts at its top.
+	tourScroll int
+	tourAt     uint64 // the label whose explanation is scrolled
+	tourShown  uint64 // the label whose step was last applied (view, engine)
+	tourOvr    bool   // the tour replays with nested paging for its step
 }
 
 // New opens the state's source. A bad source is an error; the caller may
 // fall back to the default.
 func New(o Options) (*App, error) {
-	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true}
+	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true, ui: newUISizes(1)}
 	if a.host == nil {
 		a.host = NopHost{}
 	}
@@ -186,13 +193,32 @@ func (a *App) Resize(w, h int) {
 	}
 }
 
-// FrameSize is the size of the frames Frame builds: the window's, or
-// larger when the window is smaller than the panels need (the platform
-// then scales the frame down).
-func (a *App) FrameSize() (w, h int) {
-	bar := a.barHeight()
-	return min(max(a.w, viz.MinWidth), viz.MaxWidth), min(max(a.h, viz.MinHeight+bar+a.tourHeight()), viz.MaxHeight+bar+a.tourHeight())
+// FrameSize is the size of the frames Frame builds: the window's, laid
+// out for the space there is (the tour panel shrinks, the control bar
+// wraps); only a window under MinWidth x MinHeight CSS pixels gets a
+// larger frame, which the platform then scales down.
+func (a *App) FrameSize() (w, h int) { return a.frameW() }
+
+func (a *App) frameW() (w, h int) {
+	u := &a.ui
+	return min(max(a.w, u.px(viz.MinWidth)), u.px(viz.MaxWidth)), min(max(a.h, u.px(viz.MinHeight)), u.px(viz.MaxHeight))
 }
+
+// SetScale sets the device scale: frame pixels per CSS pixel (the
+// browser's devicePixelRatio, the desktop monitor's scale factor).
+func (a *App) SetScale(s float64) {
+	if !(s >= 1) {
+		s = 1
+	}
+	if s != a.ui.scale {
+		a.ui = newUISizes(s)
+		a.dirty = true
+	}
+}
+
+// Invalidate makes the next Frame build a picture even if nothing
+// changed (the platform lost what it showed).
+func (a *App) Invalidate() { a.dirty = true }
 
 // Busy reports whether the app has work for the next tick (replaying,
 // seeking, loading, a message to clear): when it has not, a platform may
@@ -232,6 +258,7 @@ func (a *App) Update(in Input) {
 	case changed:
 		a.dirty = true
 	}
+	a.applyTourStep()
 	if a.p.missed != UntilNone {
 		a.notify(noFurther(a.p.missed))
 		a.p.missed = UntilNone
@@ -292,6 +319,18 @@ func (a *App) handle(in *Input) {
 	if in.MouseIn && in.Pressed {
 		a.click(in.MouseX, in.MouseY)
 	}
+	for _, c := range in.Clicks {
+		a.mx, a.my = c.X, c.Y
+		a.updateHover()
+		a.click(c.X, c.Y)
+	}
+	if in.Wheel != 0 && a.tourY > 0 && a.my >= a.tourY && a.my < a.barY {
+		if in.Wheel > 0 {
+			a.ScrollTour(-1)
+		} else {
+			a.ScrollTour(1)
+		}
+	}
 	if a.dragging {
 		if in.Down {
 			if a.hoverOK && a.hover.Kind == viz.HitTimeline {
@@ -344,6 +383,10 @@ func (a *App) TogglePlay() {
 func (a *App) Step(n int) {
 	a.p.playing = false
 	now := a.p.pos()
+	if a.p.seeking {
+		// Steps pressed faster than the replay seeks add up.
+		now = a.p.target
+	}
 	if n < 0 {
 		a.seek(now - min(now, uint64(-n)))
 		return

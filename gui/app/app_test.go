@@ -1,6 +1,9 @@
 package app
 
 import (
+	"bytes"
+	"flag"
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -22,24 +25,71 @@ func newTest(t *testing.T, st State) *App {
 	return a
 }
 
-// snap writes the frame to $GUI_OUT/name.png when GUI_OUT is set.
+var update = flag.Bool("update", false, "rewrite the golden frames in testdata/golden")
+
+// snap checks the app's frame against testdata/golden/name.png, pixel
+// for pixel (the fonts and the rasteriser are the project's own, so a
+// frame is the same on every machine); -update rewrites it. A frame that
+// differs is written next to the test's temporary files to look at.
 func snap(t *testing.T, a *App, name string) {
-	dir := os.Getenv("GUI_OUT")
-	if dir == "" {
-		return
-	}
+	t.Helper()
 	a.dirty = true
 	l, _ := a.Frame()
-	f, err := os.Create(filepath.Join(dir, name+".png"))
+	got := viz.Rasterize(l, l.Width, l.Height)
+	path := filepath.Join("testdata", "golden", name+".png")
+	if *update {
+		var b bytes.Buffer
+		if err := png.Encode(&b, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./gui/app -run Snapshots -update writes it)", err)
+	}
+	defer f.Close()
+	want, err := png.Decode(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if err := png.Encode(f, viz.Rasterize(l, l.Width, l.Height)); err != nil {
-		t.Fatal(err)
+	if want.Bounds() != got.Bounds() {
+		t.Errorf("%s: frame %v, golden %v", name, got.Bounds(), want.Bounds())
+		return
+	}
+	n, first := 0, image.Point{-1, -1}
+	b := got.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r1, g1, b1, _ := got.At(x, y).RGBA()
+			r2, g2, b2, _ := want.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 {
+				if n == 0 {
+					first = image.Pt(x, y)
+				}
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		out := filepath.Join(t.TempDir(), name+".png")
+		if f, err := os.Create(out); err == nil {
+			png.Encode(f, got)
+			f.Close()
+		}
+		t.Errorf("%s: %d pixels differ from %s, the first at %v; the frame drawn is %s (-update accepts it)", name, n, path, first, out)
 	}
 }
 
+// TestSnapshots checks whole frames of the window, as a person sees
+// them: the tour at a step, the help and scenario overlays, and the
+// frame laid out for a small laptop and for a 2x screen.
 func TestSnapshots(t *testing.T) {
 	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}, Event: 60})
 	snap(t, a, "tour60")
@@ -48,6 +98,12 @@ func TestSnapshots(t *testing.T) {
 	a.ToggleHelp()
 	a.openPicker()
 	snap(t, a, "picker")
+	a.picker = nil
+	a.Resize(1024, 640)
+	snap(t, a, "tour60-1024x640")
+	a.SetScale(2)
+	a.Resize(2880, 1800)
+	snap(t, a, "tour60-1440x900@2")
 }
 
 func TestStateRoundTrip(t *testing.T) {
@@ -73,7 +129,7 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestControls(t *testing.T) {
 	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
-	if st := a.Status(); st.Event != 0 || st.Total != 140 {
+	if st := a.Status(); st.Event != 0 || st.Total != 178 {
 		t.Fatalf("start: %+v", st)
 	}
 	type step struct {
@@ -87,7 +143,7 @@ func TestControls(t *testing.T) {
 		{func() { a.StepUntil(UntilFault) }, 0},
 		{func() { a.GoTo("60") }, 60},
 		{func() { a.GoTo("canonical") }, 0},
-		{func() { a.Seek(1000) }, 140},
+		{func() { a.Seek(1000) }, 178},
 		{func() { a.PrevLabel() }, 0},
 	} {
 		s.do()

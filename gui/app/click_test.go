@@ -85,3 +85,49 @@ func TestWalkSaysAddressCut(t *testing.T) {
 		t.Errorf("in long mode the walk names another address")
 	}
 }
+
+// fileHost records the file pickers asked for.
+type fileHost struct {
+	NopHost
+	picks int
+}
+
+func (h *fileHost) PickFile() bool { h.picks++; return true }
+
+// buttonAt is where to click the control bar's button labelled s.
+func buttonAt(t *testing.T, a *App, s string) (int, int) {
+	t.Helper()
+	a.dirty = true
+	l, _ := a.Frame()
+	for i := range l.Prims {
+		p := &l.Prims[i]
+		if p.Op == viz.OpText && string(l.TextOf(p)) == s && l.Panels[p.Panel].Name == "controls" {
+			return int(p.X) + 2, int(p.Y) + 2
+		}
+	}
+	t.Fatalf("no button %q", s)
+	return 0, 0
+}
+
+// TestQueuedClicks: presses the platform queued reach the app whatever
+// the button's state at the tick (a click shorter than a tick), in
+// order; and the bar's "open a trace…" asks the platform for a file.
+func TestQueuedClicks(t *testing.T) {
+	h := &fileHost{}
+	a, err := New(Options{State: State{Source: Source{Sample: "boot.txt"}}, Host: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Settle()
+	x, y := buttonAt(t, a, "►")
+	a.Update(Input{Clicks: []Point{{x, y}, {x, y}}})
+	run(a)
+	if got := a.p.pos(); got != 2 {
+		t.Errorf("two queued clicks on ►: at event %d, want 2", got)
+	}
+	x, y = buttonAt(t, a, "open a trace…")
+	a.Update(Input{Clicks: []Point{{x, y}}})
+	if h.picks != 1 {
+		t.Errorf("open a trace…: %d pickers", h.picks)
+	}
+}

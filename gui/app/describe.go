@@ -27,6 +27,7 @@ func (a *App) recentOutcome(n uint64) *engine.Outcome {
 
 // describe is the tooltip of a hit: a title line and details.
 func (a *App) describe(id viz.HitID) []string {
+	u := &a.ui
 	eng := a.p.eng
 	switch id.Kind {
 	case viz.HitEntry:
@@ -87,7 +88,7 @@ func (a *App) describe(id viz.HitID) []string {
 		l := []string{fmt.Sprintf("event %d", id.Event), "click or drag: go there"}
 		for _, lab := range a.p.labels {
 			if lab.Event >= id.Event {
-				l = append(l, "next label at "+group(lab.Event)+": "+fit(viz.FaceMono, fsSmall+1, 480, lab.Text))
+				l = append(l, "next label at "+group(lab.Event)+": "+fit(viz.FaceMono, u.small+1, 480, lab.Text))
 				break
 			}
 		}

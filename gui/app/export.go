@@ -127,7 +127,7 @@ func (a *App) Status() Status {
 	m.Recent, m.VA, m.HasVA = p.recent, a.va, a.hasVA
 	if va, ok := m.SelectedVA(); ok {
 		s.VA = fmt.Sprintf("%#x", uint64(va))
-		w := viz.GuestWalk(p.eng, va, accessRead)
+		w := p.eng.GuestWalk(va, accessRead)
 		if w.OK() {
 			s.Walk = fmt.Sprintf("%#x -> %#x", uint64(va), uint64(w.GPA))
 		} else {
@@ -157,3 +157,52 @@ func (a *App) Status() Status {
 
 // StatusJSON is Status as JSON.
 func (a *App) StatusJSON() string { return string(a.Status().appendJSON(nil)) }
+
+// TextBox is a text of the last frame: where it is in frame pixels, its
+// size (the em square, in frame pixels), the panel that drew it and
+// what it says. Tests measure them against screenshots.
+type TextBox struct {
+	X, Y, W, H int
+	Size       int      `json:"size"`
+	Face       int      `json:"face"`  // a viz.Face
+	Color      [4]uint8 `json:"color"` // premultiplied RGBA
+	Panel      string   `json:"panel"`
+	Text       string   `json:"text"`
+}
+
+// TextsJSON lists the texts of the last frame, with the frame's size
+// and device scale, as JSON: {"Width","Height","Scale","Texts":[TextBox…]}
+// with TextBox's keys (written by hand, as Status is).
+func (a *App) TextsJSON() string {
+	l := &a.list
+	j := jsonObject{b: []byte{'{'}}
+	j.int("Width", l.Width)
+	j.int("Height", l.Height)
+	j.float("Scale", a.ui.scale)
+	j.key("Texts")
+	j.b = append(j.b, '[')
+	n := 0
+	for i := range l.Prims {
+		p := &l.Prims[i]
+		if p.Op != viz.OpText {
+			continue
+		}
+		if n > 0 {
+			j.b = append(j.b, ',')
+		}
+		n++
+		k := jsonObject{b: append(j.b, '{')}
+		k.int("X", int(p.X))
+		k.int("Y", int(p.Y))
+		k.int("W", int(p.W))
+		k.int("H", int(p.H))
+		k.int("size", int(p.Size))
+		k.int("face", int(p.Face))
+		k.key("color")
+		k.b = fmt.Appendf(k.b, "[%d,%d,%d,%d]", p.Color.R, p.Color.G, p.Color.B, p.Color.A)
+		k.str("panel", l.Panels[p.Panel].Name)
+		k.str("text", string(l.TextOf(p)))
+		j.b = append(k.b, '}')
+	}
+	return string(append(j.b, ']', '}'))
+}

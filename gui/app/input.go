@@ -34,7 +34,15 @@ type Input struct {
 	Down           bool // the left button is held
 	Released       bool // the left button went up in this tick
 	Wheel          float64
+	// Clicks are presses of the left button the platform queued since
+	// the last tick, in frame pixels, for platforms whose events can
+	// come and go between two ticks (the browser): handled in order,
+	// however short. A platform that queues sets them instead of Pressed.
+	Clicks []Point
 }
+
+// Point is a position in frame pixels.
+type Point struct{ X, Y int }
 
 // Host is what the platform does for the app: saving exported files,
 // the browser's file picker and its address bar. Every method may be a

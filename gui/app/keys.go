@@ -27,6 +27,7 @@ var KeyHelp = [][2]string{
 	{viewKeys(), "views: " + strings.Join(viz.ViewNames(), ", ")},
 	{"o", "scenarios: tour, sample traces, workloads, a file; host mode, paging, pool"},
 	{"t", "the tour's explanations on / off"},
+	{"PgUp PgDn", "scroll the tour's explanation"},
 	{"e  c  j", "export the view as PNG, the statistics as CSV / JSON"},
 	{"?", "this help"},
 }
@@ -195,6 +196,10 @@ func (a *App) key(k Key, shift bool) {
 		}
 	case KeyF1:
 		a.ToggleHelp()
+	case KeyPageUp:
+		a.ScrollTour(-2)
+	case KeyPageDown:
+		a.ScrollTour(2)
 	}
 }
 
@@ -268,6 +273,16 @@ func (a *App) char(r rune) {
 			}
 		}
 	}
+}
+
+// OpenFile asks for a trace file: the platform's file picker (the
+// browser's), else a prompt for its path.
+func (a *App) OpenFile() {
+	a.picker, a.help = nil, false
+	if !a.host.PickFile() {
+		a.openPrompt(promptPath)
+	}
+	a.dirty = true
 }
 
 // The scenario picker.
@@ -412,9 +427,7 @@ func (a *App) pick(i int) {
 			hint:  "seed and parameters as NAME=VALUE · Enter to run · Esc to cancel"}
 	case pickFile:
 		a.picker = nil
-		if !a.host.PickFile() {
-			a.openPrompt(promptPath)
-		}
+		a.OpenFile()
 	case pickHost, pickPaging, pickPool:
 		pk.sel = i
 		pk.cycle(it.kind, 1, a.p.cfg)

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"io"
-
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -37,7 +35,7 @@ func newSeekEngine(cfg engine.Config, keep bool) (*seekEngine, error) {
 }
 
 func (s *seekEngine) Apply(ev engine.Event) (engine.Outcome, error) { return s.cur.Apply(ev) }
-func (s *seekEngine) Save(w io.Writer) error                        { return s.cur.Save(w) }
+func (s *seekEngine) State() *engine.State                          { return s.cur.State() }
 func (s *seekEngine) Events() uint64                                { return s.cur.Events() }
 func (s *seekEngine) VirtHandlers() []*engine.VirtHandler           { return s.cur.VirtHandlers() }
 func (s *seekEngine) DeregisterVirtHandler(start x86.GVA) error {
@@ -47,9 +45,9 @@ func (s *seekEngine) RegisterVirtHandler(typ engine.VirtHandlerType, start x86.G
 	return s.cur.RegisterVirtHandler(typ, start, size, name)
 }
 
-func (s *seekEngine) Load(data []byte) error {
+func (s *seekEngine) LoadState(st *engine.State) error {
 	if s.keep {
-		if err := s.cur.Load(data); err != nil {
+		if err := s.cur.LoadState(st); err != nil {
 			return err
 		}
 		s.cur.Stats().Reset()
@@ -60,7 +58,7 @@ func (s *seekEngine) Load(data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := e.Load(data); err != nil {
+	if err := e.LoadState(st); err != nil {
 		return err
 	}
 	if e.Events() == 0 {

@@ -55,3 +55,22 @@ func keys(t *testing.T, b []byte) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestTextsJSON: the hand-written list of texts reads back as JSON with
+// the texts of the frame.
+func TestTextsJSON(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}, Event: 60})
+	a.dirty = true
+	a.Frame()
+	var got struct {
+		Width, Height int
+		Scale         float64
+		Texts         []TextBox
+	}
+	if err := json.Unmarshal([]byte(a.TextsJSON()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Width != 1280 || got.Scale != 1 || len(got.Texts) < 100 || got.Texts[0].Text == "" || got.Texts[0].Size == 0 {
+		t.Errorf("texts: %dx%d at %g, %d texts, first %+v", got.Width, got.Height, got.Scale, len(got.Texts), got.Texts[0])
+	}
+}

@@ -186,3 +186,80 @@ func TestFileStatsMatchReplay(t *testing.T) {
 		got.p.close()
 	}
 }
+
+// TestTourChapters walks the whole tour: every step rings the element
+// its "Look at" names (inside that panel), the hypervisor chapters show
+// what their text says in the events of the step (with nested paging for
+// the nested chapter, in view 5 for the mappings), and going back to a
+// shadow step puts the trace's own engine back.
+func TestTourChapters(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	wantPath := map[string]engine.Path{
+		"The TLB (translation lookaside buffer)": engine.PathTLBHit,
+		"A sync on a fault":                      engine.PathSyncPage,
+		"Dirty-bit tracking by write protection": engine.PathDirtyTrap,
+		"Write monitoring":                       engine.PathMonitorWrite,
+		"The 2D walk":                            engine.PathNestedWalk,
+		"A nested fault":                         engine.PathNestedFault,
+	}
+	seen := map[string]bool{}
+	for i := range a.p.labels {
+		a.StepUntil(UntilLabel)
+		run(a)
+		run(a) // a step that changes the engine replays once more
+		lab, _ := a.p.currentLabel()
+		st := tourStepFor(lab.Text)
+		if st == nil {
+			t.Fatalf("step %d (%.50q) has no Look at", i+1, lab.Text)
+		}
+		a.dirty = true
+		l, _ := a.Frame()
+		r, ok := a.lookRect()
+		var panel viz.Rect
+		for _, p := range l.Panels {
+			if p.Name == st.look.panel {
+				panel = p.R
+			}
+		}
+		ringed := false
+		for _, p := range l.Panels {
+			ringed = ringed || p.Name == "look"
+		}
+		if !ok || !ringed || panel.Empty() || !r.In(panel) {
+			t.Errorf("step %d (%.50q): Look at %q: ring %v %v in panel %v, drawn %v", i+1, lab.Text, st.look.panel, r, ok, panel, ringed)
+		}
+		if got := a.p.cfg.Paging == engine.PagingNested; got != st.nested {
+			t.Errorf("step %d (%.50q): nested paging %v, want %v", i+1, lab.Text, got, st.nested)
+		}
+		if st.setView && a.view != st.view {
+			t.Errorf("step %d (%.50q): view %v, want %v", i+1, lab.Text, a.view, st.view)
+		}
+		for key, path := range wantPath {
+			if !strings.Contains(lab.Text, key) {
+				continue
+			}
+			seen[key] = true
+			found := false
+			for j := 0; j < a.p.recent.Len(); j++ {
+				if o := a.p.recent.At(j); o.Index > lab.Event && o.Path == path {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("step %d (%.50q): no %v among its events", i+1, lab.Text, path)
+			}
+		}
+	}
+	if len(seen) != len(wantPath) {
+		t.Errorf("steps found: %v", seen)
+	}
+	// Back from the nested chapter to a shadow one.
+	if err := a.GoTo("Write monitoring"); err != nil {
+		t.Fatal(err)
+	}
+	run(a)
+	run(a)
+	if a.p.cfg.Paging != engine.PagingShadow {
+		t.Errorf("back at a shadow step, paging is %v", a.p.cfg.Paging)
+	}
+}

@@ -40,7 +40,7 @@ func TestDevicesHandlers(t *testing.T) {
 					}
 					if o.Handler != r.outcomes[i].Handler || !sameOutcome(o, r.outcomes[i]) {
 						t.Fatalf("host %v paging %v: event %d %s: %s, live %s", cfg.Host, cfg.Paging, i,
-							traces.AppendEvent(nil, ev), o.AppendJSON(nil), r.outcomes[i].AppendJSON(nil))
+							traces.AppendEvent(nil, ev), traces.AppendOutcomeJSON(nil, &o), traces.AppendOutcomeJSON(nil, &r.outcomes[i]))
 					}
 				}
 			}
@@ -106,7 +106,7 @@ func checkDeviceHandlers(t *testing.T, r run) {
 		}
 		live := r.outcomes[i]
 		if !sameOutcome(live, o) {
-			t.Fatalf("event %d %s: live %s, reference %s", i, traces.AppendEvent(nil, ev), live.AppendJSON(nil), o.AppendJSON(nil))
+			t.Fatalf("event %d %s: live %s, reference %s", i, traces.AppendEvent(nil, ev), traces.AppendOutcomeJSON(nil, &live), traces.AppendOutcomeJSON(nil, &o))
 		}
 		if o.Handler != live.Handler {
 			t.Fatalf("event %d %s: live calls %q, the reference CPU %q", i, traces.AppendEvent(nil, ev), live.Handler, o.Handler)

@@ -36,6 +36,7 @@ type modesTour struct {
 	la57      bool
 	nextTable x86.GPA
 	value     uint64 // written at tourVA+0x10
+	pml4      x86.GPA
 	low       uint64 // written at tourLow in real mode
 }
 
@@ -82,8 +83,10 @@ func (t *modesTour) run() {
 	if t.la57 {
 		t.fiveLevel()
 	}
+	t.hypervisor()
 	t.m.label("End of the tour. The same physical bytes were reached in real mode, in protected mode, and through 32-bit, PAE, " +
-		"long-mode and 5-level page tables: paging changes how an address is translated, not what memory holds.")
+		"long-mode and 5-level page tables: paging changes how an address is translated, not what memory holds. Under the " +
+		"guest, the hypervisor made it work with shadow tables it kept in step, or with nested tables.")
 }
 
 func (t *modesTour) real() {
@@ -206,6 +209,7 @@ func (t *modesTour) long() {
 		"PML4 and PDPT.")
 	pg := &pager{m: m, f: m.format(x86.ModeAMD64NX, x86.CR4PAE), alloc: t.table}
 	pml4 := t.table()
+	t.pml4 = pml4
 	paePD := m.ent[x86.GPA(m.regs.CR3&0xffffffe0)] & 0xfffff000
 	pdpt, _ := pg.entry(pml4, 0, 1, true, true)
 	pg.set(pdpt, 8, paePD|dirFlags(&pg.f.Levels[1], true))

@@ -74,7 +74,7 @@ func TestRecordReplay(t *testing.T) {
 					if err != nil {
 						t.Fatalf("event %d: %v", i, err)
 					}
-					if g, w := string(o.AppendJSON(nil)), string(live[i].AppendJSON(nil)); g != w || o.Notes != live[i].Notes || o.Event != live[i].Event {
+					if g, w := string(traces.AppendOutcomeJSON(nil, &o)), string(traces.AppendOutcomeJSON(nil, &live[i])); g != w || o.Notes != live[i].Notes || o.Event != live[i].Event {
 						t.Fatalf("event %d replays to %s (notes %#x), live %s (notes %#x)", i, g, o.Notes, w, live[i].Notes)
 					}
 				}

@@ -3,8 +3,13 @@
 package x86live
 
 import (
+	"bytes"
 	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces/x86live/unicorn"
@@ -53,5 +58,58 @@ func TestGuestsBothWays(t *testing.T) {
 				t.Logf("%d instructions, %d accesses, %d faults, %d engine events", eng.Instructions, eng.Accesses, eng.Faults, len(eng.Events))
 			})
 		}
+	}
+}
+
+// TestRunaway: a guest that loops forever is stopped by the instruction
+// limit or by the time limit, whichever comes first, with ErrRunaway.
+func TestRunaway(t *testing.T) {
+	needUnicorn(t)
+	loop := &Program{Name: "loop", Code: []byte{0xeb, 0xfe}} // jmp $
+	for _, tc := range []struct {
+		name string
+		opt  Options
+		want string
+	}{
+		{"instructions", Options{MaxInstructions: 5000, MaxDuration: time.Hour}, "it ran 5000 instructions, the limit"},
+		{"time", Options{MaxInstructions: 1 << 62, MaxDuration: 300 * time.Millisecond}, "in 300ms, the time limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, way := range []Way{WayUnicorn, WayEngine} {
+				start := time.Now()
+				_, err := RunProgram(loop, way, tc.opt)
+				if !errors.Is(err, ErrRunaway) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%v way: %v; want ErrRunaway saying %q", way, err, tc.want)
+				}
+				if el := time.Since(start); el > 3*time.Second {
+					t.Errorf("%v way: stopped after %v", way, el)
+				}
+			}
+		})
+	}
+}
+
+// TestAssembleIncludes: a source that includes a file beside it
+// assembles from any working directory (nasm gets the source's own
+// directory as include path), to the same bytes as the built-in guest.
+func TestAssembleIncludes(t *testing.T) {
+	if _, err := exec.LookPath("nasm"); err != nil {
+		t.Skip("no nasm: run `make x86-guests`")
+	}
+	src, err := filepath.Abs("guests/multiproc.asm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	code, err := Assemble(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Builtin("multiproc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(code, p.Code) {
+		t.Errorf("assembled %d bytes, differ from the built-in guest's %d", len(code), len(p.Code))
 	}
 }

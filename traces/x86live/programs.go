@@ -13,6 +13,7 @@ package x86live
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -69,7 +70,7 @@ func Names() []string {
 func Builtin(name string) (*Program, error) {
 	doc, ok := docs[name]
 	if !ok {
-		return nil, fmt.Errorf("no x86 guest program %q (built in: %s; or give a .asm or flat .bin file)", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("%w %q (built in: %s; or give a .asm or flat .bin file)", ErrNoProgram, name, strings.Join(Names(), ", "))
 	}
 	code, err := guestFS.ReadFile("guests/" + name + ".bin")
 	if err != nil {
@@ -80,6 +81,9 @@ func Builtin(name string) (*Program, error) {
 
 // AsmSource returns the NASM source of a built-in program.
 func AsmSource(name string) ([]byte, error) { return guestFS.ReadFile("guests/" + name + ".asm") }
+
+// ErrNoProgram: the name is neither a built-in program nor a file.
+var ErrNoProgram = errors.New("no x86 guest program")
 
 // Load returns a built-in program, or reads a file: a flat binary, or a
 // NASM source (.asm) assembled with nasm (`bits 32`, `org 0x1000`).
@@ -116,7 +120,10 @@ func Assemble(src string) ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "guest.bin")
-	if b, err := exec.Command("nasm", "-f", "bin", "-o", out, src).CombinedOutput(); err != nil {
+	// The source's own directory is on the include path, so that a guest
+	// finds the files beside it (%include "common.inc") from anywhere.
+	inc := filepath.Dir(src) + string(filepath.Separator)
+	if b, err := exec.Command("nasm", "-f", "bin", "-I", inc, "-o", out, src).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("nasm %s: %v\n%s", src, err, b)
 	}
 	return os.ReadFile(out)

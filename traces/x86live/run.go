@@ -1,6 +1,7 @@
 package x86live
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,12 +28,27 @@ func (w Way) String() string {
 	return "unicorn"
 }
 
+const (
+	// DefaultMaxInstructions and DefaultMaxDuration stop a guest that
+	// never halts, whichever comes first: the built-in guests run a few
+	// thousand instructions in well under a second, while every
+	// instruction of a run costs an event, an outcome and an observation
+	// in memory (about 150 bytes) and 10 to 30 µs.
+	DefaultMaxInstructions = 1_000_000
+	DefaultMaxDuration     = 5 * time.Second
+)
+
+// ErrRunaway: the guest ran into a limit (Options.MaxInstructions or
+// MaxDuration) without halting.
+var ErrRunaway = errors.New("the guest did not halt")
+
 // Options configure a run.
 type Options struct {
 	Library         string        // libunicorn path; "" searches (see unicorn.Candidates)
 	Paging          engine.Paging // engine way: shadow tables or nested paging
 	Check           bool          // engine way: the invariant checker after every event
 	MaxInstructions uint64        // 0: DefaultMaxInstructions
+	MaxDuration     time.Duration // wall-clock time of one run; 0: DefaultMaxDuration
 }
 
 // ObsKind is what a guest observation is.

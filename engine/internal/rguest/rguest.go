@@ -72,6 +72,7 @@ type Gen struct {
 	shared    []sharedTable
 	snap      bool    // a snapshot of the current mode exists
 	virt      x86.GVA // start of the current mode's virtual handler (0: none)
+	mod       modernState
 }
 
 // New returns a generator; modes lists the paging modes it may visit.
@@ -124,6 +125,7 @@ func (genMem) SetEntryBits(x86.GPA, int, uint64)   {}
 
 // leavePaging returns to protected mode without paging, in legal order.
 func (g *Gen) leavePaging() {
+	g.modernLeave()
 	g.snap = false
 	if g.virt != 0 {
 		g.emit(engine.Event{Kind: engine.EvVirtUnhandler, Addr: uint64(g.virt)})
@@ -218,6 +220,7 @@ func (g *Gen) enterMode(m x86.Mode) {
 		cr0 |= x86.CR0WP
 	}
 	g.cr(engine.EvCR0, cr0)
+	g.modernEnter()
 }
 
 // newTable allocates a zeroed page-table page. Pages are not reused

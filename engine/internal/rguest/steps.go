@@ -9,6 +9,10 @@ import (
 
 // step emits one random guest action in the current paging mode.
 func (g *Gen) step() {
+	if g.mod.on && g.r.IntN(3) == 0 {
+		g.modernStep()
+		return
+	}
 	switch r := g.r.IntN(100); {
 	case r < 55 && len(g.maps) > 0:
 		g.accessMapped(g.maps[g.r.IntN(len(g.maps))])
@@ -35,8 +39,10 @@ func (g *Gen) step() {
 		g.emit(engine.Event{Kind: engine.EvInvlpg, Addr: uint64(g.randomVA())})
 	case r < 96:
 		g.hypervisor()
-	case r < 98:
+	case r < 97:
 		g.sharedBurst()
+	case r < 98:
+		g.bigHalves()
 	default:
 		size := uint8(1 << g.r.IntN(4))
 		gpa := uint64(dataLo) + g.r.Uint64N(RAMSize-dataLo-8)
@@ -46,6 +52,39 @@ func (g *Gen) step() {
 			g.emit(engine.Event{Kind: engine.EvPhysRead, Size: size, Addr: gpa})
 		}
 	}
+}
+
+// bigHalves makes a big page clean and writable, then reads and writes
+// both its halves with small accesses, one across the middle: a 32-bit
+// guest's 4 MiB page is shadowed on PAE and long-mode hosts as two 2 MiB
+// halves that track the guest's one dirty bit each on their own.
+func (g *Gen) bigHalves() {
+	var big []mapping
+	for _, m := range g.maps {
+		if m.shift > 12 && m.shift < 30 {
+			big = append(big, m)
+		}
+	}
+	if len(big) == 0 {
+		return
+	}
+	m := big[g.r.IntN(len(big))]
+	g.editLeaf(m, func(old uint64) uint64 { return old&^uint64(x86.D) | uint64(x86.A|x86.RW) })
+	half := uint64(1) << (m.shift - 1)
+	first := uint64(g.r.IntN(2)) * half
+	second := half - first
+	at := func(h uint64) uint64 { return uint64(m.va) + h + g.r.Uint64N(half-8) }
+	small := func() uint8 { return uint8(1 + g.r.IntN(2)) }
+	g.emit(engine.Event{Kind: engine.EvRead, Size: small(), Addr: at(first)})
+	g.emit(engine.Event{Kind: engine.EvRead, Size: small(), Addr: at(second)})
+	size := small()
+	g.emit(engine.Event{Kind: engine.EvWrite, Size: size, Addr: at(first), Value: g.value(size)})
+	if g.r.IntN(2) == 0 {
+		g.emit(engine.Event{Kind: engine.EvWrite, Size: 2, Addr: uint64(m.va) + half - 1, Value: g.value(2)})
+	}
+	size = small()
+	g.emit(engine.Event{Kind: engine.EvWrite, Size: size, Addr: at(second), Value: g.value(size)})
+	g.emit(engine.Event{Kind: engine.EvRead, Size: small(), Addr: at(second)})
 }
 
 func (g *Gen) value(size uint8) uint64 {

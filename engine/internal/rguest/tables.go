@@ -39,6 +39,7 @@ func (g *Gen) writeEntryBy(addr x86.GPA, size uint8, v uint64, guest bool) {
 	g.mem[addr] = v
 	if old&uint64(x86.P) != 0 {
 		g.invalidateShared(addr)
+		g.modernStale()
 	}
 	page := x86.PageDown(addr)
 	if g.written[page] == nil {

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+)
+
+// The analysis commands (analyze, compare, diff, export) read a trace
+// once, event by event; this is their common loop, with replay's error
+// messages and progress line.
+
+// overrideFlags declares the header overrides replay has.
+func overrideFlags(fs *flag.FlagSet, o *replayOptions) {
+	fs.StringVar(&o.host, "host", "", "host paging mode, overriding the trace header: "+strings.Join(engine.HostModeNames(), ", "))
+	fs.StringVar(&o.paging, "paging", "", "shadow, nested or ept, overriding the trace header")
+	fs.IntVar(&o.pool, "pool", 0, fmt.Sprintf("shadow page pool size in pages (%d..%d), overriding the trace header", engine.MinPoolPages, engine.MaxPoolPages))
+}
+
+// traceFile is an open trace.
+type traceFile struct {
+	f     *os.File
+	rd    traces.Reader
+	path  string
+	prog  *progress
+	count uint64 // events read so far
+}
+
+func openTrace(path, what string, stderr io.Writer) (*traceFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	rd, _, err := traces.NewReader(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	total := uint64(0)
+	if br, ok := rd.(*traces.BinaryReader); ok {
+		total, _ = br.EventCount()
+	}
+	return &traceFile{f: f, rd: rd, path: path, prog: newProgress(stderr, what+" "+filepath.Base(path), "events", total)}, nil
+}
+
+func (t *traceFile) Close() error {
+	t.prog.Done()
+	return t.f.Close()
+}
+
+func (t *traceFile) Header() traces.Header { return t.rd.Header() }
+
+// next reads the next event; io.EOF at the end.
+func (t *traceFile) next() (engine.Event, error) {
+	ev, err := t.rd.Next()
+	if err == nil {
+		t.count++
+		t.prog.Add(1)
+	}
+	return ev, err
+}
+
+// apply applies ev to eng, naming the trace position on error as
+// replay does.
+func (t *traceFile) apply(eng engine.Engine, ev engine.Event) (engine.Outcome, error) {
+	oc, err := eng.Apply(ev)
+	if err != nil {
+		text := string(traces.AppendEvent(nil, ev))
+		if strings.HasPrefix(err.Error(), text) {
+			return oc, fmt.Errorf("%s: %w", t.rd.Position(), err)
+		}
+		return oc, fmt.Errorf("%s: %s: %w", t.rd.Position(), text, err)
+	}
+	return oc, nil
+}
+
+// isEOF reports the end of the events.
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
+
+// shadowFor builds the shadow engine for the trace's header with the
+// overrides of o.
+func shadowFor(h traces.Header, o replayOptions) (*engine.Shadow, error) {
+	cfg, err := applyOverrides(h.Config, o)
+	if err != nil {
+		return nil, err
+	}
+	return engine.NewShadow(cfg)
+}

@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+)
+
+// touchedGuest is a long-mode guest whose page table at 0x4000 maps
+// va 0..8 pages, read-only, to 0x10000..; it has read va 0 (so that page
+// table is what the last event touched) after an incremental check that
+// found nothing.
+func touchedGuest(t *testing.T) *Shadow {
+	t.Helper()
+	s, err := NewShadow(Config{Ranges: []phys.RangeSpec{{Type: phys.TypeRAM, Size: 4 << 20}}, PoolPages: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(ev Event) {
+		t.Helper()
+		if _, err := s.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw := func(gpa, v uint64) { apply(Event{Kind: EvPhysWrite, Size: 8, Addr: gpa, Value: v}) }
+	pw(0x1000, 0x2007)
+	pw(0x2000, 0x3007)
+	pw(0x3000, 0x4007)
+	pw(0x3008, 0x5007) // va 2 MiB: a second page table
+	for i := uint64(0); i < 8; i++ {
+		pw(0x4000+8*i, 0x10000+i<<12|0x25) // P US A, read-only
+		pw(0x5000+8*i, 0x20000+i<<12|0x27)
+	}
+	apply(Event{Kind: EvCR4, Value: 0x20})
+	apply(Event{Kind: EvEFER, Value: 0x900})
+	apply(Event{Kind: EvCR3, Value: 0x1000})
+	apply(Event{Kind: EvCR0, Value: 0x80000011})
+	if err := s.CheckTouched(); err != nil {
+		t.Fatal(err)
+	}
+	apply(Event{Kind: EvRead, Size: 4, Addr: 0x200000}) // the other table, checked below
+	if err := s.CheckTouched(); err != nil {
+		t.Fatal(err)
+	}
+	apply(Event{Kind: EvRead, Size: 4, Addr: 0})
+	return s
+}
+
+// leafOf is the shadow page table and index that map va.
+func leafOf(t *testing.T, s *Shadow, va x86.GVA) (*poolPage, int) {
+	t.Helper()
+	r := s.shadowWalk(va)
+	if !r.ok {
+		t.Fatalf("va %#x is not shadowed", uint64(va))
+	}
+	return r.leafPage, int(s.shw.Levels[s.shw.N-1].Index(va))
+}
+
+// TestCheckTouchedFindsCorruption: the incremental checker finds a
+// corrupted shadow entry, table or TLB entry among what the last event
+// touched; a corruption of a table nothing touched since the last check
+// is left to the full check, which finds it.
+func TestCheckTouchedFindsCorruption(t *testing.T) {
+	tests := []struct {
+		name    string
+		corrupt func(t *testing.T, s *Shadow)
+		want    string // in CheckTouched's error; "" when only Check sees it
+	}{
+		{"accessed entry made writable", func(t *testing.T, s *Shadow) {
+			pg, i := leafOf(t, s, 0)
+			pg.ents[i] |= uint64(x86.RW)
+		}, "writable where the guest is read-only"},
+		{"accessed entry pointing at another frame", func(t *testing.T, s *Shadow) {
+			pg, i := leafOf(t, s, 0)
+			pg.ents[i] += 0x1000
+		}, "does not map the guest page's host frame"},
+		{"neighbour in the touched table made user-writable", func(t *testing.T, s *Shadow) {
+			pg, _ := leafOf(t, s, 0)
+			pg.ents[3] |= uint64(x86.RW)
+		}, "writable where the guest is read-only"},
+		{"entry of the touched table dropped behind the count's back", func(t *testing.T, s *Shadow) {
+			pg, i := leafOf(t, s, 0)
+			for j := len(pg.ents) - 1; j > i; j-- {
+				if pg.ents[j]&uint64(x86.P) != 0 {
+					pg.ents[j] = 0
+					return
+				}
+			}
+			t.Fatal("the read prefetched nothing")
+		}, "present (recorded"},
+		{"TLB entry of the accessed address", func(t *testing.T, s *Shadow) {
+			_, slot := tlbKey(0, s.tlb.cur)
+			s.tlb.e[slot].hpa += 0x1000
+		}, "disagrees with the shadow tables"},
+		{"table untouched since the last check", func(t *testing.T, s *Shadow) {
+			pg, i := leafOf(t, s, 0x200000)
+			pg.ents[i] += 0x1000
+		}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := touchedGuest(t)
+			if tc.name == "neighbour in the touched table made user-writable" {
+				if pg, _ := leafOf(t, s, 0); pg.ents[3]&uint64(x86.P) == 0 {
+					t.Fatal("the read did not prefetch entry 3")
+				}
+			}
+			tc.corrupt(t, s)
+			err := s.CheckTouched()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("CheckTouched: %v; want nothing (the table was not touched)", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("CheckTouched: %v; want an error about %q", err, tc.want)
+			}
+			if err := s.Check(); err == nil {
+				t.Fatal("the full check found nothing")
+			}
+		})
+	}
+}
