@@ -214,9 +214,9 @@ $(LINUX_DIR)/kernel/.done:
 ## linux-sample: the sample trace traces/samples/linux.txt from a
 ## linux-guest core (a user process at CPL 3, the direct map, vmalloc,
 ## modules), with the PKRU memproc printed on the guest's console when
-## it has keys (a core does not hold PKRU). LINUX_SAMPLE=5level takes
-## the guest with 5-level paging, SMEP, SMAP and keys.
-LINUX_SAMPLE ?= 4level
+## it has keys (a core does not hold PKRU): by default the guest with
+## 5-level paging, SMEP, SMAP and keys (LINUX_SAMPLE=4level: without).
+LINUX_SAMPLE ?= 5level
 .PHONY: linux-sample
 linux-sample: linux-guest build
 	pkru=$$(sed -n 's/.*memproc alpha.* pkru \(0x[0-9a-f]*\).*/--pkru \1/p' $(LINUX_DIR)/$(LINUX_SAMPLE)/console.log); \
