@@ -268,25 +268,19 @@ func inRanges(rs []phys.RangeSpec, pa uint64) bool {
 	return false
 }
 
-// isUser: an address in the lower half (user space, for every OS the
-// explorer meets) is read at CPL 3.
+// isUser says at which privilege an address is read: in long mode the
+// lower half is user space (for every OS the explorer meets); in legacy
+// modes, where there are no halves, the region's U bit decides.
 func (s *Snapshot) isUser(va uint64) bool {
 	if s.Tables.Format.Mode.Long() {
 		return int64(va) >= 0
 	}
-	if l, ok := s.leafAt(va); ok {
-		return l.User
-	}
-	return false
-}
-
-func (s *Snapshot) leafAt(va uint64) (Leaf, bool) {
 	for _, r := range s.Regions {
 		if va >= r.Start && va < r.End {
-			return Leaf{User: r.User}, true
+			return r.User
 		}
 	}
-	return Leaf{}, false
+	return false
 }
 
 // Name is the snapshot's trace name in labels: the source and its vCPU.
