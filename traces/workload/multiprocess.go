@@ -88,8 +88,8 @@ type multiprocess struct {
 	locality  int
 	quantum   int
 	ram       uint64
-	pcids     bool // each process has a PCID
-	smap      bool // CR4.SMEP and CR4.SMAP
+	pcids     bool    // each process has a PCID
+	smap      bool    // CR4.SMEP and CR4.SMAP
 	direct    x86.GVA // where the kernel maps all RAM
 	stackTop  x86.GVA // end of the stack (exclusive)
 	kernelTop int     // first top-level index of the kernel half
