@@ -57,7 +57,7 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 		s.virtHit(ps[i].gpa, acc)
 	}
 	o.GPA = ps[0].gpa
-	if o.Notes&NotePoolEvict != 0 {
+	if (o.Notes|s.outNotes)&NotePoolEvict != 0 {
 		// Resolving the access cost a pool page: the path says so (the
 		// most expensive thing that happened).
 		o.Path = PathPoolEvict
