@@ -114,6 +114,8 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	o := &out
 	s.outNotes, s.outRefs = 0, 0
 	switch k := ev.Kind; {
+	case k.Access(): // first: nearly every event
+		err = s.access(ev, o)
 	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
 		err = s.writeCR(ev, o)
 	case k == EvCPL:
@@ -128,8 +130,6 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		err = s.invpcid(ev)
 	case k == EvPhysWrite || k == EvPhysRead:
 		err = s.physAccess(ev, o)
-	case k.Access():
-		err = s.access(ev, o)
 	case k == EvInvlpg:
 		s.invalidatePage(x86.GVA(ev.Addr))
 	case k == EvLabel:

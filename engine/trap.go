@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/binary"
+
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -23,6 +25,9 @@ type xlate struct {
 // checked against the guest tables first, so that a fault in its second
 // page leaves no trace of the first (no data, no accessed or dirty bit).
 func (s *Shadow) access(ev Event, o *Outcome) error {
+	if s.accessHit(ev, o) {
+		return nil
+	}
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
@@ -81,6 +86,52 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 	return nil
 }
 
+// accessHit is the hot path of every replay: an access within one page
+// that the TLB translates to host bytes. It reports false, having changed
+// nothing, for everything else. A non-canonical address cannot hit (see
+// translate), and an access within one page is canonical when its first
+// byte is.
+func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
+	size := uint64(ev.Size)
+	if ev.Kind == EvExec {
+		size = 1
+	}
+	va := s.format.Linear(x86.GVA(ev.Addr))
+	off := x86.PageOffset(va)
+	if off+size > x86.PageSize {
+		return false
+	}
+	acc := s.accessOf(ev.Kind)
+	e := s.tlbHit(va, acc)
+	if e == nil || e.data == nil {
+		return false
+	}
+	s.st.TLBHits.Inc()
+	gpa := e.gpa | x86.GPA(off)
+	s.virtHit(gpa, acc)
+	o.GPA, o.Path = gpa, PathTLBHit
+	switch ev.Kind {
+	case EvWrite:
+		storeLE(e.data[off:off+size], ev.Value)
+	case EvRead:
+		o.Value = loadLE(e.data[off : off+size])
+	}
+	return true
+}
+
+// tlbHit is the TLB entry that lets acc through va in the current PCID's
+// slot, or nil.
+func (s *Shadow) tlbHit(va x86.GVA, acc x86.Access) *tlbEntry {
+	vpn, slot := tlbKey(va, s.tlb.cur)
+	t := &s.tlb
+	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.pcid == t.cur && e.genP == t.curGen) &&
+		permits(e.rights, acc) && s.deny[acc.Kind]>>e.pk&1 == 0 && (s.paging == PagingShadow ||
+		e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)) {
+		return e
+	}
+	return nil
+}
+
 func sizeBefore(ps [2]piece, i int) int {
 	if i == 0 {
 		return 0
@@ -110,11 +161,7 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 // The result goes to *x (returning the struct by value cost more than the
 // rest of a TLB hit).
 func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
-	vpn, slot := tlbKey(va, s.tlb.cur)
-	t := &s.tlb
-	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.pcid == t.cur && e.genP == t.curGen) &&
-		permits(e.rights, acc) && s.deny[acc.Kind]>>e.pk&1 == 0 && (s.paging == PagingShadow ||
-		e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)) {
+	if e := s.tlbHit(va, acc); e != nil {
 		s.st.TLBHits.Inc()
 		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
 		return nil
@@ -384,6 +431,14 @@ func (s *Shadow) countError(acc x86.Access, sw *shadowResult) {
 }
 
 func loadLE(b []byte) uint64 {
+	switch len(b) {
+	case 8:
+		return binary.LittleEndian.Uint64(b)
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b))
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b))
+	}
 	var v uint64
 	for i := len(b) - 1; i >= 0; i-- {
 		v = v<<8 | uint64(b[i])
@@ -392,6 +447,17 @@ func loadLE(b []byte) uint64 {
 }
 
 func storeLE(b []byte, v uint64) {
+	switch len(b) {
+	case 8:
+		binary.LittleEndian.PutUint64(b, v)
+		return
+	case 4:
+		binary.LittleEndian.PutUint32(b, uint32(v))
+		return
+	case 2:
+		binary.LittleEndian.PutUint16(b, uint16(v))
+		return
+	}
 	for i := range b {
 		b[i] = byte(v >> (8 * i))
 	}
