@@ -141,7 +141,7 @@ func sizeBefore(ps [2]piece, i int) int {
 
 func (s *Shadow) guestFault(o *Outcome, f x86.Fault) {
 	o.OK, o.Fault, o.Path = false, f, FaultPath(f)
-	s.countFault(f)
+	s.countFault(o.Path)
 }
 
 // emulateWrite performs a write the shadow tables do not allow directly:
@@ -192,20 +192,39 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 	}
 	path := PathTLBHit
 	for try := 0; try < maxTraps; try++ {
-		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
+		e := s.tlb.lookup(va)
+		if e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
 			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}, nil
 		}
 		s.st.TLBMisses.Inc()
-		sw := s.shadowWalk(va)
-		if sw.ok && permits(sw.rights, acc) && s.allowed(pkOf(sw.rights, sw.key), acc) {
-			if path == PathTLBHit {
-				path = PathShadowHit
-				s.st.ShadowHits.Inc()
+		var sw shadowResult
+		if e != nil && try == 0 {
+			// The TLB holds the shadow's translation and refuses the
+			// access: trap as the host MMU would, without walking. A trap
+			// drops the page's TLB entries (sync.go), and a retry walks
+			// in any case, so an entry staler than the shadow costs one
+			// trap that syncs nothing, as a stale TLB entry does on
+			// hardware.
+			sw = shadowResult{ok: true, rights: e.rights, global: e.global, hpa: e.hpa, gpa: e.gpa,
+				pdIndex: int(s.shw.Levels[s.shw.N-2].Index(va))}
+		} else {
+			sw = s.shadowWalk(va)
+			if sw.ok {
+				pk := pkOf(sw.rights, sw.key)
+				data := s.mem.Host().Bytes(sw.hpa)
+				// Refused or not, the translation goes to the TLB, so
+				// that the next access to the page that the shadow
+				// refuses traps without a walk.
+				s.tlb.fill(va, sw.gpa, sw.hpa, sw.rights, pk, sw.global, data)
+				if permits(sw.rights, acc) && s.allowed(pk, acc) {
+					if path == PathTLBHit {
+						path = PathShadowHit
+						s.st.ShadowHits.Inc()
+					}
+					return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
+				}
 			}
-			data := s.mem.Host().Bytes(sw.hpa)
-			s.tlb.fill(va, sw.gpa, sw.hpa, sw.rights, pkOf(sw.rights, sw.key), sw.global, data)
-			return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
 		}
 		x, done, err := s.trap(va, acc, &sw)
 		if err != nil || done {
