@@ -115,7 +115,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	s.outNotes, s.outRefs = 0, 0
 	switch k := ev.Kind; {
 	case k.Access(): // first: nearly every event
-		err = s.access(ev, o)
+		if !s.accessHit(&ev, o) {
+			err = s.access(ev, o)
+		}
 	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
 		err = s.writeCR(ev, o)
 	case k == EvCPL:

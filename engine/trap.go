@@ -25,9 +25,6 @@ type xlate struct {
 // checked against the guest tables first, so that a fault in its second
 // page leaves no trace of the first (no data, no accessed or dirty bit).
 func (s *Shadow) access(ev Event, o *Outcome) error {
-	if s.accessHit(ev, o) {
-		return nil
-	}
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
@@ -88,10 +85,10 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 
 // accessHit is the hot path of every replay: an access within one page
 // that the TLB translates to host bytes. It reports false, having changed
-// nothing, for everything else. A non-canonical address cannot hit (see
+// nothing, for everything else; the caller then calls access. A non-canonical address cannot hit (see
 // translate), and an access within one page is canonical when its first
 // byte is.
-func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
+func (s *Shadow) accessHit(ev *Event, o *Outcome) bool {
 	size := uint64(ev.Size)
 	if ev.Kind == EvExec {
 		size = 1
@@ -102,8 +99,13 @@ func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
 		return false
 	}
 	acc := s.accessOf(ev.Kind)
-	e := s.tlbHit(va, acc)
-	if e == nil || e.data == nil {
+	// tlbHit written out: a call costs much under WebAssembly.
+	vpn, slot := tlbKey(va, s.tlb.cur)
+	t := &s.tlb
+	e := &t.e[slot]
+	if e.vpn != vpn || e.genAll != t.genAll || !(e.global || e.pcid == t.cur && e.genP == t.curGen) ||
+		!permits(e.rights, acc) || s.deny[acc.Kind]>>e.pk&1 != 0 || e.data == nil ||
+		s.paging != PagingShadow && !s.nestedPermits(e, acc) {
 		return false
 	}
 	s.st.TLBHits.Inc()
