@@ -33,6 +33,7 @@ type Analyzer struct {
 // many address spaces) held; eng is the engine the outcomes come from.
 func NewAnalyzer(eng engine.Engine, by KeyKind, f *Filter, maxKeys int) *Analyzer {
 	a := &Analyzer{By: by, Filter: f, keys: NewTable(maxKeys), spaces: NewTable(maxKeys), poolKey: map[uint16]uint64{}}
+	a.tr.Eng = eng
 	a.walker, _ = eng.(guestWalker)
 	if sh, ok := eng.(*engine.Shadow); ok {
 		a.sh = sh
