@@ -33,7 +33,7 @@ type analyzeOptions struct {
 func analyzeFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	var o analyzeOptions
 	fs.StringVar(&o.where, "where", "", "count only the events this filter matches (see README, \"Filters\")")
-	fs.StringVar(&o.by, "by", "page", "key to count by: va, page, gpa, as, guest-table, pool-page or path")
+	fs.StringVar(&o.by, "by", "page", "key to count by: va, page, gpa, as, guest-table, pool-page, path or label")
 	fs.IntVar(&o.top, "top", 20, "rows to print (0: all)")
 	fs.StringVar(&o.sort, "sort", "events", "column the rows are ordered by: "+strings.Join(analysis.SortBy, ", "))
 	fs.StringVar(&o.format, "format", "table", "output: table, csv or json")

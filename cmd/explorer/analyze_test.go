@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,6 +137,26 @@ func TestAnalyzeByHand(t *testing.T) {
 		if row.Allocs != 1 {
 			t.Errorf("guest table %s shadowed %d times, want once", row.Key, row.Allocs)
 		}
+	}
+}
+
+// TestAnalyzeByLabel: the four phases of twoproc.txt, counted by hand:
+// the loader's 15 events (its label, ten pw8, efer, cr4, cr3, cr0), then
+// A's 7 with two faults, B's 8 with one, A's last 7 with one.
+func TestAnalyzeByLabel(t *testing.T) {
+	r := analyzeJSON(t, "--by", "label", twoProc)
+	var got []string
+	for _, row := range r.Rows {
+		got = append(got, fmt.Sprintf("%s:%d/%d", row.Key, row.Events, row.Faults))
+	}
+	want := "loader builds the tables:15/0 process B:8/1 process A:7/2 back to A:7/1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %s, want %s", strings.Join(got, " "), want)
+	}
+	// Past the cap, later labels' events go to other.
+	r = analyzeJSON(t, "--by", "label", "--max-keys", "2", twoProc)
+	if r.Keys != 2 || r.Other == nil || r.Other.Events != 15 {
+		t.Errorf("cap 2: %d keys, other %+v; want B's and the last phase's 15 events in other", r.Keys, r.Other)
 	}
 }
 
