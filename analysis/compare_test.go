@@ -91,6 +91,22 @@ func TestCompareCostByHand(t *testing.T) {
 	}
 	// The stretch that differs most: events 32..36 (the last, partial
 	// window) or the one with A's first syncs; either way sorted by |a-b|.
+	// The last window, events 32..36 under shadow paging: A's guest
+	// fault (an exit and a 4-level walk), a shadow hit (4 references),
+	// the pw8 (nothing), the invlpg (an exit), the accessed-trap (an
+	// exit and a walk): 3 exits and 12 references.
+	found := false
+	for _, s := range c.Stretches {
+		if s.From == 32 {
+			found = true
+			if got := m.Cycles(&s.Work[0]); got != 3*1000+12*10 {
+				t.Errorf("stretch 32..%d: shadow %v cycles, want 3120", s.To, got)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("stretch 32.. not among %+v", c.Stretches)
+	}
 	for i := 1; i < len(c.Stretches); i++ {
 		if abs(c.Stretches[i-1].Delta) < abs(c.Stretches[i].Delta) {
 			t.Errorf("stretches out of order: %+v", c.Stretches)
