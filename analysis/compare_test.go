@@ -161,7 +161,8 @@ func TestApplySpec(t *testing.T) {
 }
 
 // TestCompareNeverDiffers is the property: on live guests of every
-// workload (several seeds), no pair of configurations (host modes,
+// workload (several seeds; PCIDs, SMEP and SMAP among them), no pair of
+// configurations (host modes,
 // shadow, nested and EPT paging, pools down to 16 pages, dirty page
 // tables on and off) ever gives the guest different outcomes.
 func TestCompareNeverDiffers(t *testing.T) {
@@ -177,6 +178,7 @@ func TestCompareNeverDiffers(t *testing.T) {
 		{"multiprocess", map[string]string{"mode": "32bit", "procs": "4", "ram": "8", "heap": "16"}, 800, []uint64{4}},
 		{"multiprocess", map[string]string{"mode": "pae", "ram": "8", "heap": "16"}, 800, []uint64{5}},
 		{"multiprocess", map[string]string{"mode": "la57", "procs": "3", "ram": "8"}, 800, []uint64{6}},
+		{"multiprocess", map[string]string{"pcid": "true", "smap": "true", "ram": "8", "heap": "24"}, 1500, []uint64{7, 8}},
 		{"devices", map[string]string{"steps": "16", "ram": "4"}, 0, []uint64{1}},
 		{"mapping-conflict", map[string]string{"grow": "8", "touches": "6", "ram": "4"}, 0, []uint64{1}},
 		{"overcommit", map[string]string{"zero": "24", "share": "8", "balloon": "12", "ram": "4"}, 0, []uint64{1}},
