@@ -162,9 +162,9 @@ func TestApplySpec(t *testing.T) {
 
 // TestCompareNeverDiffers is the property: on live guests of every
 // workload (several seeds; PCIDs, SMEP and SMAP among them), no pair of
-// configurations (host modes,
-// shadow, nested and EPT paging, pools down to 16 pages, dirty page
-// tables on and off) ever gives the guest different outcomes.
+// configurations (host modes, shadow, nested and EPT paging, pools down
+// to 16 pages, dirty page tables on and off) ever gives the guest
+// different outcomes or leaves it different memory.
 func TestCompareNeverDiffers(t *testing.T) {
 	guests := []struct {
 		name   string
