@@ -40,6 +40,10 @@ func analyzeFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.IntVar(&o.maxKeys, "max-keys", 100_000, "most distinct keys kept (about 300 bytes each); events of later keys are counted in the totals and reported as dropped")
 	overrideFlags(fs, &o.replay)
 	return func(args []string, stdout, stderr io.Writer) error {
+		args, err := permute(fs, args)
+		if err != nil {
+			return err
+		}
 		if len(args) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
 		}

@@ -201,3 +201,27 @@ func sameCounts(a, b map[string]uint64) bool {
 	}
 	return true
 }
+
+// TestFlagsAfterFile: the analysis commands take their flags after the
+// FILE too, as the issue and the README write them, and say so when a
+// flag is unknown wherever it is.
+func TestFlagsAfterFile(t *testing.T) {
+	before := runOK(t, "analyze", "--by", "va", "--top", "2", twoProc)
+	after := runOK(t, "analyze", twoProc, "--by", "va", "--top", "2")
+	mixed := runOK(t, "analyze", "--by", "va", twoProc, "--top", "2")
+	if !bytes.Equal(before, after) || !bytes.Equal(before, mixed) {
+		t.Errorf("flags after FILE give another report:\n%s\n%s\n%s", before, after, mixed)
+	}
+	if out := runOK(t, "diff", twoProc, "--from", "31", "--format", "csv"); !bytes.HasPrefix(out, []byte("section,")) {
+		t.Errorf("diff FILE --from --format csv:\n%s", out)
+	}
+	if out := runOK(t, "compare", twoProc, "--b", "paging=nested", "--format", "json"); !bytes.Contains(out, []byte(`"paging=nested`)) {
+		t.Errorf("compare FILE --b:\n%s", out)
+	}
+	for _, args := range [][]string{{"analyze", twoProc, "--bogus"}, {"diff", twoProc, "extra"}, {"export", "--perfetto", twoProc, "x"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
