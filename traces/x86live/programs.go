@@ -54,6 +54,7 @@ var docs = map[string]string{
 	"longmode":  "boots through 32-bit paging to PAE and on to long mode with NX and a higher-half mapping",
 	"multiproc": "three processes with their own page directories: CR3 switches, invlpg, and a #PF handler in the IDT that maps pages on demand",
 	"mmio":      "maps the device register page (MMIO) uncached and talks to it through two virtual addresses",
+	"modern":    "a 64-bit kernel with SMEP, SMAP, protection keys and PCIDs: two address spaces switched with CR3 bit 63, user mode through iretq and back through int 0x80, and a #PF handler that checks each fault these features cause",
 }
 
 // Names lists the built-in programs.
