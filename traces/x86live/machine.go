@@ -25,7 +25,8 @@ func LibraryInfo() (path, version string) { return unicorn.Loaded() }
 // PCID and no INVPCID: CR4.PCIDE is stored but CR3's low bits and bit
 // 63 are ignored by its walks and every CR3 write flushes its TLB,
 // which a well-behaved guest cannot tell from a CPU that keeps
-// translations; an INVPCID instruction raises #UD (see README).
+// translations; INVPCID is an invalid opcode, which stops the run with
+// UC_ERR_INSN_INVALID (see README).
 const CPUModel = unicorn.CPUIcelakeServer
 
 const (

@@ -82,9 +82,10 @@ func (m *machine) regs64(long bool) *gprs {
 }
 
 // invpcid reports an INVPCID with its descriptor (PCID in bits 11:0 of
-// the first quadword, the address in the second). Unicorn's TCG lacks
-// the instruction and raises #UD, where the live source stops; the
-// event is given first so that a recording shows what the guest asked.
+// the first quadword, the address in the second). Unicorn 2.1's TCG
+// lacks the instruction (the run stops with UC_ERR_INSN_INVALID before
+// any hook sees it); a Unicorn that has it gets the event before the
+// instruction runs, like every other special instruction.
 func (m *machine) invpcid(d decoded) {
 	gpa, ok := m.dataGPA(d.addr)
 	var desc [16]byte
