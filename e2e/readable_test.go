@@ -109,6 +109,49 @@ func TestBrowserFixes(t *testing.T) {
 	x, y := control(t, ctx, "►")
 	tap(t, ctx, x, y)
 	waitFor(t, ctx, "a tap on ► to step", 10*time.Second, func(s status) bool { return s.Event == 1 && !s.Busy })
+	// The live region says so in words, for a screen reader.
+	end := time.Now().Add(10 * time.Second)
+	for {
+		live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("live").textContent`))
+		if strings.Contains(live, "Event 1 of") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the live region says %q", live)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// An exercise and a what-if branch, by the keys: the score goes
+	// into the link, the branch changes the walk of 0x401000 (here it
+	// faults: the page is not mapped yet; with its PT entry made
+	// present it reaches a page).
+	key(t, ctx, "g43")
+	press(t, ctx, '\r', "the go-to prompt", func(s status) bool { return s.Overlay == "" && s.Event == 43 && !s.Busy })
+	key(t, ctx, "x")
+	waitFor(t, ctx, "a question", 10*time.Second, func(s status) bool { return s.Overlay == "quiz" })
+	shot(t, ctx, dir, "fixes-0-question-1024.png")
+	key(t, ctx, "1")
+	st := waitFor(t, ctx, "the answer", 10*time.Second, func(s status) bool { return strings.Contains(s.Location, "quiz=") && s.Event == 44 })
+	press(t, ctx, '\x1b', "Esc to close the question", func(s status) bool { return s.Overlay == "" })
+	key(t, ctx, "/401000")
+	press(t, ctx, '\r', "0x401000 selected", func(s status) bool { return s.Selected && s.VA == "0x401000" })
+	before := state(t, ctx).Walk
+	key(t, ctx, "w")
+	waitFor(t, ctx, "the what-if prompt", 10*time.Second, func(s status) bool { return s.Overlay == "prompt" })
+	press(t, ctx, '\b', "backspace", func(status) bool { return true })
+	key(t, ctx, "P") // "flip W" becomes "flip P": the missing entry made present
+	st = press(t, ctx, '\r', "the branch", func(s status) bool { return s.Overlay == "" && strings.Contains(s.Source, "what if") && !s.Busy })
+	if st.Walk == before || !strings.Contains(st.Walk, "->") {
+		t.Errorf("the what-if branch left the walk %q (before %q)", st.Walk, before)
+	}
+	shot(t, ctx, dir, "fixes-0-whatif-1024.png")
+	key(t, ctx, "W")
+	st = waitFor(t, ctx, "back to the original", 10*time.Second, func(s status) bool { return s.Source == "modes-tour.txt" && !s.Busy })
+	if st.Walk != before {
+		t.Errorf("back from the branch the walk is %q, was %q", st.Walk, before)
+	}
+	press(t, ctx, '\x1b', "Esc", func(s status) bool { return s.Overlay == "" })
 
 	// Space, then t: the picture is there without another input.
 	key(t, ctx, " t")

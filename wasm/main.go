@@ -8,6 +8,8 @@
 //     (read locally); returns "" or an error message;
 //   - pgmState(): the app's state as JSON (for tests and scripts);
 //   - pgmKey(chars): type characters, as if from the keyboard (tests);
+//   - #live, an ARIA live region the page holds: the status and the
+//     walk in words, for screen readers (App.LiveText);
 //   - pgmTexts(): the texts of the last frame with their boxes and sizes,
 //     as JSON (tests measure them in screenshots);
 //   - pgmPickFile() and pgmReady(), defined by the page: show the file
@@ -21,6 +23,7 @@ package main
 import (
 	"fmt"
 	"syscall/js"
+	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/gui"
 	"github.com/pgm-explorer/pgm-explorer/gui/app"
@@ -128,6 +131,19 @@ func main() {
 		return nil
 	}))
 	ready := false
+	// The live region mirrors the status and the walk for screen
+	// readers: written when it changes, at most twice a second while the
+	// replay runs (a reader could not follow more).
+	live, lastLive, liveAt := win.Get("document").Call("getElementById", "live"), "", time.Time{}
+	updateLive := func() {
+		if !live.Truthy() || (a.Busy() && time.Since(liveAt) < 500*time.Millisecond) {
+			return
+		}
+		if s := a.LiveText(); s != lastLive {
+			lastLive, liveAt = s, time.Now()
+			live.Set("textContent", s)
+		}
+	}
 	err = gui.Run(a, gui.Options{
 		Title:         "PGM Explorer",
 		PlatformKeys:  true,
@@ -145,6 +161,7 @@ func main() {
 			}
 		},
 		Frame: func() {
+			updateLive()
 			if !ready {
 				ready = true
 				if f := win.Get("pgmReady"); f.Type() == js.TypeFunction {

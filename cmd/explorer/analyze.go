@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,9 +79,14 @@ func analyze(path string, o analyzeOptions, stdout, stderr io.Writer) error {
 		flt = where.f
 	}
 	an := analysis.NewAnalyzer(sh, by, flt, o.maxKeys)
+	stopped := false
 	for {
 		ev, err := tf.next()
 		if isEOF(err) {
+			break
+		}
+		if errors.Is(err, errInterrupted) {
+			stopped = true
 			break
 		}
 		if err != nil {
@@ -100,7 +106,13 @@ func analyze(path string, o analyzeOptions, stdout, stderr io.Writer) error {
 	if err := an.Report(o.top, o.sort).Write(w, o.format); err != nil {
 		return err
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if stopped {
+		return interrupted(tf.count, "the report covers those")
+	}
+	return nil
 }
 
 func validSort(s string) bool {

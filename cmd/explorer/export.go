@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,6 +79,9 @@ func export(path string, o exportOptions, stdout, stderr io.Writer) (err error) 
 		ev, err := tf.next()
 		if isEOF(err) {
 			break
+		}
+		if errors.Is(err, errInterrupted) {
+			return interrupted(tf.count, "nothing written")
 		}
 		if err != nil {
 			return err

@@ -55,13 +55,29 @@ type App struct {
 	credit   time.Duration
 	lastTick time.Time
 
-	tour     bool
-	tourSet  bool // the user chose; a new source keeps the choice
-	help     bool
-	prompt   *prompt
-	picker   *picker
-	hover    viz.HitID
-	hoverOK  bool
+	tour    bool
+	tourSet bool // the user chose; a new source keeps the choice
+	help    bool
+	prompt  *prompt
+	picker  *picker
+	hover   viz.HitID
+	hoverOK bool
+	gloss   string // the glossary's explanation of the word under the cursor
+	quiz    *question
+	// exercises: the tour asks before it shows, at the steps that have
+	// a question; askAt is the event+1 a question waits for.
+	exercises bool
+	askAt     uint64
+	ran       bool // the replay got here by running (play, n), not by a seek
+	score     Score
+	// What if: the level of the walk an edit changes (0: the last one
+	// reached), and the state a branch came from (nil: not a branch).
+	whatLevel x86.LevelKind
+	whatFrom  *State
+	// focus is the element the keyboard's focus ring is on, an index in
+	// focusables (-1: none); focusR is where it was last drawn.
+	focus    int
+	focusR   viz.Rect
 	mx, my   int
 	dragging bool // the timeline is being dragged
 	buttons  []button
@@ -86,7 +102,7 @@ type App struct {
 // New opens the state's source. A bad source is an error; the caller may
 // fall back to the default.
 func New(o Options) (*App, error) {
-	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true, ui: newUISizes(1)}
+	a := &App{host: o.Host, budget: o.Budget, w: 1280, h: 800, dirty: true, ui: newUISizes(1), focus: -1, exercises: true}
 	if a.host == nil {
 		a.host = NopHost{}
 	}
@@ -104,6 +120,7 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	a.view, a.va, a.hasVA = st.View, st.VA, st.HasVA
+	a.score = st.Score
 	if o.Speed > 0 {
 		a.p.speed = speedIndex(o.Speed)
 	}
@@ -150,6 +167,7 @@ func (a *App) open(st State) error {
 	}
 	p.stopAtLabels = a.tour
 	a.err = ""
+	a.whatFrom = nil
 	a.dirty = true
 	return nil
 }
@@ -259,6 +277,7 @@ func (a *App) Update(in Input) {
 		a.dirty = true
 	}
 	a.applyTourStep()
+	a.askPending()
 	if a.p.missed != UntilNone {
 		a.notify(noFurther(a.p.missed))
 		a.p.missed = UntilNone
@@ -307,7 +326,7 @@ func (a *App) notify(s string) {
 func (a *App) State() State {
 	src := a.p.src
 	src.Data = nil
-	return State{Source: src, Overrides: a.p.ovr, Event: a.p.pos(), VA: a.va, HasVA: a.hasVA, View: a.view}
+	return State{Source: src, Overrides: a.p.ovr, Event: a.p.pos(), VA: a.va, HasVA: a.hasVA, View: a.view, Score: a.score}
 }
 
 // handle applies the input of a tick.
@@ -351,12 +370,16 @@ func (a *App) handle(in *Input) {
 }
 
 func (a *App) updateHover() {
-	old, oldOK := a.hover, a.hoverOK
-	a.hover, a.hoverOK = viz.HitID{}, false
+	old, oldOK, oldGloss := a.hover, a.hoverOK, a.gloss
+	a.hover, a.hoverOK, a.gloss = viz.HitID{}, false, ""
 	if a.my < a.vizH {
 		a.hover, a.hoverOK = a.list.HitTest(a.mx, a.my)
 	}
-	if a.hoverOK != oldOK || a.hover != old {
+	if !a.hoverOK && a.my < a.barY {
+		// Words without a region of their own: the glossary.
+		a.gloss = glossaryFor(a.textAt(a.mx, a.my))
+	}
+	if a.hoverOK != oldOK || a.hover != old || a.gloss != oldGloss {
 		a.dirty = true
 	}
 }
@@ -373,6 +396,7 @@ func (a *App) TogglePlay() {
 			a.seek(0)
 		}
 		p.startRun()
+		a.ran = true
 		p.playing, p.acc = true, 0
 	}
 	p.until = UntilNone
@@ -408,6 +432,7 @@ func (a *App) StepUntil(u Until) {
 	}
 	a.p.until = u
 	a.p.startRun()
+	a.ran = u == UntilStep // f and m stop where they stop
 	a.dirty = true
 }
 
@@ -457,6 +482,7 @@ func (a *App) labelStop(i int) uint64 {
 
 func (a *App) seek(n uint64) {
 	a.p.seekTo(n)
+	a.ran = false
 	a.dirty = true
 }
 
@@ -547,12 +573,12 @@ func (a *App) Reconfigure(o Overrides) error {
 	st := a.State()
 	st.Source = a.p.src
 	st.Overrides = o
-	playing := a.p.playing
+	playing, from := a.p.playing, a.whatFrom
 	if err := a.open(st); err != nil {
 		a.setErr(err)
 		return err
 	}
-	a.p.playing = playing
+	a.p.playing, a.whatFrom = playing, from
 	return nil
 }
 

@@ -131,3 +131,51 @@ func TestQueuedClicks(t *testing.T) {
 		t.Errorf("open a trace…: %d pickers", h.picks)
 	}
 }
+
+// TestKeyboardFocus: Tab moves a visible ring over what the mouse can
+// click, and Enter does what the click does: here the ► button, then a
+// row of Recent events.
+func TestKeyboardFocus(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "boot.txt"}, Event: 700})
+	x, y := buttonAt(t, a, "►")
+	found := false
+	for i := 0; i < 200 && !found; i++ {
+		a.Update(Input{Keys: []Key{KeyTab}})
+		a.dirty = true
+		l, _ := a.Frame()
+		ringed := false
+		for _, p := range l.Panels {
+			ringed = ringed || p.Name == "focus"
+		}
+		if !ringed {
+			t.Fatal("Tab drew no focus ring")
+		}
+		found = a.focusR.Contains(x, y)
+	}
+	if !found {
+		t.Fatal("Tab never reached ►")
+	}
+	a.Update(Input{Keys: []Key{KeyEnter}})
+	run(a)
+	if a.p.pos() != 701 {
+		t.Errorf("Enter on ►: at %d", a.p.pos())
+	}
+	// Shift+Tab back to an access row of Recent events, Enter selects its address.
+	for i := 0; i < 200; i++ {
+		a.Update(Input{Keys: []Key{KeyTab}, Shift: true})
+		a.dirty = true
+		a.Frame()
+		id, ok := a.list.HitTest(a.mx, a.my)
+		if !ok || id.Kind != viz.HitOutcome {
+			continue
+		}
+		if o := a.recentOutcome(id.Event); o != nil && hasVA(o.Event.Kind) {
+			a.Update(Input{Keys: []Key{KeyEnter}})
+			if !a.hasVA || a.va != xva(o.Event.Addr) {
+				t.Errorf("Enter on the row of event %d: selected %v %#x", id.Event, a.hasVA, uint64(a.va))
+			}
+			return
+		}
+	}
+	t.Error("Shift+Tab never reached an access row")
+}

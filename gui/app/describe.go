@@ -80,10 +80,14 @@ func (a *App) describe(id viz.HitID) []string {
 		}
 		return l
 	case viz.HitCounter:
-		if a.counter == id.Name {
-			return []string{"statistic " + id.Name, "click: stop showing where it changed"}
+		l := []string{"statistic " + id.Name}
+		if s, ok := eng.Stats().Lookup(id.Name); ok && s.Desc != "" {
+			l = append(l, wrap(viz.FaceMono, a.ui.small+1, a.ui.px(520), s.Desc)...)
 		}
-		return []string{"statistic " + id.Name, "click: show on the timeline where it changed"}
+		if a.counter == id.Name {
+			return append(l, "click: stop showing where it changed")
+		}
+		return append(l, "click: show on the timeline where it changed")
 	case viz.HitTimeline:
 		l := []string{fmt.Sprintf("event %d", id.Event), "click or drag: go there"}
 		for _, lab := range a.p.labels {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -103,7 +104,7 @@ type Status struct {
 	Walk     string  `json:"walk"`     // the guest walk of VA: "0x… -> 0x…" or the fault
 	Mode     string  `json:"mode"`     // the guest paging mode
 	Label    string  `json:"label"`    // the latest label
-	Overlay  string  `json:"overlay"`  // "help", "prompt", "scenarios" or ""
+	Overlay  string  `json:"overlay"`  // "quiz", "help", "prompt", "scenarios" or ""
 	Error    string  `json:"error"`
 	Frames   uint64  `json:"frames"`   // frames built so far
 	Location string  `json:"location"` // the URL fragment of this state
@@ -139,6 +140,8 @@ func (a *App) Status() Status {
 		s.Label = l.Text
 	}
 	switch {
+	case a.quiz != nil:
+		s.Overlay = "quiz"
 	case a.help:
 		s.Overlay = "help"
 	case a.prompt != nil:
@@ -205,4 +208,50 @@ func (a *App) TextsJSON() string {
 		j.b = append(k.b, '}')
 	}
 	return string(append(j.b, ']', '}'))
+}
+
+// LiveText is what a screen reader is told: the step of the tour, the
+// replay's position and state, the last event, the walk and the latest
+// message. The browser keeps it in an ARIA live region.
+func (a *App) LiveText() string {
+	s := a.Status()
+	var b []string
+	if a.tour {
+		head, look, text := a.tourText()
+		b = append(b, head+": "+text)
+		if look != "" {
+			b = append(b, look+".")
+		}
+	}
+	pos := "Event " + group(s.Event)
+	if s.Total > 0 {
+		pos += " of " + group(s.Total)
+	}
+	b = append(b, pos+", "+a.statusWord()+". Mode: "+s.Mode+", "+s.Paging+" paging.")
+	if o := a.p.recent.Last(); o != nil {
+		line := "Last event: " + o.Event.Op()
+		if hasVA(o.Event.Kind) {
+			line += fmt.Sprintf(" %#x", o.Event.Addr)
+		}
+		if o.Path != engine.PathNone {
+			line += ", " + o.Path.String()
+		}
+		b = append(b, line+".")
+	}
+	if s.Walk != "" {
+		b = append(b, "Walk: "+s.Walk+".")
+	}
+	if a.quiz != nil {
+		b = append(b, "Question: "+a.quiz.ask)
+		for i, c := range a.quiz.choices {
+			b = append(b, fmt.Sprintf("%d: %s.", i+1, c))
+		}
+	}
+	switch {
+	case s.Error != "":
+		b = append(b, "Error: "+s.Error)
+	case a.toast != "":
+		b = append(b, a.toast)
+	}
+	return strings.Join(b, " ")
 }

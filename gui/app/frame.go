@@ -91,14 +91,17 @@ func (a *App) Frame() (*viz.List, bool) {
 	}
 	a.barY = y
 	a.drawBar(viz.R(0, y, w, bar))
+	a.drawFocus()
 	switch {
+	case a.quiz != nil:
+		a.drawQuiz(w, h)
 	case a.prompt != nil:
 		a.drawPrompt(w, h)
 	case a.picker != nil:
 		a.drawPicker(w, h)
 	case a.help:
 		a.drawHelp(w, h)
-	case a.hoverOK:
+	case a.hoverOK || a.gloss != "":
 		a.drawTooltip(w, h)
 	}
 	a.drawMessages(w)
@@ -219,6 +222,12 @@ func (a *App) click(x, y int) {
 	case viz.HitEntry:
 		if id.Hier != viz.HierNested {
 			a.Select(xva(id.Addr))
+		}
+	case viz.HitWalkLevel:
+		// A level of the walk: what if it were different?
+		if id.Hier == viz.HierGuest {
+			a.whatLevel = id.Level
+			a.openWhatIf()
 		}
 	case viz.HitOutcome:
 		// Only accesses and invlpg name a virtual address: a cr3, cpl or

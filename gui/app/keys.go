@@ -23,12 +23,15 @@ var KeyHelp = [][2]string{
 	{"g", "go to an event number or a label's text"},
 	{"/", "type a virtual address to follow"},
 	{"click", "an entry or an event selects its address; the timeline seeks (drag it)"},
+	{"Tab  Enter", "move the focus ring over buttons, events, walk levels, statistics; Enter clicks"},
 	{"Esc", "follow the last access again; close what is open"},
 	{viewKeys(), "views: " + strings.Join(viz.ViewNames(), ", ")},
 	{"o", "scenarios: tour, sample traces, workloads, a file; host mode, paging, pool"},
 	{"t", "the tour's explanations on / off"},
 	{"PgUp PgDn", "scroll the tour's explanation"},
 	{"e  c  j", "export the view as PNG, the statistics as CSV / JSON"},
+	{"x  X", "a question about the next access: predict, then see; the tour's questions on / off"},
+	{"w  W  k", "what if: change an entry of the walk here (a branch) / back to the original / save the branch"},
 	{"?", "this help"},
 }
 
@@ -58,6 +61,7 @@ const (
 	promptVA
 	promptPath
 	promptParams
+	promptWhatIf
 )
 
 func (a *App) openPrompt(k promptKind) {
@@ -98,6 +102,8 @@ func (a *App) submitPrompt() {
 		err = a.Open(st)
 	case promptParams:
 		err = a.openWorkload(pr.wl, pr.text)
+	case promptWhatIf:
+		err = a.WhatIf(pr.text)
 	}
 	if err != nil {
 		pr.err = err.Error()
@@ -144,6 +150,9 @@ func (a *App) openWorkload(name, args string) error {
 }
 
 func (a *App) key(k Key, shift bool) {
+	if a.quizKey(k) {
+		return
+	}
 	if a.prompt != nil {
 		switch k {
 		case KeyEscape:
@@ -164,8 +173,19 @@ func (a *App) key(k Key, shift bool) {
 		return
 	}
 	switch k {
+	case KeyTab:
+		if shift {
+			a.MoveFocus(-1)
+		} else {
+			a.MoveFocus(1)
+		}
+	case KeyEnter:
+		a.activateFocus()
 	case KeyEscape:
 		switch {
+		case a.focus >= 0:
+			a.focus = -1
+			a.hoverOK, a.gloss = false, ""
 		case a.help:
 			a.help = false
 		case a.err != "":
@@ -216,6 +236,9 @@ func (a *App) char(r rune) {
 		a.key(KeyBackspace, false)
 		return
 	}
+	if a.quizChar(r) {
+		return
+	}
 	if a.prompt != nil {
 		if r >= ' ' && r != 0x7f && len(a.prompt.text) < 200 {
 			a.prompt.text += string(r)
@@ -248,6 +271,21 @@ func (a *App) char(r rune) {
 		a.PrevLabel()
 	case 'F':
 		a.PrevFault()
+	case 'x':
+		a.Ask()
+	case 'X':
+		a.exercises = !a.exercises
+		if a.exercises {
+			a.notify("the tour asks before it shows, at its question steps (X: off)")
+		} else {
+			a.notify("the tour shows without asking (X: on)")
+		}
+	case 'w':
+		a.openWhatIf()
+	case 'W':
+		a.WhatIfBack()
+	case 'k':
+		a.SaveBranch()
 	case 'M':
 		a.PrevMode()
 	case 'g':
@@ -273,6 +311,19 @@ func (a *App) char(r rune) {
 			}
 		}
 	}
+}
+
+// openWhatIf asks how to change the selected entry of the walk.
+func (a *App) openWhatIf() {
+	st, _, err := a.whatIfTarget()
+	if err != nil {
+		a.notify("what if: " + err.Error())
+		return
+	}
+	a.openPrompt(promptWhatIf)
+	a.prompt.title = fmt.Sprintf("What if the guest's %v entry at %#x (now %#x) were…", st.Level, uint64(st.EntryAddr), uint64(st.Entry))
+	a.prompt.hint = "flip P W U X S (one or more), or frame 0x203000 · a branch of the replay; the original stays · Enter · Esc"
+	a.prompt.text = "flip W"
 }
 
 // OpenFile asks for a trace file: the platform's file picker (the
@@ -327,6 +378,9 @@ func (a *App) openPicker() {
 		case strings.HasPrefix(n, "x86-"):
 			// make x86-samples: the browser cannot run the emulator.
 			add(pickSample, n, n, "a real x86 guest's run in Unicorn, recorded")
+		case n == "linux.txt":
+			// make linux-sample: a QEMU core imported.
+			add(pickSample, n, n, "a real Debian Linux guest's page tables, from a QEMU core")
 		default:
 			add(pickSample, n, n, "sample trace")
 		}

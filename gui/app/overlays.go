@@ -2,6 +2,7 @@ package app
 
 import (
 	"image/color"
+	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
@@ -114,7 +115,16 @@ func (a *App) drawPicker(fw, fh int) {
 // drawTooltip describes what is under the cursor.
 func (a *App) drawTooltip(fw, fh int) {
 	u := &a.ui
-	lines := a.describe(a.hover)
+	var lines []string
+	if a.hoverOK {
+		lines = a.describe(a.hover)
+	} else if a.gloss != "" {
+		term, text, _ := strings.Cut(a.gloss, ": ")
+		lines = append([]string{term}, wrap(viz.FaceMono, u.small+1, u.px(520), text)...)
+		if text == "" {
+			lines = wrap(viz.FaceMono, u.small+1, u.px(520), a.gloss)
+		}
+	}
 	if len(lines) == 0 {
 		return
 	}

@@ -93,6 +93,7 @@ type State struct {
 	VA    x86.GVA
 	HasVA bool
 	View  viz.View
+	Score Score // the exercises answered (right of asked)
 }
 
 // Encode writes s as the fragment of a URL (without '#'): short keys in
@@ -138,6 +139,9 @@ func (s State) Encode() string {
 		add("va", "0x"+strconv.FormatUint(uint64(s.VA), 16))
 	}
 	add("view", s.View.String())
+	if s.Score.Asked > 0 {
+		add("quiz", strconv.Itoa(s.Score.Right)+"/"+strconv.Itoa(s.Score.Asked))
+	}
 	return b.String()
 }
 
@@ -224,6 +228,15 @@ func DecodeState(frag string) (State, error) {
 		if s.View, err = viz.ParseView(v); err != nil {
 			return s, fmt.Errorf("link state: %v", err)
 		}
+	}
+	if v, ok := get("quiz"); ok {
+		r, n, _ := strings.Cut(v, "/")
+		right, err1 := strconv.Atoi(r)
+		asked, err2 := strconv.Atoi(n)
+		if err1 != nil || err2 != nil || right < 0 || right > asked {
+			return s, fmt.Errorf("link state: quiz %q is not RIGHT/ASKED", v)
+		}
+		s.Score = Score{right, asked}
 	}
 	return s, nil
 }

@@ -20,6 +20,10 @@ func (a *App) tourText() (head, look, body string) {
 		}
 	}
 	head = "Step " + strconv.Itoa(idx+1) + " of " + strconv.Itoa(len(a.p.labels))
+	if a.quiz != nil && a.quiz.chosen < 0 {
+		// The explanation would give the answer away.
+		return head, "", "Predict first: answer the question, then the explanation of this step follows."
+	}
 	if st := tourStepFor(lab.Text); st != nil {
 		look = "Look at: " + st.tip
 	}

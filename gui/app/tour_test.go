@@ -45,6 +45,7 @@ func hasText(a *App, sub string) bool {
 // the step whose text says an access faults shows that fault.
 func TestTourStepShowsItsText(t *testing.T) {
 	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
 	labels := a.p.labels
 	if len(labels) < 20 {
 		t.Fatalf("%d labels", len(labels))
@@ -194,6 +195,7 @@ func TestFileStatsMatchReplay(t *testing.T) {
 // shadow step puts the trace's own engine back.
 func TestTourChapters(t *testing.T) {
 	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
 	wantPath := map[string]engine.Path{
 		"The TLB (translation lookaside buffer)": engine.PathTLBHit,
 		"A sync on a fault":                      engine.PathSyncPage,
@@ -261,5 +263,78 @@ func TestTourChapters(t *testing.T) {
 	run(a)
 	if a.p.cfg.Paging != engine.PagingShadow {
 		t.Errorf("back at a shadow step, paging is %v", a.p.cfg.Paging)
+	}
+}
+
+// TestLiveText: the words a screen reader gets name the step, the
+// position, the last event and the walk.
+func TestLiveText(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
+	a.StepUntil(UntilLabel)
+	run(a)
+	for range 8 {
+		a.StepUntil(UntilLabel)
+		run(a)
+	}
+	s := a.LiveText()
+	for _, want := range []string{"Step 9 of 44: Virtual 0x401000", "Look at: the walk stops", "Event 44 of 178, paused", "Last event: ", "Walk: 0x"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("live text %q lacks %q", s, want)
+		}
+	}
+}
+
+// TestTourAsks: with exercises on (the default), the tour's question
+// steps stop before their first access and ask, with the explanation
+// held back; answering (right, then wrong) shows the access and the rest
+// of the step, and the explanation.
+func TestTourAsks(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	asked := 0
+	for i := range a.p.labels {
+		a.StepUntil(UntilLabel)
+		run(a)
+		run(a)
+		run(a)
+		lab, _ := a.p.currentLabel()
+		st := tourStepFor(lab.Text)
+		if !st.ask {
+			if a.quiz != nil {
+				t.Fatalf("step %d asked %q", i+1, a.quiz.ask)
+			}
+			continue
+		}
+		q := a.quiz
+		if q == nil {
+			t.Fatalf("step %d (%.40q) asked nothing", i+1, lab.Text)
+		}
+		if a.p.pos() != q.event || a.p.last.Event.Kind.Access() && a.p.last.Index > lab.Event {
+			t.Errorf("step %d: asked at %d after an access of the step", i+1, a.p.pos())
+		}
+		if _, _, text := a.tourText(); strings.Contains(text, lab.Text[:20]) {
+			t.Errorf("step %d: the explanation shows before the answer", i+1)
+		}
+		choice := q.right
+		if asked%2 == 1 {
+			choice = (q.right + 1) % len(q.choices)
+		}
+		asked++
+		a.Answer(choice)
+		run(a)
+		want := a.p.total
+		if i+1 < len(a.p.labels) {
+			want = a.p.labels[i+1].Event
+		}
+		if a.p.pos() != want {
+			t.Errorf("step %d: after the answer at %d, want the step's end %d", i+1, a.p.pos(), want)
+		}
+		if _, _, text := a.tourText(); text != lab.Text {
+			t.Errorf("step %d: after the answer the panel says %q", i+1, text)
+		}
+		a.Update(Input{Keys: []Key{KeyEnter}})
+	}
+	if asked < 4 || a.score.Asked != asked || a.score.Right != (asked+1)/2 {
+		t.Errorf("asked %d, score %+v", asked, a.score)
 	}
 }

@@ -19,6 +19,7 @@ type tourStep struct {
 	key, tip string
 	look     look
 	nested   bool     // replay this step with nested paging
+	ask      bool     // an exercise: stop before the step's first access and ask about it
 	view     viz.View // with setView: the view the step opens
 	setView  bool
 }
@@ -56,10 +57,10 @@ var tourSteps = []tourStep{
 	{key: "splits into 10 + 10 + 12 bits", tip: "the walk inspector splits the address into its index fields", look: lookWalk},
 	{key: "paging is on", tip: "the page-table panel: the guest's tables above, the shadow copy the CPU really uses below", look: lookHier},
 	{key: "records its use of entries", tip: "the A and D flags light up in the walk inspector", look: walkLevel(x86.LevelPT)},
-	{key: "raises a page fault", tip: "the walk stops at the missing entry; the event turns red in Recent events", look: lookEvent},
+	{key: "raises a page fault", tip: "the walk stops at the missing entry; the event turns red in Recent events", look: lookEvent, ask: true},
 	{key: "handles the fault", tip: "a new green page appears in the page table; the retried access succeeds", look: lookHier},
 	{key: "read-only by clearing its Writable bit", tip: "the W flag of the entry in the walk inspector", look: walkLevel(x86.LevelPT)},
-	{key: "Writing to the read-only page now faults", tip: "the error code under the walk, and the red event", look: lookEvent},
+	{key: "Writing to the read-only page now faults", tip: "the error code under the walk, and the red event", look: lookEvent, ask: true},
 	{key: "User mode (CPL 3)", tip: "CPL in the mode bar, and the U flags along the walk", look: lookMode},
 	{key: "Big pages", tip: "the walk ends one level early, at a page directory entry with S (big page)", look: walkLevel(x86.LevelPD)},
 	{key: "PAE paging", tip: "the mode bar: PAE; entries are now 8 bytes, 512 to a table", look: lookMode},
@@ -82,11 +83,11 @@ var tourSteps = []tourStep{
 	{key: "Why shadow tables", tip: "each level of the walk has a guest row and a shadow row: their frames differ", look: walkLevel(x86.LevelPT)},
 	{key: "The shadow pool", tip: "the pool panel: one page per guest table in use, by kind", look: lookPool},
 	{key: "A sync on a fault", tip: "sync-page in Recent events: the hypervisor's fault, invisible to the guest", look: lookEvent},
-	{key: "Dirty-bit tracking by write protection", tip: "dirty-trap, then a tlb-hit for the second write", look: lookEvent},
+	{key: "Dirty-bit tracking by write protection", tip: "dirty-trap, then a tlb-hit for the second write", look: lookEvent, ask: true},
 	{key: "Write monitoring", tip: "pt-write in Recent events: the guest's write to its own table trapped", look: lookEvent},
 	{key: "Nested paging (AMD", tip: "the mode bar says nested; the walk shows nested entries instead of shadow ones", look: lookMode, nested: true},
-	{key: "The 2D walk", tip: "the grid under the walk: 24 memory references for one TLB miss", look: lookWalk, nested: true, view: viz.ViewWalk, setView: true},
-	{key: "A nested fault", tip: "nested-fault in Recent events", look: lookEvent, nested: true, view: viz.ViewWalk, setView: true},
+	{key: "The 2D walk", tip: "the grid under the walk: 24 memory references for one TLB miss", look: lookWalk, nested: true, view: viz.ViewWalk, setView: true, ask: true},
+	{key: "A nested fault", tip: "nested-fault in Recent events", look: lookEvent, nested: true, view: viz.ViewWalk, setView: true, ask: true},
 	{key: "Hypervisor mappings", tip: "view 5: the hypervisor's mappings in the guest's linear space", look: lookMappings, view: viz.ViewIntermediate, setView: true},
 	{key: "The intermediate context", tip: "view 5: the intermediate tables beside the shadow ones", look: lookHier, view: viz.ViewIntermediate, setView: true},
 	{key: "End of the tour", tip: "press o to try the other scenarios, or change the host mode and replay", look: lookTimeline, view: viz.ViewOverview, setView: true},
@@ -136,7 +137,9 @@ func (a *App) applyTourStep() {
 			return
 		}
 		return // applied once the replay is back at this step
-	case !wantNested && a.tourOvr:
+	case !wantNested && isNested && (a.tourOvr || a.p.ovr.PagingSet):
+		// Also after a reload: the link carried the nested chapter's
+		// engine, and this step is shown with the trace's own.
 		a.tourOvr = false
 		if a.Reconfigure(Overrides{}) != nil {
 			return
@@ -146,6 +149,30 @@ func (a *App) applyTourStep() {
 	a.tourShown = lab.Event
 	if st.setView {
 		a.SetView(st.view)
+	}
+	if st.ask && a.exercises && a.ran {
+		// Predict, then see: back to just before the step's first
+		// access, and ask about it; the explanation waits for the answer.
+		for i := 0; i < a.p.recent.Len(); i++ {
+			if o := a.p.recent.At(i); o.Index > lab.Event && o.Event.Kind.Access() {
+				a.Seek(o.Index)
+				a.askAt = o.Index + 1 // +1: 0 means none
+				return
+			}
+		}
+	}
+}
+
+// askPending opens the question a step asked for once the replay is
+// back before its access.
+func (a *App) askPending() {
+	if a.askAt == 0 || a.p.busy() {
+		return
+	}
+	at := a.askAt - 1
+	a.askAt = 0
+	if a.p.pos() == at {
+		a.Ask()
 	}
 }
 

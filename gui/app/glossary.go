@@ -1,0 +1,101 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// The glossary: hovering over a word the screen shows explains it. An
+// entry is found in the text under the cursor by its key (the longest
+// key the text contains wins, so "PDPT" is not read as "PD").
+var glossary = []struct{ key, text string }{
+	// The mode bar.
+	{"guest", "guest: the virtual machine's own paging mode, as its control registers set it"},
+	{"shadow", "shadow: the format of the tables the processor really walks; under shadow paging the hypervisor builds them from the guest's (shadow PAE: shadow tables in PAE format)"},
+	{"host", "host: the paging mode the hypervisor itself runs in"},
+	{"switcher", "switcher: the hypervisor code that moves the processor between the host's and the guest's worlds; AMD64-to-PAE names the host mode and the shadow mode it switches between"},
+	{"paging", "paging: how the hypervisor translates guest-physical memory: shadow tables, or nested paging (AMD NPT, Intel EPT) done by the processor"},
+	{"Nested", "Nested: no shadow tables; the processor walks the guest's tables and the hypervisor's nested tables (a 2D walk)"},
+	{"CR0", "CR0: control register 0; PE turns on protected mode, PG paging, WP makes read-only pages read-only for the kernel too"},
+	{"CR3", "CR3: the physical address of the top page table (the root of the walk)"},
+	{"CR4", "CR4: control register 4; PSE allows 4 MiB pages, PAE 8-byte entries, PGE global pages, LA57 5-level paging"},
+	{"EFER", "EFER: extended feature register; LME asks for long mode, LMA says it is active, NXE enables the no-execute bit"},
+	{"CPL", "CPL: current privilege level; 0 is the kernel, 3 user programs (which need the U bit on every level)"},
+	{"PE", "PE: protection enable (CR0 bit 0): protected mode"},
+	{"ET", "ET: extension type (CR0 bit 4), always set on modern processors"},
+	{"WP", "WP: write protect (CR0 bit 16): read-only pages are read-only for the kernel too"},
+	{"PG", "PG: paging (CR0 bit 31): addresses go through the page tables"},
+	{"PGE", "PGE: global pages, kept in the TLB across CR3 loads"},
+	{"AMD64", "AMD64: long mode (64-bit), four levels of 512 entries (+NX: with the no-execute bit)"},
+	{"-to-", "the switcher's worlds: the host's paging mode, then the mode of the shadow (or nested) tables the guest runs on"},
+	{"nested", "nested paging: the processor walks the guest's tables and the hypervisor's nested tables (AMD-V's NPT, Intel's EPT); no shadow tables"},
+	{"PSE", "PSE: page size extension, 4 MiB pages in 32-bit paging"},
+	{"PAE", "PAE: physical address extension: 8-byte entries, 512 to a table, a 4-entry PDPT on top"},
+	{"LA57", "LA57: 5-level paging, a PML5 above the PML4 (57-bit addresses)"},
+	{"NXE", "NXE: enables bit 63, no-execute, in every entry"},
+	{"LME", "LME: long mode enable (takes effect when paging is turned on)"},
+	{"LMA", "LMA: long mode active, set by the processor"},
+	{"Real", "Real mode: no paging and no protection; an address is a physical address"},
+	// Tables and walks.
+	{"PML5", "PML5: the top table of 5-level paging"},
+	{"PML4", "PML4: the top table of 4-level long-mode paging, 512 entries of 512 GiB each"},
+	{"PDPT", "PDPT: page-directory-pointer table; in PAE only 4 entries, loaded into registers when CR3 is written (PDPTE registers)"},
+	{"PD", "PD: page directory; an entry points to a page table, or maps a big page itself (PS)"},
+	{"PT", "PT: page table; each entry maps one 4 KiB page"},
+	{"offset", "offset: the low bits of the address, the byte within the page"},
+	{"sign", "sign: the bits above the translated ones, which must copy the top one (a canonical address)"},
+	{"_FOR_", "a shadow pool page's kind: the shadow table's format FOR the guest table's (e.g. PAE_PT_FOR_32BIT_PT shadows a 32-bit page table with a PAE one)"},
+	{"2D walk", "2D walk: under nested paging every guest-physical address of the guest walk is itself walked through the nested tables"},
+	// Legends.
+	{"points to a table", "an entry that points to the next table down"},
+	{"dirty tracking", "read-only: dirty tracking: the guest's page is writable but not yet dirty, so the shadow maps it read-only; the first write traps and the hypervisor sets D"},
+	{"accessed emulation", "not present: accessed emulation: the guest's entry has A clear, so the shadow leaves it out; the first access traps and the hypervisor sets A"},
+	{"not synced yet", "not synced yet: the guest has the entry, the shadow has not copied it; the first access syncs it"},
+	{"stale", "stale: the guest changed its entry; the shadow copy is out of date until the guest flushes its TLB"},
+	{"hypervisor mapping", "hypervisor mapping: a range of the guest's linear space the hypervisor uses for itself"},
+	{"reserved bits", "reserved bits set: bits that must be zero are not, so the processor raises a page fault"},
+	{"zero page", "zero page: guest memory never written, backed by one shared page of zeros"},
+	{"holds a shadowed guest table", "a guest page holding a page table the pool shadows: writes to it are monitored"},
+	{"physical handler", "physical handler: a range whose accesses the hypervisor intercepts (a device, a monitored page)"},
+	{"intermediate", "intermediate context: the tables the switcher runs on while neither the host's nor the guest's are in use"},
+	// Paths of Recent events.
+	{"tlb-hit", "tlb-hit: the translation was in the TLB, no walk at all"},
+	{"shadow-hit", "shadow-hit: the shadow tables had the entry; the processor walked them without the hypervisor"},
+	{"sync-page", "sync-page: a fault the hypervisor took to copy one guest entry into the shadow table; the guest never sees it"},
+	{"sync-pt", "sync-pt: the hypervisor built the shadow of a whole guest page table"},
+	{"accessed-trap", "accessed-trap: the first use of an entry whose A bit was clear; the hypervisor set A and mapped the page"},
+	{"dirty-trap", "dirty-trap: the first write to a clean page; the hypervisor set D in the guest's entry and made the shadow writable"},
+	{"pt-write", "pt-write: the guest wrote to one of its own page tables, which are write-monitored; the hypervisor updated its shadow"},
+	{"nested-walk", "nested-walk: a TLB miss under nested paging, translated by the 2D walk"},
+	{"nested-fault", "nested-fault: the nested tables did not map the guest-physical page yet; the hypervisor mapped it and resumed"},
+	{"guest-fault", "guest-fault: a page fault the guest's own tables cause; it is delivered to the guest"},
+	{"#PF", "#PF: page fault, with an error code: bit 0 present, 1 write, 2 user, 4 instruction fetch"},
+	{"pool", "shadow page pool: the host pages the hypervisor keeps shadow tables in; full, it frees the least recently used"},
+	{"/PGM", "/PGM counters: the page manager's statistics, named as in the original hypervisor; hover over one for what it counts"},
+	{"TLB", "TLB: translation lookaside buffer, the processor's cache of translations; invlpg drops one entry"},
+	{"invlpg", "invlpg: drop the TLB's translation of one page, after the guest changed its entry"},
+}
+
+// glossaryFor is the explanation of the longest glossary key s holds.
+func glossaryFor(s string) string {
+	best, text := 0, ""
+	for _, g := range glossary {
+		if len(g.key) > best && strings.Contains(s, g.key) {
+			best, text = len(g.key), g.text
+		}
+	}
+	return text
+}
+
+// textAt is the text of the frame's panels under (x, y), if any.
+func (a *App) textAt(x, y int) string {
+	l := &a.list
+	for i := len(l.Prims) - 1; i >= 0; i-- {
+		p := &l.Prims[i]
+		if p.Op == viz.OpText && p.Rect().Contains(x, y) {
+			return string(l.TextOf(p))
+		}
+	}
+	return ""
+}

@@ -1,0 +1,94 @@
+package app
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// numberish is a value rather than a word: an address, a count, a file.
+var numberish = regexp.MustCompile(`^(0x[0-9a-f_]+|[0-9,]+|event .*|.*\.txt|[0-9a-f]+)$`)
+
+// TestGlossary: every word of the mode bar, every path in Recent events
+// and every legend has an explanation at each step of the tour, and
+// hovering shows it (a statistic shows what it counts).
+func TestGlossary(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
+	missing := map[string]bool{}
+	for range a.p.labels {
+		a.StepUntil(UntilLabel)
+		run(a)
+		run(a)
+		a.dirty = true
+		l, _ := a.Frame()
+		for i := range l.Prims {
+			p := &l.Prims[i]
+			if p.Op != viz.OpText {
+				continue
+			}
+			s := strings.TrimSpace(string(l.TextOf(p)))
+			panel := l.Panels[p.Panel].Name
+			check := panel == "mode" && !numberish.MatchString(s) && len(s) > 2 && strings.ToUpper(s) != s
+			check = check || panel == "mode" && len(s) > 1 && strings.ToUpper(s) == s && !numberish.MatchString(s)
+			check = check || panel == "log" && strings.Contains(s, "-") && !strings.Contains(s, " ")
+			if check && glossaryFor(s) == "" {
+				missing[panel+": "+s] = true
+			}
+		}
+	}
+	for m := range missing {
+		t.Errorf("no glossary entry for %q", m)
+	}
+
+	// Hover: the mode bar's "switcher", then a statistic.
+	a.SetView(viz.ViewOverview)
+	a.dirty = true
+	l, _ := a.Frame()
+	hover := func(want string) string {
+		for i := range l.Prims {
+			p := &l.Prims[i]
+			if p.Op == viz.OpText && string(l.TextOf(p)) == want {
+				a.Update(Input{MouseX: int(p.X) + 2, MouseY: int(p.Y) + 2, MouseIn: true})
+				return strings.Join(tooltip(a), "\n")
+			}
+		}
+		t.Fatalf("no %q on the screen", want)
+		return ""
+	}
+	if tip := hover("switcher"); !strings.Contains(tip, "moves the processor between") {
+		t.Errorf("hovering switcher: %q", tip)
+	}
+	a.SetView(viz.ViewMemory)
+	a.dirty = true
+	l, _ = a.Frame()
+	for _, r := range l.Regions {
+		if r.ID.Kind != viz.HitCounter {
+			continue
+		}
+		a.Update(Input{MouseX: r.R.X + 2, MouseY: r.R.Y + 2, MouseIn: true})
+		s, _ := a.p.eng.Stats().Lookup(r.ID.Name)
+		first, _, _ := strings.Cut(s.Desc, " ")
+		if tip := strings.Join(tooltip(a), " "); s.Desc == "" || !strings.Contains(tip, first) {
+			t.Errorf("hovering %s: %q, want what it counts (%q)", r.ID.Name, tip, s.Desc)
+		}
+		return
+	}
+	t.Error("no statistic on the screen")
+}
+
+// tooltip is the text of the tooltip the frame draws, if any.
+func tooltip(a *App) []string {
+	a.dirty = true
+	l, _ := a.Frame()
+	var out []string
+	for i := range l.Prims {
+		p := &l.Prims[i]
+		if p.Op == viz.OpText && l.Panels[p.Panel].Name == "tooltip" {
+			out = append(out, string(l.TextOf(p)))
+		}
+	}
+	return out
+}
