@@ -8,6 +8,12 @@
 // tell where they part, and the engine way yields engine events with
 // their outcomes, a trace.
 //
+// Unicorn delivers no exception itself: the host delivers each #PF and
+// int n through the guest's IDT, onto the ring-0 stack its TSS names when
+// the guest was in user mode, and tells the engine of every change of
+// CPL, RFLAGS.AC and PKRU as an event, so guests may use user mode,
+// SMEP, SMAP and protection keys (see CPUModel for what Unicorn lacks).
+//
 // Not available under js/wasm (no native library there).
 package x86live
 
