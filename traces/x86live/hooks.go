@@ -35,7 +35,6 @@ func (m *machine) Code(addr uint64, size uint32) {
 		m.fail("%w: it ran %d instructions in %v, the time limit, and was stopped at %#x", ErrRunaway, m.run.Instructions, m.timeLimit, addr)
 		return
 	}
-	m.pollState()
 	if m.way == WayEngine {
 		o, err := m.apply(engine.Event{Kind: engine.EvExec, Addr: addr})
 		if err != nil {
@@ -166,6 +165,10 @@ func (m *machine) Block(addr uint64, size uint32) {
 		return
 	}
 	m.pollCRs()
+	// QEMU ends a translation block after every instruction that changes
+	// CPL or AC (iret, int, far calls, stac, clac, popf), so the state
+	// is polled once per block, not per instruction.
+	m.pollState()
 	m.blockStart = addr
 	m.block = m.block[:0]
 	// The block's bytes, read once, let Code decode each instruction.

@@ -19,9 +19,9 @@ import (
 const eflagsAC = 1 << 18
 
 // pollState reports CPL and AC changes: iretq, a gate, stac, clac and
-// popf change them without a hook of their own. Unicorn asks for a
-// translation before the first instruction at the new privilege runs,
-// so TLBFill polls too.
+// popf change them without a hook of their own. Each ends its block, so
+// Block polls; Unicorn asks for a translation before the block at the
+// new privilege starts, so TLBFill polls too.
 func (m *machine) pollState() {
 	if m.delivering {
 		return // deliver sets the state itself
