@@ -69,6 +69,7 @@ type App struct {
 	exercises bool
 	askAt     uint64
 	ran       bool // the replay got here by running (play, n), not by a seek
+	tourVA    bool // the walk follows an address a step chose
 	score     Score
 	// What if: the level of the walk an edit changes (0: the last one
 	// reached), and the state a branch came from (nil: not a branch).
@@ -520,7 +521,7 @@ func (a *App) SetView(v viz.View) {
 
 // Select makes va the address the walk inspector and the panels follow.
 func (a *App) Select(va x86.GVA) {
-	a.va, a.hasVA = va, true
+	a.va, a.hasVA, a.tourVA = va, true, false
 	a.dirty = true
 }
 

@@ -233,6 +233,9 @@ func TestTourChapters(t *testing.T) {
 		if got := a.p.cfg.Paging == engine.PagingNested; got != st.nested {
 			t.Errorf("step %d (%.50q): nested paging %v, want %v", i+1, lab.Text, got, st.nested)
 		}
+		if va, ok := a.model.SelectedVA(); st.va != 0 && (!ok || va != st.va) {
+			t.Errorf("step %d (%.50q): the walk follows %#x, want %#x", i+1, lab.Text, uint64(va), uint64(st.va))
+		}
 		if st.setView && a.view != st.view {
 			t.Errorf("step %d (%.50q): view %v, want %v", i+1, lab.Text, a.view, st.view)
 		}
