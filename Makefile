@@ -55,6 +55,8 @@ bench:
 	$(GO) test -run '^$$' -bench '^(BenchmarkBinaryReader|BenchmarkBinaryWriter|BenchmarkMsgpackPerField|BenchmarkSyntheticText)$$' -benchmem -count=3 ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkTraceSize$$' -benchtime=1x ./traces
 	-$(GO) test -run '^$$' -bench '^BenchmarkX86Live' -benchtime=3x -count=3 ./traces/x86live
+	-$(GO) test -run '^$$' -bench '^(BenchmarkImportLinux|BenchmarkReplayImported)$$' -benchmem -count=3 ./traces/qemu
+	-$(GO) test -run '^$$' -bench '^BenchmarkAttachSnapshot$$' -benchtime=10x -count=3 ./traces/qemu/gdb
 	$(GO) test -run '^$$' -bench '^(BenchmarkSeekBuild|BenchmarkReplayLarge)$$' -benchtime=1x ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkSeek$$' -benchtime=50x ./traces
 	$(GO) test -run '^$$' -bench '^BenchmarkReplayRSS$$' -benchtime=1x ./cmd/explorer
@@ -208,3 +210,15 @@ $(LINUX_DIR)/kernel/.done:
 	find "$$d/kernel" -type f ! -name 'vmlinuz-*' ! -name 'config-*' ! -name crc7.ko -delete; \
 	ls "$$d"/kernel/boot/vmlinuz-* >/dev/null; touch "$$d/kernel/.done"; \
 	echo "linux-guest: $$pkg unpacked into $(LINUX_DIR)/kernel"
+
+## linux-sample: the sample trace traces/samples/linux.txt from a
+## linux-guest core (a user process at CPL 3, the direct map, vmalloc,
+## modules), with the PKRU memproc printed on the guest's console when
+## it has keys (a core does not hold PKRU): by default the guest with
+## 5-level paging, SMEP, SMAP and keys (LINUX_SAMPLE=4level: without).
+LINUX_SAMPLE ?= 5level
+.PHONY: linux-sample
+linux-sample: linux-guest build
+	pkru=$$(sed -n 's/.*memproc alpha.* pkru \(0x[0-9a-f]*\).*/--pkru \1/p' $(LINUX_DIR)/$(LINUX_SAMPLE)/console.log); \
+	$(BIN)/explorer import --name "Debian 6.1 under QEMU, linux-guest $(LINUX_SAMPLE)" $$pkru -o traces/samples/linux.txt $(LINUX_DIR)/$(LINUX_SAMPLE)/core.elf
+	$(GO) test ./traces/samples -run '^TestPack$$' -update

@@ -46,6 +46,9 @@ type Mismatch struct {
 	Event engine.Event
 	A, B  engine.Outcome
 	Why   string
+	// Memory: the guest memory differs at the end (Why says where); no
+	// event or outcome goes with it.
+	Memory bool
 }
 
 // ErrDiverged is returned by Apply when one side refused an event the
@@ -64,6 +67,7 @@ type Comparer struct {
 	Stretches  []Stretch // by |Delta|, largest first
 	Mismatches []Mismatch
 	Mismatched uint64 // events that mismatched (Mismatches keeps the first maxMismatches)
+	SkipMemory bool   // Finish does not compare the guest memories
 
 	tr      Tracker
 	winFrom uint64
@@ -87,6 +91,7 @@ func NewComparer(base engine.Config, specA, specB string, m CostModel, window ui
 		}
 		c.Sides[i] = &Side{Spec: spec, Config: eng.Config(), Eng: eng}
 	}
+	c.tr.Eng = c.Sides[0].Eng
 	return c, nil
 }
 
@@ -160,11 +165,44 @@ func guestDiff(a, b *engine.Outcome) string {
 	return ""
 }
 
-// Finish closes the last, partial window. Call it once after the last
-// event.
+// Finish closes the last, partial window and, unless SkipMemory, compares
+// the two guest memories. Call it once after the last event.
 func (c *Comparer) Finish() {
 	if c.Events > c.winFrom {
 		c.closeWindow()
+	}
+	if !c.SkipMemory {
+		c.checkMemory()
+	}
+}
+
+// checkMemory compares the bytes of the two guests' memory, which the
+// guest could read back: its page tables' accessed and dirty bits
+// included, which no outcome shows until the guest reads them. The
+// first difference is a mismatch.
+func (c *Comparer) checkMemory() {
+	ma, mb := c.Sides[0].Eng.Memory(), c.Sides[1].Eng.Memory()
+	var a, b [x86.PageSize]byte
+	for _, r := range ma.Ranges() {
+		for off := uint64(0); off < r.Spec.Size; off += x86.PageSize {
+			n := min(x86.PageSize, r.Spec.Size-off)
+			gpa := r.Spec.Start + x86.GPA(off)
+			ma.PeekBytes(gpa, a[:n])
+			mb.PeekBytes(gpa, b[:n])
+			if a == b {
+				continue
+			}
+			for i := range n {
+				if a[i] != b[i] {
+					c.Mismatched++
+					if len(c.Mismatches) < maxMismatches {
+						c.Mismatches = append(c.Mismatches, Mismatch{Index: c.Events, Memory: true,
+							Why: fmt.Sprintf("guest memory at %#x: %#x, %#x", uint64(gpa)+i, a[i], b[i])})
+					}
+					return
+				}
+			}
+		}
 	}
 }
 

@@ -104,11 +104,19 @@ func (c *Comparer) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	if c.Mismatched == 0 {
-		fmt.Fprintf(w, "guest-visible outcomes agree on all %d events\n", c.Events)
+		fmt.Fprintf(w, "guest-visible outcomes agree on all %d events", c.Events)
+		if !c.SkipMemory {
+			fmt.Fprintf(w, ", and so does guest memory at the end")
+		}
+		fmt.Fprintln(w)
 		return nil
 	}
 	fmt.Fprintf(w, "ENGINE BUG: guest-visible outcomes differ on %d events; the first:\n", c.Mismatched)
 	for _, m := range c.Mismatches {
+		if m.Memory {
+			fmt.Fprintf(w, "  after the last event: %s\n", m.Why)
+			continue
+		}
 		fmt.Fprintf(w, "  event %d: %s\n    a: %s\n    b: %s\n", m.Index, m.Why, traces.AppendOutcomeJSON(nil, &m.A), traces.AppendOutcomeJSON(nil, &m.B))
 	}
 	return nil
@@ -154,6 +162,10 @@ func (c *Comparer) WriteCSV(w io.Writer) error {
 		cw.Write([]string{fmt.Sprintf("stretch %d..%d", s.From, s.To), num(c.Model.Cycles(&s.Work[0])), num(c.Model.Cycles(&s.Work[1]))})
 	}
 	for _, m := range c.Mismatches {
+		if m.Memory {
+			cw.Write([]string{"mismatch memory", m.Why, ""})
+			continue
+		}
 		cw.Write([]string{fmt.Sprintf("mismatch %d", m.Index), string(traces.AppendOutcomeJSON(nil, &m.A)), string(traces.AppendOutcomeJSON(nil, &m.B))})
 	}
 	cw.Flush()
@@ -204,6 +216,10 @@ func (c *Comparer) WriteJSON(w io.Writer) error {
 			[2]float64{c.Model.Cycles(&s.Work[0]), c.Model.Cycles(&s.Work[1])}, s.pathDiffs(3)})
 	}
 	for _, m := range c.Mismatches {
+		if m.Memory {
+			out.Mismatches = append(out.Mismatches, mismatch{m.Index, m.Why, json.RawMessage("null"), json.RawMessage("null")})
+			continue
+		}
 		out.Mismatches = append(out.Mismatches, mismatch{m.Index, m.Why, traces.AppendOutcomeJSON(nil, &m.A), traces.AppendOutcomeJSON(nil, &m.B)})
 	}
 	enc := json.NewEncoder(w)

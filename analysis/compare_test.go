@@ -91,6 +91,22 @@ func TestCompareCostByHand(t *testing.T) {
 	}
 	// The stretch that differs most: events 32..36 (the last, partial
 	// window) or the one with A's first syncs; either way sorted by |a-b|.
+	// The last window, events 32..36 under shadow paging: A's guest
+	// fault (an exit and a 4-level walk), a shadow hit (4 references),
+	// the pw8 (nothing), the invlpg (an exit), the accessed-trap (an
+	// exit and a walk): 3 exits and 12 references.
+	found := false
+	for _, s := range c.Stretches {
+		if s.From == 32 {
+			found = true
+			if got := m.Cycles(&s.Work[0]); got != 3*1000+12*10 {
+				t.Errorf("stretch 32..%d: shadow %v cycles, want 3120", s.To, got)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("stretch 32.. not among %+v", c.Stretches)
+	}
 	for i := 1; i < len(c.Stretches); i++ {
 		if abs(c.Stretches[i-1].Delta) < abs(c.Stretches[i].Delta) {
 			t.Errorf("stretches out of order: %+v", c.Stretches)
@@ -120,6 +136,8 @@ func TestParseCosts(t *testing.T) {
 		{"\nvmexit = 3", `c.txt:2: unknown cost "vmexit"`},
 		{"exit = -1", "c.txt:1: exit: cycles \"-1\" is not a number"},
 		{"exit = lots", "c.txt:1: exit: cycles \"lots\""},
+		{"exit = NaN", "c.txt:1: exit: cycles \"NaN\""},
+		{"exit = +Inf", "c.txt:1: exit: cycles \"+Inf\""},
 	} {
 		if _, err := ParseCosts(strings.NewReader(tc.in), "c.txt"); err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%q: got %v, want %q", tc.in, err, tc.msg)
@@ -143,9 +161,10 @@ func TestApplySpec(t *testing.T) {
 }
 
 // TestCompareNeverDiffers is the property: on live guests of every
-// workload (several seeds), no pair of configurations (host modes,
-// shadow, nested and EPT paging, pools down to 16 pages, dirty page
-// tables on and off) ever gives the guest different outcomes.
+// workload (several seeds; PCIDs, SMEP and SMAP among them), no pair of
+// configurations (host modes, shadow, nested and EPT paging, pools down
+// to 16 pages, dirty page tables on and off) ever gives the guest
+// different outcomes or leaves it different memory.
 func TestCompareNeverDiffers(t *testing.T) {
 	guests := []struct {
 		name   string
@@ -158,6 +177,8 @@ func TestCompareNeverDiffers(t *testing.T) {
 		{"multiprocess", map[string]string{"ram": "8", "heap": "24"}, 1500, []uint64{1, 2, 3}},
 		{"multiprocess", map[string]string{"mode": "32bit", "procs": "4", "ram": "8", "heap": "16"}, 800, []uint64{4}},
 		{"multiprocess", map[string]string{"mode": "pae", "ram": "8", "heap": "16"}, 800, []uint64{5}},
+		{"multiprocess", map[string]string{"mode": "la57", "procs": "3", "ram": "8"}, 800, []uint64{6}},
+		{"multiprocess", map[string]string{"pcid": "true", "smap": "true", "ram": "8", "heap": "24"}, 1500, []uint64{7, 8}},
 		{"devices", map[string]string{"steps": "16", "ram": "4"}, 0, []uint64{1}},
 		{"mapping-conflict", map[string]string{"grow": "8", "touches": "6", "ram": "4"}, 0, []uint64{1}},
 		{"overcommit", map[string]string{"zero": "24", "share": "8", "balloon": "12", "ram": "4"}, 0, []uint64{1}},
@@ -226,5 +247,66 @@ func TestGuestDiff(t *testing.T) {
 		if got := guestDiff(&a, &b); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestChargeModern: SMEP, SMAP and protection-key faults are guest
+// faults like any other (an exit and a software walk under shadow
+// paging, nothing under nested), and invpcid exits only under shadow.
+func TestChargeModern(t *testing.T) {
+	for _, tc := range []struct {
+		o      engine.Outcome
+		paging engine.Paging
+		want   Work
+	}{
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvExec}, Path: engine.PathSMEPFault}, engine.PagingShadow, Work{CostExit: 1, CostWalkRef: 4}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvRead, Size: 4}, Path: engine.PathSMAPFault}, engine.PagingShadow, Work{CostExit: 1, CostWalkRef: 4}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvWrite, Size: 4}, Path: engine.PathKeyFault, MemRefs: 24}, engine.PagingNested, Work{CostNestedRef: 24}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvInvpcid, Size: 1}}, engine.PagingShadow, Work{CostExit: 1}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvInvpcid, Size: 1}}, engine.PagingEPT, Work{}},
+		{engine.Outcome{Event: engine.Event{Kind: engine.EvWrite, Size: 4}, OK: true, Path: engine.PathMonitorWrite}, engine.PagingShadow, Work{CostExit: 1, CostEmulate: 1}},
+	} {
+		var w Work
+		charge(&w, &tc.o, tc.paging, 4, 4)
+		if w != tc.want {
+			t.Errorf("%v %v under %v: %v, want %v", tc.o.Event.Kind, tc.o.Path, tc.paging, w, tc.want)
+		}
+	}
+}
+
+// TestCompareMemory: a byte of guest memory that differs at the end (as
+// a dirty bit one engine forgot would) is reported, after the events.
+func TestCompareMemory(t *testing.T) {
+	h, evs := readTrace(t, "testdata/twoproc.txt")
+	c, err := NewComparer(h.Config, "", "paging=nested", DefaultCosts, 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if err := c.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Side b "forgets" the dirty bit of A's PTE for 0x400000.
+	c.Sides[1].Eng.Memory().Write(0x303000, 8, 0x500027)
+	c.Finish()
+	if c.Mismatched != 1 || !c.Mismatches[0].Memory || c.Mismatches[0].Why != "guest memory at 0x303000: 0x67, 0x27" {
+		t.Fatalf("mismatches %+v", c.Mismatches)
+	}
+	var b strings.Builder
+	if err := c.WriteTable(&b); err != nil || !strings.Contains(b.String(), "ENGINE BUG") || !strings.Contains(b.String(), "after the last event: guest memory at 0x303000") {
+		t.Errorf("table:\n%s", b.String())
+	}
+	b.Reset()
+	if err := c.WriteJSON(&b); err != nil || !strings.Contains(b.String(), `"mismatched": 1`) {
+		t.Errorf("json:\n%s", b.String())
+	}
+	c2, _ := NewComparer(h.Config, "", "pool=16", DefaultCosts, 100, 1)
+	for _, ev := range evs {
+		c2.Apply(ev)
+	}
+	c2.Finish()
+	if c2.Mismatched != 0 {
+		t.Errorf("two sound configurations: %+v", c2.Mismatches)
 	}
 }

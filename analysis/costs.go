@@ -21,10 +21,11 @@ import (
 //   - exit: a VM exit and re-entry, with the hypervisor's dispatch.
 //     Shadow paging: every #PF the engine resolved (sync-page, sync-pt,
 //     dirty-trap, accessed-trap, pool-evict, pt-write, wp-emulation,
-//     handler) and every guest fault (intercepted, then reflected), each
-//     CR0/CR3/CR4 write, EFER write and invlpg. Nested paging: nested
-//     faults, handler calls, CR0/CR4 and EFER writes (the guest loads CR3,
-//     runs invlpg and takes its own #PF without an exit).
+//     handler) and every guest fault (intercepted, then reflected; SMEP,
+//     SMAP and protection-key faults too), each CR0/CR3/CR4 write, EFER
+//     write, invlpg and invpcid. Nested paging: nested faults, handler
+//     calls, CR0/CR4 and EFER writes (the guest loads CR3, runs invlpg and
+//     invpcid and takes its own #PF without an exit).
 //   - emulate: an instruction the hypervisor decodes and emulates on top
 //     of the exit: pt-write, wp-emulation, handler.
 //   - walk-ref: one memory reference of a one-dimensional page walk: the
@@ -102,7 +103,7 @@ func ParseCosts(r io.Reader, name string) (CostModel, error) {
 			return m, fmt.Errorf("%s:%d: unknown cost %q (want %s)", name, line, k, strings.Join(costNames[:], ", "))
 		}
 		c, err := strconv.ParseFloat(v, 64)
-		if err != nil || c < 0 || c > 1e9 {
+		if err != nil || !(c >= 0 && c <= 1e9) { // written so that NaN fails too
 			return m, fmt.Errorf("%s:%d: %s: cycles %q is not a number from 0 to 1e9", name, line, k, v)
 		}
 		m[item] = c
@@ -134,7 +135,7 @@ func charge(w *Work, o *engine.Outcome, paging engine.Paging, guest, shadow int)
 	case engine.EvCR0, engine.EvCR4, engine.EvEFER:
 		w[CostExit]++
 		return
-	case engine.EvCR3, engine.EvInvlpg:
+	case engine.EvCR3, engine.EvInvlpg, engine.EvInvpcid:
 		if !nested {
 			w[CostExit]++
 		}
@@ -149,7 +150,7 @@ func charge(w *Work, o *engine.Outcome, paging engine.Paging, guest, shadow int)
 	case engine.PathSyncPage, engine.PathSyncPT, engine.PathDirtyTrap, engine.PathAccessedTrap, engine.PathPoolEvict:
 		w[CostExit]++
 		w[CostWalkRef] += uint64(guest)
-	case engine.PathGuestFault:
+	case engine.PathGuestFault, engine.PathSMEPFault, engine.PathSMAPFault, engine.PathKeyFault:
 		if !nested {
 			w[CostExit]++
 			w[CostWalkRef] += uint64(guest)

@@ -20,7 +20,8 @@ import (
 //	        | "ok" | ERRBIT | "err" ("==" | "!=") "gp"
 //	cmp    := "==" | "!=" | "<" | "<=" | ">" | ">="
 //
-// Numeric fields: i (event index), gva, gpa, as (the CR3 in force), cpl,
+// Numeric fields: i (event index), gva, gpa, as (the CR3 in force; pcid
+// and root are its bits 11:0 and its table address), cpl,
 // err (the #PF error code), value, size, memrefs. Numbers are decimal or
 // 0x hex (underscores allowed). A range A..B is half-open: A <= x < B.
 // `f & M` is true when the field has any bit of M. A bare numeric field

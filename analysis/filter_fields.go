@@ -15,6 +15,10 @@ type numField func(r *Record) (uint64, bool)
 var numFields = map[string]numField{
 	"i":  func(r *Record) (uint64, bool) { return r.Index, true },
 	"as": func(r *Record) (uint64, bool) { return r.AS, true },
+	// pcid and root split the address space: CR3 bits 11:0 (the PCID
+	// when CR4.PCIDE=1) and the top-level table's address.
+	"pcid": func(r *Record) (uint64, bool) { return r.AS & 0xfff, true },
+	"root": func(r *Record) (uint64, bool) { return r.AS & 0x000f_ffff_ffff_f000, true },
 	"cpl": func(r *Record) (uint64, bool) {
 		return uint64(r.CPL), true
 	},
@@ -93,6 +97,6 @@ var pathByName = func() map[string]engine.Path {
 
 // Fields lists every field name a filter accepts, for help texts.
 func Fields() []string {
-	return []string{"i", "op (or kind)", "gva", "gpa", "as", "cpl", "path", "ok", "err", "err.p", "err.w", "err.u",
+	return []string{"i", "op (or kind)", "gva", "gpa", "as", "pcid", "root", "cpl", "path", "ok", "err", "err.p", "err.w", "err.u",
 		"err.rsvd", "err.id", "err.pk", "value", "size", "memrefs", "handler", "label"}
 }

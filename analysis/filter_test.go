@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
@@ -50,6 +51,8 @@ func TestFilterMatch(t *testing.T) {
 		{"gpa >= 0xb8000", "phys"},
 		{"gpa < 0x2000", "read"},
 		{"as==0x214000", "fault"},
+		{"pcid==0", "read fault gp phys cr3"},
+		{"root==0x213000", "read gp cr3"},
 		{"cpl==3", "fault"},
 		{"cpl<3", "read gp phys cr3"},
 		{"err&0x2", "fault"},
@@ -197,5 +200,46 @@ func TestTrackerLabelAndCPL(t *testing.T) {
 		if r.Label != want[i].label || r.CPL != want[i].cpl {
 			t.Errorf("event %d %v: label %q cpl %d, want %q %d", i, ev.Kind, r.Label, r.CPL, want[i].label, want[i].cpl)
 		}
+	}
+}
+
+// TestFilterPCID: with PCIDs two processes can share a root table and
+// differ in CR3's low bits; as, pcid and root tell them apart or not.
+func TestFilterPCID(t *testing.T) {
+	r := Record{Outcome: &engine.Outcome{Event: engine.Event{Kind: engine.EvRead, Size: 1}, OK: true, AS: 0x213005}}
+	for expr, want := range map[string]bool{
+		"as==0x213005": true, "as==0x213000": false, "pcid==5": true, "root==0x213000": true, "pcid==0": false,
+	} {
+		f, err := Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Match(&r) != want {
+			t.Errorf("%s on CR3 0x213005: %v, want %v", expr, !want, want)
+		}
+	}
+}
+
+// TestTrackerRestore: after a restore the CPL is the saved state's,
+// read from the engine.
+func TestTrackerRestore(t *testing.T) {
+	eng, err := engine.NewShadow(engine.Config{Ranges: []phys.RangeSpec{{Type: phys.TypeRAM, Start: 0, Size: 1 << 20, Name: "ram"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := Tracker{Eng: eng}
+	var last Record
+	for _, ev := range []engine.Event{
+		{Kind: engine.EvCPL, Value: 3}, {Kind: engine.EvSave, Text: "s"}, {Kind: engine.EvCPL, Value: 0},
+		{Kind: engine.EvRestore, Text: "s"}, {Kind: engine.EvRead, Size: 4, Addr: 0x1000},
+	} {
+		o, err := eng.Apply(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = tr.Next(&o)
+	}
+	if last.CPL != 3 {
+		t.Errorf("CPL after restoring a state saved at CPL 3: %d", last.CPL)
 	}
 }

@@ -53,6 +53,9 @@ func (t *touchLog) reset() {
 }
 
 func (t *touchLog) entry(pg uint16, i int) {
+	if t.full {
+		return
+	}
 	if len(t.entries) < maxTouched {
 		t.entries = append(t.entries, touchedEntry{pg, i})
 	} else {
@@ -62,6 +65,7 @@ func (t *touchLog) entry(pg uint16, i int) {
 
 func (t *touchLog) page(pg uint16, cached bool) {
 	switch {
+	case t.full:
 	case len(t.pages)+len(t.cached) >= maxTouched:
 		t.full = true
 	case cached:
@@ -73,6 +77,9 @@ func (t *touchLog) page(pg uint16, cached bool) {
 
 // event records what an applied event used (its outcome o).
 func (t *touchLog) event(ev Event, o *Outcome) {
+	if t.full {
+		return // the next check checks everything: nothing to remember
+	}
 	switch k := ev.Kind; {
 	case k.Access():
 		size := uint64(max(ev.Size, 1))

@@ -58,9 +58,15 @@ func leafOf(t *testing.T, s *Shadow, va x86.GVA) (*poolPage, int) {
 	return r.leafPage, int(s.shw.Levels[s.shw.N-1].Index(va))
 }
 
+// leafPage is the pool index of the shadow page table that maps va.
+func leafPage(t *testing.T, s *Shadow, va x86.GVA) uint16 {
+	pg, _ := leafOf(t, s, va)
+	return pg.idx
+}
+
 // TestCheckTouchedFindsCorruption: the incremental checker finds a
 // corrupted shadow entry, table or TLB entry among what the last event
-// touched; a corruption of a table nothing touched since the last check
+// touched, and a guest write the write monitor missed; a corruption of a table nothing touched since the last check
 // is left to the full check, which finds it.
 func TestCheckTouchedFindsCorruption(t *testing.T) {
 	tests := []struct {
@@ -98,6 +104,20 @@ func TestCheckTouchedFindsCorruption(t *testing.T) {
 			pg, i := leafOf(t, s, 0x200000)
 			pg.ents[i] += 0x1000
 		}, ""},
+		{"guest write the monitor missed", func(t *testing.T, s *Shadow) {
+			// The page table's monitor is lost, as a bug would lose it;
+			// the guest then remaps va 0 and the shadow keeps the old frame.
+			// Only the write touches anything after this check.
+			if err := s.CheckTouched(); err != nil {
+				t.Fatal(err)
+			}
+			delete(s.monitors, 0x4000)
+			s.pool.pages[leafPage(t, s, 0)].monitored = false
+			s.setPageState(0x4000)
+			if _, err := s.Apply(Event{Kind: EvPhysWrite, Size: 8, Addr: 0x4000, Value: 0x30025}); err != nil {
+				t.Fatal(err)
+			}
+		}, "the guest maps 0x30000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,5 +139,26 @@ func TestCheckTouchedFindsCorruption(t *testing.T) {
 				t.Fatal("the full check found nothing")
 			}
 		})
+	}
+}
+
+// TestCheckTouchedLogBounded: an engine checked once and then replayed
+// for long keeps a bounded log (past its cap the next check is a full
+// one), and that check passes.
+func TestCheckTouchedLogBounded(t *testing.T) {
+	s := touchedGuest(t)
+	for i := 0; i < 4*maxTouched; i++ {
+		if _, err := s.Apply(Event{Kind: EvRead, Size: 4, Addr: uint64(i%8) << 12}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.touch.vas) + len(s.touch.entries) + len(s.touch.writes); n > 2*maxTouched || !s.touch.full {
+		t.Errorf("log of %d items, full %v", n, s.touch.full)
+	}
+	if err := s.CheckTouched(); err != nil {
+		t.Fatal(err)
+	}
+	if s.touch.full || len(s.touch.vas) != 0 {
+		t.Error("the full check did not empty the log")
 	}
 }

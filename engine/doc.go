@@ -15,6 +15,14 @@
 // Engines are single-threaded and deterministic: the same configuration
 // and events give the same outcomes, byte for byte.
 //
+// The package depends on the standard library alone. Outcomes and saved
+// states (State, LoadState) are plain values; package traces encodes
+// them (the JSON lines of outcomes, the msgpack of saved states).
+// Inspection (Visit*, GuestWalk, ShadowWalk, Pool) and the checkers
+// (Check for everything, CheckTouched for what the events since the last
+// check touched) change no state and no statistic: they peek at guest
+// memory (phys.Memory.Peeker).
+//
 // The modern rights (SMEP, SMAP with RFLAGS.AC, protection keys with
 // PKRU) are not folded into the shadow tables, which cannot express
 // them: the shadow keeps the guest's U/S bits exact and carries each

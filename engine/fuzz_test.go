@@ -22,6 +22,8 @@ func FuzzGarbageTables(f *testing.F) {
 	f.Add([]byte("\x00\x10\x00\x00\x07\x10\x00\x00\x03\x00\x00\x00"), uint8(0), uint8(0), uint16(16))
 	f.Add(make([]byte, 64), uint8(3), uint8(5), uint16(64))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x27, 0x30, 0, 0, 0xe7, 0, 0x40}, uint8(2), uint8(9), uint16(16))
+	// SMEP, SMAP and PKE in long mode; ac, pkru and invpcid events.
+	f.Add([]byte("\x00\x10\x00\x00\x07\x10\x00\x00\x07\x00\x05\x00\x00\x00\x00\x00\x00\x00\x06\x01\x00\x00\x00\x00\x00\x00\x00\x0d"), uint8(0x74), uint8(5), uint16(17))
 	f.Fuzz(func(t *testing.T, data []byte, mode, host uint8, pool uint16) {
 		cfg := engine.Config{
 			Ranges:    []phys.RangeSpec{{Type: phys.TypeRAM, Size: 64 << 10}, {Type: phys.TypeMMIO, Start: 64 << 10, Size: 4 << 10}},
@@ -39,7 +41,8 @@ func FuzzGarbageTables(f *testing.F) {
 		writes := false
 		for i := 0; i+9 <= len(data) && len(events) < 400; i += 9 {
 			va := binary.LittleEndian.Uint64(data[i:])
-			kind := []engine.EventKind{engine.EvRead, engine.EvExec, engine.EvWrite, engine.EvInvlpg, engine.EvCPL}[data[i+8]%5]
+			kind := []engine.EventKind{engine.EvRead, engine.EvExec, engine.EvWrite, engine.EvInvlpg, engine.EvCPL,
+				engine.EvAC, engine.EvPKRU, engine.EvInvpcid}[data[i+8]%8]
 			ev := engine.Event{Kind: kind, Addr: va, Size: 1 << (data[i+8] >> 6)}
 			switch kind {
 			case engine.EvWrite:
@@ -50,6 +53,12 @@ func FuzzGarbageTables(f *testing.F) {
 				}
 			case engine.EvCPL:
 				ev = engine.Event{Kind: kind, Value: uint64(data[i] & 3)}
+			case engine.EvAC:
+				ev = engine.Event{Kind: kind, Value: uint64(data[i] & 1)}
+			case engine.EvPKRU:
+				ev = engine.Event{Kind: kind, Value: va & 0xffffffff}
+			case engine.EvInvpcid:
+				ev = engine.Event{Kind: kind, Size: data[i] & 3, Addr: va}
 			case engine.EvExec, engine.EvInvlpg:
 				ev.Size = 0
 			}
@@ -65,7 +74,8 @@ func FuzzGarbageTables(f *testing.F) {
 			want, werr := ref.Apply(ev)
 			if gerr != nil {
 				var gp *x86.GPError
-				if !errors.As(gerr, &gp) || werr == nil {
+				var ip *x86.InvpcidError
+				if !errors.As(gerr, &gp) && !errors.As(gerr, &ip) || werr == nil {
 					t.Fatalf("event %d %s %#x: engine error %v (reference: %v)", i, ev.Op(), ev.Addr, gerr, werr)
 				}
 				continue
@@ -89,19 +99,29 @@ func modeEntry(mode uint8, data []byte) []engine.Event {
 	}
 	ev := func(k engine.EventKind, v uint64) engine.Event { return engine.Event{Kind: k, Value: v} }
 	out := []engine.Event{ev(engine.EvCR0, x86.CR0PE)}
-	switch mode % 6 {
+	// Bits 4-6 of mode add SMEP, SMAP and PKE, bit 7 CR0.WP.
+	var modern uint64
+	for bit, f := range []uint64{x86.CR4SMEP, x86.CR4SMAP, x86.CR4PKE} {
+		if mode>>(4+bit)&1 != 0 {
+			modern |= f
+		}
+	}
+	if modern != 0 {
+		out = append(out, ev(engine.EvCR4, modern))
+	}
+	switch mode & 0xf % 6 {
 	case 0:
 		return out
 	case 1:
-		out = append(out, ev(engine.EvCR4, x86.CR4PSE|x86.CR4PGE))
+		out = append(out, ev(engine.EvCR4, modern|x86.CR4PSE|x86.CR4PGE))
 	case 2:
-		out = append(out, ev(engine.EvCR4, x86.CR4PAE))
+		out = append(out, ev(engine.EvCR4, modern|x86.CR4PAE))
 	case 3:
-		out = append(out, ev(engine.EvEFER, x86.EFERNXE), ev(engine.EvCR4, x86.CR4PAE|x86.CR4PGE))
+		out = append(out, ev(engine.EvEFER, x86.EFERNXE), ev(engine.EvCR4, modern|x86.CR4PAE|x86.CR4PGE))
 	case 4:
-		out = append(out, ev(engine.EvEFER, x86.EFERLME|x86.EFERNXE), ev(engine.EvCR4, x86.CR4PAE))
+		out = append(out, ev(engine.EvEFER, x86.EFERLME|x86.EFERNXE), ev(engine.EvCR4, modern|x86.CR4PAE))
 	case 5:
-		out = append(out, ev(engine.EvEFER, x86.EFERLME), ev(engine.EvCR4, x86.CR4PAE|x86.CR4LA57))
+		out = append(out, ev(engine.EvEFER, x86.EFERLME), ev(engine.EvCR4, modern|x86.CR4PAE|x86.CR4LA57))
 	}
 	wp := uint64(0)
 	if mode&0x80 != 0 {

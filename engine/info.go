@@ -116,6 +116,9 @@ func (s *Shadow) infoMode(w io.Writer, which string) error {
 	all := which == "" || which == "all"
 	if all || strings.Contains("guest", which) {
 		fmt.Fprintf(w, "Guest paging mode:  %v, changed %d times\n", s.format.Mode, s.st.ModeChanges.Value())
+		if f := s.regs.Features(); f != "" {
+			fmt.Fprintf(w, "Guest features:     %s\n", f)
+		}
 	}
 	if all || strings.Contains("shadow", which) {
 		fmt.Fprintf(w, "Shadow paging mode: %v (switcher %v, %v paging)\n", s.shwMode, s.switcher, s.paging)

@@ -241,6 +241,8 @@ type TLBView struct {
 	HPA    x86.HPA
 	Rights x86.Rights
 	Global bool
+	PCID   uint16 // the PCID current when it was filled (a global entry serves every PCID)
+	Key    int8   // the protection key of a user page (IA-32e), -1 for a supervisor page
 }
 
 // VisitTLB calls fn for every valid TLB entry.
@@ -251,7 +253,11 @@ func (s *Shadow) VisitTLB(fn func(TLBView) bool) {
 		if e.vpn == 0 || s.tlb.lookup(va) != e {
 			continue
 		}
-		if !fn(TLBView{VA: va, GPA: e.gpa, HPA: e.hpa, Rights: e.rights, Global: e.global}) {
+		key := int8(e.pk)
+		if e.pk == pkSupervisor {
+			key = -1
+		}
+		if !fn(TLBView{VA: va, GPA: e.gpa, HPA: e.hpa, Rights: e.rights, Global: e.global, PCID: e.pcid, Key: key}) {
 			return
 		}
 	}

@@ -177,3 +177,23 @@ func TestModernTraceEveryConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestVisitTLBPCIDAndKey: the TLB view shows the PCID an entry was filled
+// under and a user page's protection key.
+func TestVisitTLBPCIDAndKey(t *testing.T) {
+	s, err := engine.NewShadow(refRAMConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, s, refSetupLong...)
+	applyAll(t, s, evPW8(0x4000, 0x1800000000010007), evInvlpg(0), evPW8(0x4008, 0x11003), evInvlpg(0x1000),
+		evCR(engine.EvCR4, 0x20|1<<17|1<<22), evCR(engine.EvCR3, 0x1005), evR(8, 0x1000), evCPL(3), evR(8, 0))
+	got := map[x86.GVA]engine.TLBView{}
+	s.VisitTLB(func(v engine.TLBView) bool { got[v.VA] = v; return true })
+	if v, ok := got[0]; !ok || v.PCID != 5 || v.Key != 3 {
+		t.Errorf("user page: %+v (present %v), want PCID 5 key 3", v, ok)
+	}
+	if v, ok := got[0x1000]; !ok || v.PCID != 5 || v.Key != -1 {
+		t.Errorf("supervisor page: %+v (present %v), want PCID 5 key -1", v, ok)
+	}
+}

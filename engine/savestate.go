@@ -125,15 +125,17 @@ func (g *guest) state() *State {
 	}
 	var pages []StatePage
 	for _, r := range g.mem.Ranges() {
-		for i, p := range r.Pages {
-			gpa := r.GPA(i)
+		// Only the pages not on the zero page: the cost is that of the
+		// memory in use, not of the RAM's size.
+		r.EachInUse(func(i int) {
+			p, gpa := r.Pages[i], r.GPA(i)
 			switch {
 			case p.State() == phys.StateBallooned:
 				pages = append(pages, StatePage{GPA: uint64(gpa), Ballooned: true})
 			case p.Frame() != 0 && r.Spec.Type != phys.TypeMMIO:
 				pages = append(pages, StatePage{GPA: uint64(gpa), Data: bytes.Clone(g.mem.PageBytes(gpa))})
 			}
-		}
+		})
 	}
 	h.Pages = pages
 	return h
@@ -182,12 +184,21 @@ func (g *guest) checkState(h *State) error {
 	if _, err := x86.NewFormat(x86.GuestMode(h.Regs.CR0, h.Regs.CR4, h.Regs.EFER), h.Regs.CR4, h.MaxPhys); err != nil || h.Regs.CPL > 3 {
 		return fmt.Errorf("%w: registers", ErrStateCorrupt)
 	}
-	// Handlers must register cleanly on this machine: check on a copy.
+	// Handlers must register cleanly on this machine: check on a copy
+	// that has the ranges the handlers touch (only those: a copy of a
+	// 64 GiB RAM range would cost its 128 MiB of descriptors).
 	var probe guest
 	probe.cfg = g.cfg
 	probe.mem = phys.New(g.cfg.MaxPhys)
 	for _, r := range g.cfg.Ranges {
-		probe.mem.AddRange(r)
+		rr, ok := x86.MakeRange(r.Start, r.Size)
+		for _, sh := range h.Handlers {
+			hr, hok := x86.MakeRange(x86.GPA(sh.Start), sh.Size)
+			if ok && (!hok || rr.Overlaps(hr)) {
+				probe.mem.AddRange(r)
+				break
+			}
+		}
 	}
 	for _, sh := range h.Handlers {
 		if err := probe.RegisterPhysHandler(PhysHandlerType(sh.Type), x86.GPA(sh.Start), sh.Size, sh.Name); err != nil {

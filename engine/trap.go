@@ -123,11 +123,24 @@ func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
 	return err
 }
 
+// nestedPermits is the guest side of a nested TLB entry's check: the
+// guest's rights with its CR0.WP, and a write only once the guest's leaf
+// is dirty (so that the first write walks and sets D).
+func (s *Shadow) nestedPermits(e *tlbEntry, acc x86.Access) bool {
+	return e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)
+}
+
 func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 	if !s.format.Canonical(va) {
 		return xlate{fault: x86.NonCanonicalFault()}, nil
 	}
 	if s.paging != PagingShadow {
+		// A global entry of another PCID's slot (see tlb.lookup), or a
+		// hit the inline check refused.
+		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.nestedPermits(e, acc) && s.allowed(e.pk, acc) {
+			s.st.TLBHits.Inc()
+			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}, nil
+		}
 		return s.translateNested(va, acc)
 	}
 	path := PathTLBHit

@@ -52,6 +52,9 @@ const (
 	maxCacheIndex = 64 << 20
 )
 
+// syncCaches is off only in the fuzzer, which tests no crashes.
+var syncCaches = true
+
 // errCacheDamaged is a state whose bytes in the cache fail their check.
 var errCacheDamaged = errors.New("checkpoint cache damaged")
 
@@ -286,7 +289,7 @@ func writeCacheFile(path string, idx []byte, blobs []*blob) error {
 			_, err = tmp.Write(b.data)
 		}
 	}
-	if err == nil {
+	if err == nil && syncCaches {
 		err = tmp.Sync() // before the rename, or a crash may leave an empty cache
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -367,6 +370,25 @@ func (r *cacheReader) str() string {
 }
 
 func (s *Seeker) readCacheFile(path string, st os.FileInfo, cp0 *checkpoint) ([]*blob, bool) {
+	c, ok := s.parseCacheFile(path, st, cp0)
+	if !ok {
+		return nil, false
+	}
+	s.cps, s.total, s.interval, s.damage = c.cps, c.total, c.interval, c.damage
+	return c.blobs, true
+}
+
+// cacheContents is what a cache file says, once every check passed.
+type cacheContents struct {
+	cps             []*checkpoint
+	blobs           []*blob
+	total, interval uint64
+	damage          error
+}
+
+// parseCacheFile reads and checks the cache at path; it changes nothing
+// in s.
+func (s *Seeker) parseCacheFile(path string, st os.FileInfo, cp0 *checkpoint) (*cacheContents, bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, false
@@ -450,15 +472,15 @@ func (s *Seeker) readCacheFile(path string, st os.FileInfo, cp0 *checkpoint) ([]
 	// Checkpoint 0 is the engine's initial state, which is in memory:
 	// it replaces the cache's copy (they are the same bytes).
 	cps[0].state = cp0.state
-	s.cps, s.total, s.interval = cps, total, interval
+	c := &cacheContents{cps: cps, blobs: blobs, total: total, interval: interval}
 	if kind > 0 {
 		var sentinel error
 		if kind < uint64(len(damageKinds)) {
 			sentinel = damageKinds[kind]
 		}
-		s.damage = &storedError{msg: msg, kind: sentinel}
+		c.damage = &storedError{msg: msg, kind: sentinel}
 	}
-	return blobs, true
+	return c, true
 }
 
 // cacheDamaged drops checkpoint i, whose state could not be read from the

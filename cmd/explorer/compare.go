@@ -27,18 +27,24 @@ type compareOptions struct {
 	keep    int
 	format  string
 	showCfg bool
+	noMem   bool
 }
 
 func compareFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	var o compareOptions
 	fs.StringVar(&o.a, "a", "", "configuration a over the trace header: key=value,... with paging=shadow|nested|ept, host=MODE, pool=PAGES, dirty-pt=on|off")
 	fs.StringVar(&o.b, "b", "", "configuration b, as --a")
-	fs.StringVar(&o.costs, "costs", "", "cost model file: `name = cycles` lines for exit, emulate, walk-ref, nested-ref, tlb-hit (see README)")
+	fs.StringVar(&o.costs, "costs", "", "cost model `FILE`: lines of name = cycles for exit, emulate, walk-ref, nested-ref, tlb-hit (see --show-costs, README)")
 	fs.Uint64Var(&o.window, "window", 10_000, "events per stretch when looking for where the two differ most")
 	fs.IntVar(&o.keep, "stretches", 5, "stretches to show")
 	fs.StringVar(&o.format, "format", "table", "output: table, csv or json")
+	fs.BoolVar(&o.noMem, "no-memory", false, "skip comparing the two guest memories at the end (a guest of many GiB takes seconds)")
 	fs.BoolVar(&o.showCfg, "show-costs", false, "print the cost model in the cost-file form and exit")
 	return func(args []string, stdout, stderr io.Writer) error {
+		args, err := permute(fs, args)
+		if err != nil {
+			return err
+		}
 		if o.showCfg {
 			return writeCosts(stdout, analysis.DefaultCosts)
 		}
@@ -85,10 +91,15 @@ func compare(path string, o compareOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
+	cmp.SkipMemory = o.noMem
 	var runErr error
 	for {
 		ev, err := tf.next()
 		if isEOF(err) {
+			break
+		}
+		if errors.Is(err, errInterrupted) {
+			runErr = interrupted(tf.count, "the comparison covers those")
 			break
 		}
 		if err != nil {
@@ -119,6 +130,9 @@ func compare(path string, o compareOptions, stdout, stderr io.Writer) error {
 	}
 	if cmp.Mismatched > 0 {
 		m := cmp.Mismatches[0]
+		if m.Memory {
+			return fmt.Errorf("engine bug: the two configurations leave different guest memory (%s)", m.Why)
+		}
 		return fmt.Errorf("engine bug: the guest-visible outcomes of the two configurations differ on %d events, first at event %d (%s)",
 			cmp.Mismatched, m.Index, m.Why)
 	}

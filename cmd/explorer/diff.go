@@ -2,7 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,14 +11,13 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/analysis"
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 func init() {
 	register(&command{
 		name:    "diff",
 		summary: "what changed between two moments of a trace: page-table entries per address space, shadow entries, pool, registers, statistics",
-		usage:   "FILE --from N|LABEL --to M|LABEL",
+		usage:   "FILE [--from N|LABEL] [--to M|LABEL]",
 		flags:   diffFlags,
 	})
 }
@@ -44,6 +43,10 @@ func diffFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.as, "as", "", "only these address spaces (CR3 values, comma-separated); default: every one seen")
 	overrideFlags(fs, &o.replay)
 	return func(args []string, stdout, stderr io.Writer) error {
+		args, err := permute(fs, args)
+		if err != nil {
+			return err
+		}
 		if len(args) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
 		}
@@ -110,7 +113,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	spaces.Only = only
 	spaces.Note(sh)
 	var snapA *analysis.Snapshot
-	var saved bytes.Buffer
+	var saved *engine.State // the machine at --from
 	var controls []analysis.ControlEvent
 	var moreCtl uint64
 	atEnd := false
@@ -120,14 +123,15 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 			atEnd = true
 			break
 		}
+		if errors.Is(err, errInterrupted) {
+			return interrupted(tf.count, "no diff")
+		}
 		if err != nil {
 			return err
 		}
 		if snapA == nil && from.reached(n, ev) {
 			snapA = analysis.TakeSnapshot(sh, spaces.InMode(sh.Format().Mode), o.budget)
-			if err := traces.SaveState(&saved, sh); err != nil {
-				return fmt.Errorf("keeping the state at --from: %w", err)
-			}
+			saved = sh.State()
 		}
 		if snapA != nil && !toEnd && to.reached(n, ev) && (to.label || n >= from.index) && !(to.label && from.label && n == snapA.At && to.text == from.text) {
 			break
@@ -152,7 +156,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	if snapA == nil {
 		if !from.label && from.index == tf.count && atEnd {
 			snapA = analysis.TakeSnapshot(sh, spaces.InMode(sh.Format().Mode), o.budget)
-			traces.SaveState(&saved, sh)
+			saved = sh.State()
 		} else {
 			return fmt.Errorf("--from %s: not in the trace (%d events)", from.text, tf.count)
 		}
@@ -166,7 +170,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 	if all := spaces.InMode(snapA.Mode); len(all) > len(snapA.Spaces) {
 		ref, err := engine.NewReference(sh.Config())
 		if err == nil {
-			err = traces.LoadState(ref, saved.Bytes())
+			err = ref.LoadState(saved)
 		}
 		if err != nil {
 			return fmt.Errorf("reloading the state at --from: %w", err)

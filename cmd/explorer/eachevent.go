@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +32,25 @@ type traceFile struct {
 	path  string
 	prog  *progress
 	count uint64 // events read so far
+	// ctx ends at the first Ctrl-C (or SIGTERM); next then reports
+	// errInterrupted, between two events.
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+// errInterrupted is what next returns after Ctrl-C: the commands stop
+// there, print what they have (or, writing a file, leave it as it was)
+// and exit with status 130.
+var errInterrupted = errors.New("interrupted")
+
+// testHookNext, when set (by tests), is called before each event is read
+// with the number read so far.
+var testHookNext func(n uint64)
+
+// interrupted is the error a command returns when stopped by Ctrl-C
+// after n events.
+func interrupted(n uint64, what string) error {
+	return &exitError{130, fmt.Errorf("interrupted after %d events; %s", n, what)}
 }
 
 func openTrace(path, what string, stderr io.Writer) (*traceFile, error) {
@@ -47,18 +67,28 @@ func openTrace(path, what string, stderr io.Writer) (*traceFile, error) {
 	if br, ok := rd.(*traces.BinaryReader); ok {
 		total, _ = br.EventCount()
 	}
-	return &traceFile{f: f, rd: rd, path: path, prog: newProgress(stderr, what+" "+filepath.Base(path), "events", total)}, nil
+	ctx, stop := interruptContext()
+	return &traceFile{f: f, rd: rd, path: path, prog: newProgress(stderr, what+" "+filepath.Base(path), "events", total),
+		ctx: ctx, stop: stop}, nil
 }
 
 func (t *traceFile) Close() error {
+	t.stop()
 	t.prog.Done()
 	return t.f.Close()
 }
 
 func (t *traceFile) Header() traces.Header { return t.rd.Header() }
 
-// next reads the next event; io.EOF at the end.
+// next reads the next event; io.EOF at the end, errInterrupted after
+// Ctrl-C.
 func (t *traceFile) next() (engine.Event, error) {
+	if testHookNext != nil {
+		testHookNext(t.count)
+	}
+	if t.count%256 == 0 && t.ctx.Err() != nil {
+		return engine.Event{}, errInterrupted
+	}
 	ev, err := t.rd.Next()
 	if err == nil {
 		t.count++
@@ -92,4 +122,28 @@ func shadowFor(h traces.Header, o replayOptions) (*engine.Shadow, error) {
 		return nil, err
 	}
 	return engine.NewShadow(cfg)
+}
+
+// permute lets the analysis commands take their flags after the FILE as
+// well as before it (`explorer analyze FILE --by va`, as the README
+// writes them): the flag package stops at the first argument that is not
+// a flag, so what follows it is parsed again. "--" ends the flags.
+func permute(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case a == "--":
+			return append(pos, args[1:]...), nil
+		case len(a) > 1 && a[0] == '-':
+			if err := fs.Parse(args); err != nil {
+				return nil, usageErrorf("%v", err)
+			}
+			args = fs.Args()
+		default:
+			pos = append(pos, a)
+			args = args[1:]
+		}
+	}
+	return pos, nil
 }

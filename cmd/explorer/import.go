@@ -37,6 +37,8 @@ func importFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	addrs := fs.String("addresses", "", "a file of addresses to read too, one hex address per line (# comments)")
 	fs.IntVar(&o.MaxSamples, "max-samples", qemu.DefaultMaxSamples, "at most this many region samples (thinned evenly)")
 	maxPhys := fs.Uint("maxphyaddr", 0, "the CPU's physical address width (default 40, QEMU's, or more if memory reaches higher)")
+	pkru := fs.String("pkru", "", "the PKRU register (a core does not hold it), e.g. 0x55555554, Linux's default; unset: keys forbid nothing")
+	name := fs.String("name", "", "what the guest is, for the trace's labels and metadata (default: the core's file name)")
 	regions := fs.Bool("regions", false, "print the mapped regions (runs of pages with the same rights) on standard output")
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 1 {
@@ -49,6 +51,14 @@ func importFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			return usageErrorf("--maxphyaddr %d: want 32..52", *maxPhys)
 		}
 		o.MaxPhys = uint8(*maxPhys)
+		if *pkru != "" {
+			v, err := strconv.ParseUint(*pkru, 0, 32)
+			if err != nil {
+				return usageErrorf("--pkru %q: want a 32-bit value", *pkru)
+			}
+			p := uint32(v)
+			o.PKRU = &p
+		}
 		if *addrs != "" {
 			list, err := readAddresses(*addrs)
 			if err != nil {
@@ -56,6 +66,7 @@ func importFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			}
 			o.Addresses = list
 		}
+		o.Source = *name
 		return importCore(args[0], *out, o, *regions, stdout, stderr)
 	}
 }
@@ -74,7 +85,9 @@ func importCore(path, out string, o qemu.ImportOptions, regions bool, stdout, st
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	o.Source = filepath.Base(path)
+	if o.Source == "" {
+		o.Source = filepath.Base(path)
+	}
 	s, err := qemu.Import(c, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)

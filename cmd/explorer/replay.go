@@ -149,6 +149,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	where.follow(eng)
 	if sh, ok := eng.(*engine.Shadow); ok && o.stats {
 		sh.SetTiming(true) // profiles show time per call; outcomes do not depend on it
 	}

@@ -1,28 +1,22 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"mime"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
-	"github.com/pgm-explorer/pgm-explorer/web"
 )
 
 func init() {
@@ -31,13 +25,15 @@ func init() {
 		summary: "serve the browser demo (page, WebAssembly build and sample traces) on localhost",
 		usage:   "",
 		flags: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
-			addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on (0.0.0.0 only if you mean to share the demo with your network)")
+			addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on; any address but a loopback one (127.0.0.1, ::1) shares the demo, which has no authentication, with the network, and is warned about")
 			dir := fs.String("dir", "", "`DIR` holding explorer.wasm and wasm_exec.js (default: web/ in the current directory, else next to the explorer binary)")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) > 0 {
 					return usageErrorf("serve takes no arguments (got %q)", args[0])
 				}
-				return serve(*addr, *dir, stdout, stderr)
+				ctx, stop := interruptContext()
+				defer stop()
+				return serve(ctx, *addr, *dir, stdout, stderr)
 			}
 		},
 	})
@@ -63,7 +59,8 @@ func wasmDir(dir string) (string, error) {
 	return "", errors.New("no explorer.wasm in web/ here or next to the explorer binary: build it with `make wasm` (or run `make demo`), or give --dir")
 }
 
-func serve(addr, dir string, stdout, stderr io.Writer) error {
+// serve serves the demo on addr until ctx is done.
+func serve(ctx context.Context, addr, dir string, stdout, stderr io.Writer) error {
 	d, err := wasmDir(dir)
 	if err != nil {
 		return err
@@ -72,10 +69,18 @@ func serve(addr, dir string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newDemoHandler(os.DirFS(d)), ReadHeaderTimeout: 10 * time.Second}
+	loopback := isLoopback(ln.Addr())
+	h, err := newDemoHandler(os.DirFS(d), loopback)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := newServer(h)
 	fmt.Fprintf(stdout, "PGM Explorer demo on http://%s/ (WebAssembly from %s); Ctrl-C stops\n", ln.Addr(), d)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	if !loopback {
+		fmt.Fprintf(stderr, "WARNING: the demo is listening on %s, open to every machine that can reach this one.\n"+
+			"WARNING: it has no authentication. Use --addr 127.0.0.1:PORT to keep it on this machine.\n", ln.Addr())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -88,24 +93,43 @@ func serve(addr, dir string, stdout, stderr io.Writer) error {
 	}
 }
 
-// demoHandler serves the page (embedded), the WebAssembly build (from a
-// directory: it is a build output, not a source) and the sample traces
-// under /traces/, gzipped for clients that accept it. Compressed bodies
-// are kept, keyed by name, size and time, so the 16 MB module is
-// compressed once.
+// newServer bounds what a client can hold: the time to send its request
+// headers and the request, to receive a response, and to keep an idle
+// connection open.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: 64 << 10}
+}
+
+// isLoopback reports whether a listener's address is a loopback one
+// (not the unspecified address, which is every interface).
+func isLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}
+
+// demoHandler serves the page (embedded), the WebAssembly build and the
+// sample traces under /traces/, gzipped for clients that accept it, with
+// validators so that a browser reloading the page gets 304 instead of
+// the module again.
 type demoHandler struct {
-	build fs.FS
-	mu    sync.Mutex
-	gz    map[string]gzEntry
+	assets *assets
+	csp    string
+	// loopback: the server is bound to a loopback address, so every
+	// request must name a loopback host; a page of another site that
+	// rebinds its name to 127.0.0.1 sends its own name.
+	loopback bool
+	sending  chan struct{} // a slot per response being written
 }
 
-type gzEntry struct {
-	key  string
-	data []byte
-}
-
-func newDemoHandler(build fs.FS) *demoHandler {
-	return &demoHandler{build: build, gz: map[string]gzEntry{}}
+func newDemoHandler(build fs.FS, loopback bool) (*demoHandler, error) {
+	a, err := newAssets(build)
+	if err != nil {
+		return nil, fmt.Errorf("the demo's files: %w", err)
+	}
+	page, _ := a.get("index.html")
+	return &demoHandler{assets: a, csp: contentSecurityPolicy(page.raw), loopback: loopback,
+		sending: make(chan struct{}, maxSending)}, nil
 }
 
 func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -114,51 +138,76 @@ func (h *demoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if h.loopback && !loopbackHost(r.Host) {
+		http.Error(w, "this demo answers only to localhost and loopback addresses", http.StatusMisdirectedRequest)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", h.csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
 	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
-	if name == "" {
+	switch name {
+	case "":
 		name = "index.html"
+	case "traces":
+		hd.Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, strings.Join(samples.Names(), "\n"))
+		return
 	}
-	var fsys fs.FS
-	switch {
-	case name == "traces" || strings.HasPrefix(name, "traces/"):
-		fsys, name = samples.FS(), strings.TrimPrefix(strings.TrimPrefix(name, "traces"), "/")
-		if name == "" {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			fmt.Fprintln(w, strings.Join(samples.Names(), "\n"))
-			return
-		}
-	case name == "explorer.wasm" || name == "wasm_exec.js":
-		fsys = h.build
-	default:
-		fsys = web.FS()
-	}
-	data, mod, err := readFS(fsys, name)
-	if err != nil {
+	as, ok := h.assets.get(name)
+	if !ok {
 		http.Error(w, name+": not found", http.StatusNotFound)
 		return
 	}
-	ctype := mime.TypeByExtension(path.Ext(name))
-	switch path.Ext(name) {
-	case ".wasm":
-		ctype = "application/wasm"
-	case ".txt", "":
-		ctype = "text/plain; charset=utf-8"
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Vary", "Accept-Encoding")
+	hd.Set("Content-Type", as.ctype)
+	// Revalidate on every load: a rebuilt module is seen at once, an
+	// unchanged one costs a 304.
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Vary", "Accept-Encoding")
 	// The loader's progress bar needs the size of what it unpacks.
-	w.Header().Set("X-Raw-Length", strconv.Itoa(len(data)))
-	if len(data) > 512 && acceptsGzip(r) {
-		data = h.gzipped(name, mod, data)
-		w.Header().Set("Content-Encoding", "gzip")
+	hd.Set("X-Raw-Length", strconv.Itoa(len(as.raw)))
+	body, tag := as.raw, as.etag
+	if as.gz != nil && acceptsGzip(r) {
+		body, tag = as.gz, as.gzTag
+		hd.Set("Content-Encoding", "gzip")
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	hd.Set("ETag", tag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	if r.Method == http.MethodHead {
 		return
 	}
-	w.Write(data)
+	select {
+	case h.sending <- struct{}{}:
+		defer func() { <-h.sending }()
+	default:
+		hd.Del("Content-Length")
+		hd.Del("Content-Encoding")
+		hd.Del("ETag")
+		hd.Set("Retry-After", "5")
+		http.Error(w, "too many downloads at once; try again in a few seconds", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write(body)
+}
+
+// loopbackHost reports whether a Host header names this machine:
+// localhost (or a name under .localhost) or a loopback address.
+func loopbackHost(host string) bool {
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func acceptsGzip(r *http.Request) bool {
@@ -169,33 +218,4 @@ func acceptsGzip(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-func readFS(fsys fs.FS, name string) ([]byte, time.Time, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		return nil, time.Time{}, fs.ErrNotExist
-	}
-	data, err := io.ReadAll(f)
-	return data, st.ModTime(), err
-}
-
-func (h *demoHandler) gzipped(name string, mod time.Time, data []byte) []byte {
-	key := fmt.Sprintf("%d-%d", len(data), mod.UnixNano())
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e, ok := h.gz[name]; ok && e.key == key {
-		return e.data
-	}
-	var b bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-	zw.Write(data)
-	zw.Close()
-	h.gz[name] = gzEntry{key, b.Bytes()}
-	return b.Bytes()
 }

@@ -55,13 +55,12 @@ func (m *Memory) Reset() {
 		if !r.Spec.Type.Writable() {
 			continue
 		}
-		for i := range r.Pages {
+		// Only the pages in use (see inuse.go): what is on the zero page
+		// already is where reset puts it.
+		r.EachInUse(func(i int) {
 			p := &r.Pages[i]
-			if p.State() == StateZero {
-				continue
-			}
 			m.dropBacking(*p)
 			m.transition(p, r.GPA(i), p.withBacking(StateZero, 0))
-		}
+		})
 	}
 }

@@ -83,6 +83,9 @@ func (m *Memory) Check() error {
 		}
 		prev = r
 		recount.AllPages += uint64(len(r.Pages))
+		if err := checkInUse(r); err != nil {
+			return err
+		}
 		for i, p := range r.Pages {
 			if err := checkPage(p, r.Spec.Type); err != nil {
 				return fmt.Errorf("page %v: %w", r.GPA(i), err)
@@ -139,6 +142,32 @@ func (m *Memory) Check() error {
 		return fmt.Errorf("page counters %+v, recount %+v", got, recount)
 	}
 	return m.checkTLBs()
+}
+
+// checkInUse compares a range's set of pages in use with its pages.
+func checkInUse(r *Range) error {
+	n, next := 0, 0
+	var bad error
+	r.EachInUse(func(i int) {
+		for ; next < i && bad == nil; next++ {
+			if inUseNeeded(r.Pages[next]) {
+				bad = fmt.Errorf("page %v (%v) is missing from the range's pages in use", r.GPA(next), r.Pages[next])
+			}
+		}
+		if bad == nil && !inUseNeeded(r.Pages[i]) {
+			bad = fmt.Errorf("page %v (%v) is among the range's pages in use", r.GPA(i), r.Pages[i])
+		}
+		next, n = i+1, n+1
+	})
+	for ; next < len(r.Pages) && bad == nil; next++ {
+		if inUseNeeded(r.Pages[next]) {
+			bad = fmt.Errorf("page %v (%v) is missing from the range's pages in use", r.GPA(next), r.Pages[next])
+		}
+	}
+	if bad == nil && n != r.used.n {
+		bad = fmt.Errorf("range %v: %d pages in use, the count says %d", r.Range(), n, r.used.n)
+	}
+	return bad
 }
 
 func checkRangeShape(r, prev *Range) error {

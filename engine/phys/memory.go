@@ -14,6 +14,7 @@ type Range struct {
 	Spec  RangeSpec
 	Pages []Page
 	end   x86.GPA
+	used  inUse // the pages not on the zero page (inuse.go)
 }
 
 // Range is the address interval the range covers.
@@ -221,6 +222,9 @@ func (m *Memory) transition(p *Page, gpa x86.GPA, new Page) {
 	m.st.account(old, ^uint64(0))
 	*p = new
 	m.st.account(new, 1)
+	if inUseNeeded(old) != inUseNeeded(new) {
+		m.markInUse(gpa, new)
+	}
 	m.invalidate(gpa)
 	if m.observer != nil {
 		m.observer(gpa, old, new)

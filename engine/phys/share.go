@@ -23,7 +23,7 @@ type shareCand struct {
 }
 
 // Share runs one pass of the seed's sharing scan over allocated RAM
-// pages, in address order: hash each page; on equal hashes compare the
+// pages, in address order (visiting only pages in use, see inuse.go): hash each page; on equal hashes compare the
 // bytes; an all-zero page goes back to the zero page; a page identical to
 // an existing shared frame, or to an earlier page, ends up Shared on one
 // reference-counted frame and its own frame is freed. Write-monitored
@@ -40,22 +40,23 @@ func (m *Memory) Share() ShareStats {
 		if r.Spec.Type != TypeRAM {
 			continue
 		}
-		for _, p := range r.Pages {
+		r.EachInUse(func(i int) {
+			p := r.Pages[i]
 			if f := p.Frame(); p.State() == StateShared && !seen[f] {
 				seen[f] = true
 				h, _ := hashPage(m.host.frameBytes(f))
 				byHash[h] = append(byHash[h], shareCand{frame: f})
 			}
-		}
+		})
 	}
 	for _, r := range m.ranges {
 		if r.Spec.Type != TypeRAM {
 			continue
 		}
-		for i := range r.Pages {
+		r.EachInUse(func(i int) {
 			p := &r.Pages[i]
 			if p.State() != StateAllocated {
-				continue
+				return
 			}
 			st.Scanned++
 			f, gpa := p.Frame(), r.GPA(i)
@@ -66,7 +67,7 @@ func (m *Memory) Share() ShareStats {
 				m.transition(p, gpa, p.withBacking(StateZero, 0))
 				st.Zeroed++
 				st.FramesFreed++
-				continue
+				return
 			}
 			list := byHash[h]
 			j := 0
@@ -75,7 +76,7 @@ func (m *Memory) Share() ShareStats {
 			}
 			if j == len(list) {
 				byHash[h] = append(list, shareCand{frame: f, page: p, gpa: gpa})
-				continue
+				return
 			}
 			c := &list[j]
 			if c.page != nil {
@@ -90,7 +91,7 @@ func (m *Memory) Share() ShareStats {
 			m.transition(p, gpa, p.withBacking(StateShared, c.frame))
 			st.Shared++
 			st.FramesFreed++
-		}
+		})
 	}
 	return st
 }

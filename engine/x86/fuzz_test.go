@@ -220,8 +220,8 @@ func FuzzRegsWrite(f *testing.F) {
 			if ops[0]&0x80 != 0 { // steer towards writes that can succeed
 				v &= map[x86.Reg]uint64{
 					x86.CR0:  pe | pg | wp | et | cd | nw | 1<<5,
-					x86.CR3:  0x1_ffff_f0f8,
-					x86.CR4:  pse | pae | pge | la57 | 1<<9,
+					x86.CR3:  0x1_ffff_f0f8 | x86.CR3NoFlush,
+					x86.CR4:  pse | pae | pge | la57 | 1<<9 | pcide | smep | smap | pke,
 					x86.EFER: lme | lma | nxe | 1,
 				}[reg]
 			}
@@ -252,12 +252,24 @@ func checkRegs(t *testing.T, prev, r *x86.Regs, ch x86.Change, reg x86.Reg, v ui
 	if r.CR0&pg != 0 && r.CR0&pe == 0 || r.EFER&lma != 0 && r.CR4&pae == 0 || r.CR0>>32 != 0 {
 		t.Fatalf("illegal state cr0 %#x cr4 %#x efer %#x", r.CR0, r.CR4, r.EFER)
 	}
-	if r.CR4&(1<<15|1<<17|^uint64(1<<19-1)) != 0 || r.EFER&^(1|lme|lma|nxe|0xf000) != 0 {
+	if r.CR4&(1<<15|1<<19|^uint64(1<<23-1)) != 0 || r.EFER&^(1|lme|lma|nxe|0xf000) != 0 {
 		t.Fatalf("reserved bits accepted: cr4 %#x efer %#x", r.CR4, r.EFER)
+	}
+	if r.CR4&pcide != 0 && (r.EFER&lma == 0 || prev.CR4&pcide == 0 && prev.CR3&0xfff != 0) {
+		t.Fatalf("PCIDE set outside IA-32e mode or over a CR3 with low bits: cr4 %#x efer %#x cr3 %#x", r.CR4, r.EFER, prev.CR3)
 	}
 	written := map[x86.Reg]uint64{x86.CR0: r.CR0, x86.CR3: r.CR3, x86.CR4: r.CR4, x86.EFER: r.EFER &^ lma}[reg]
 	if reg == x86.EFER {
 		v &^= lma
+	}
+	if reg == x86.CR3 && prev.CR4&pcide != 0 {
+		// Bit 63 asks to keep the TLB and is never stored.
+		if ch.NoFlush != (v>>63 != 0) || r.CR3>>63 != 0 {
+			t.Fatalf("CR3 %#x with PCIDE: change %+v, CR3 holds %#x", v, ch, r.CR3)
+		}
+		v &^= x86.CR3NoFlush
+	} else if ch.NoFlush {
+		t.Fatalf("NoFlush without PCIDE: %+v", ch)
 	}
 	if written != v {
 		t.Fatalf("wrote %v %#x, register holds %#x", reg, v, written)

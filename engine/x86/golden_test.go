@@ -25,6 +25,7 @@ type goldenWalk struct {
 	wp    bool
 	ad    bool    // call SetAccessedDirty and dump again
 	vaArg x86.GVA // address walked, when it differs from va
+	prot  x86.Protect
 }
 
 func TestGoldenWalks(t *testing.T) {
@@ -45,6 +46,10 @@ func TestGoldenWalks(t *testing.T) {
 		{name: "amd64-non-canonical", mode: x86.ModeAMD64, va: 0x1000, flags: []uint64{0x07, 0x07, 0x07, 0x07}, leaf: 0x7000, acc: sup(x86.Read), vaArg: 0x0000_8000_0000_1000},
 		{name: "la57-4k-write-wp0", mode: x86.ModeLA57NX, va: 0xff7f_ffff_ffff_fabc, flags: []uint64{0x07, 0x07, 0x05, 0x07, 0x25}, leaf: 0xff_ffff_f000, acc: sup(x86.Write), wp: false, ad: true},
 		{name: "real-identity", mode: x86.ModeReal, va: 0x1_000b_8000, acc: user(x86.Write)},
+		{name: "32bit-smep-fetch", mode: x86.Mode32Bit, va: 0x0804_8123, flags: []uint64{0x27, 0x05}, leaf: 0x0030_0000, acc: sup(x86.Fetch), prot: x86.Protect{SMEP: true}},
+		{name: "amd64-smap-read", mode: x86.ModeAMD64NX, va: 0x7fff_ffff_f000, flags: []uint64{0x07, 0x07, 0x07, 0x07}, leaf: 0x7000, acc: sup(x86.Read), wp: true, prot: x86.Protect{SMAP: true}},
+		{name: "amd64-key-write-disabled", mode: x86.ModeAMD64NX, va: 0x40_0000, flags: []uint64{0x07, 0x07, 0x07, 0x07}, leaf: 0x7000 | 3<<x86.KeyShift, acc: user(x86.Write), wp: true, prot: x86.Protect{PKE: true, PKRU: 2 << 6}},
+		{name: "amd64-key-and-read-only", mode: x86.ModeAMD64NX, va: 0x40_0000, flags: []uint64{0x07, 0x07, 0x07, 0x05}, leaf: 0x7000 | 3<<x86.KeyShift, acc: user(x86.Write), wp: true, prot: x86.Protect{PKE: true, PKRU: 3 << 6}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := renderGolden(t, c)
@@ -86,8 +91,13 @@ func renderGolden(t *testing.T, c goldenWalk) string {
 		va = c.vaArg
 	}
 	var w x86.Walk
-	f.Walk(b.mem, b.root(c.wp), va, c.acc, &w)
+	root := b.root(c.wp)
+	root.Protect = c.prot
+	f.Walk(b.mem, root, va, c.acc, &w)
 	out := fmt.Sprintf("# %v cr4=%#x cr3=%#x %v user=%v wp=%v\n", c.mode, c.cr4, b.cr3, c.acc.Kind, c.acc.User, c.wp)
+	if c.prot != (x86.Protect{}) {
+		out += fmt.Sprintf("# %+v\n", c.prot)
+	}
 	out += w.Dump()
 	if c.ad {
 		w.SetAccessedDirty(b.mem, c.acc.Kind == x86.Write)

@@ -1,6 +1,9 @@
 package x86
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Reg names a control register a guest can write.
 type Reg uint8
@@ -230,8 +233,14 @@ type InvpcidError struct {
 	Reason string
 }
 
+// Error spells the instruction as a trace line does (`invpcid 0 5 0x1000`,
+// `invpcid 1 5`), so that a message that names the line says it once.
 func (e *InvpcidError) Error() string {
-	return fmt.Sprintf("invpcid %d %#x %#x: #GP: %s", e.Type, e.PCID, e.Addr, e.Reason)
+	addr := ""
+	if e.Type == 0 || e.Addr != 0 {
+		addr = fmt.Sprintf(" %#x", e.Addr)
+	}
+	return fmt.Sprintf("invpcid %d %d%s: #GP: %s", e.Type, e.PCID, addr, e.Reason)
 }
 
 // CheckINVPCID applies INVPCID's #GP rules to type typ, PCID pcid and
@@ -249,4 +258,29 @@ func (r *Regs) CheckINVPCID(typ uint8, pcid uint64, va GVA, f *Format) error {
 		return gp("PCID other than 0 while CR4.PCIDE is 0")
 	}
 	return nil
+}
+
+// Features names the modern paging features in force, for a status line:
+// e.g. "PCID 5, SMEP, SMAP (AC=0), PKE (PKRU 0xc0)"; "" when none is on
+// (AC and PKRU are shown only with the feature that reads them, LA57 is
+// the mode's).
+func (r *Regs) Features() string {
+	var parts []string
+	if r.CR4&CR4PCIDE != 0 {
+		parts = append(parts, fmt.Sprintf("PCID %d", r.PCID()))
+	}
+	if r.CR4&CR4SMEP != 0 {
+		parts = append(parts, "SMEP")
+	}
+	if r.CR4&CR4SMAP != 0 {
+		ac := 0
+		if r.AC {
+			ac = 1
+		}
+		parts = append(parts, fmt.Sprintf("SMAP (AC=%d)", ac))
+	}
+	if r.CR4&CR4PKE != 0 {
+		parts = append(parts, fmt.Sprintf("PKE (PKRU %#x)", r.PKRU))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -85,3 +85,61 @@ func TestModernRegsResetAndProtect(t *testing.T) {
 		t.Errorf("after Reset: %+v", r)
 	}
 }
+
+func TestFeatures(t *testing.T) {
+	r := regsIn(et|pe|pg, pae|pcide|smep|smap|pke, lme, 0x7005, 40)
+	r.PKRU = 0xc0
+	if got, want := r.Features(), "PCID 5, SMEP, SMAP (AC=0), PKE (PKRU 0xc0)"; got != want {
+		t.Errorf("Features() = %q, want %q", got, want)
+	}
+	r.AC = true
+	r.CR4 = pae | smap
+	if got, want := r.Features(), "SMAP (AC=1)"; got != want {
+		t.Errorf("Features() = %q, want %q", got, want)
+	}
+	if got := stLong.Features(); got != "" {
+		t.Errorf("no features: %q", got)
+	}
+}
+
+// TestCheckINVPCID: every #GP rule of INVPCID, and its message spelled
+// like the trace line.
+func TestCheckINVPCID(t *testing.T) {
+	long := regsIn(et|pe|pg, pae, lme, 0x7000, 40)
+	longPCID := regsIn(et|pe|pg, pae|pcide, lme, 0x7000, 40)
+	la57 := regsIn(et|pe|pg, pae|la57|pcide, lme, 0x7000, 40)
+	for _, c := range []struct {
+		name string
+		r    x86.Regs
+		typ  uint8
+		pcid uint64
+		va   x86.GVA
+		msg  string // "" when legal
+	}{
+		{"type-4", longPCID, 4, 0, 0, "invpcid 4 0: #GP: type above 3"},
+		{"PCID-4096", longPCID, 2, 4096, 0, "invpcid 2 4096: #GP: PCID above 4095"},
+		{"non-canonical-48", longPCID, 0, 1, 0x8000_0000_0000, "invpcid 0 1 0x800000000000: #GP: non-canonical address"},
+		{"canonical-57", la57, 0, 1, 0x8000_0000_0000, ""},
+		{"non-canonical-57", la57, 0, 1, 0x0100_0000_0000_0000, "invpcid 0 1 0x100000000000000: #GP: non-canonical address"},
+		{"legacy-ignores-canonical", stPAE, 0, 0, 0x8000_0000_0000, ""},
+		{"type-0-PCID-without-PCIDE", long, 0, 3, 0x1000, "invpcid 0 3 0x1000: #GP: PCID other than 0 while CR4.PCIDE is 0"},
+		{"type-1-PCID-without-PCIDE", stReal, 1, 3, 0, "invpcid 1 3: #GP: PCID other than 0 while CR4.PCIDE is 0"},
+		{"type-2-PCID-without-PCIDE", stReal, 2, 3, 0, ""},
+		{"type-3-ignores-address", long, 3, 4095, 0x8000_0000_0000, ""},
+		{"type-1-PCID-0-in-real-mode", stReal, 1, 0, 0, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := x86.NewFormat(c.r.Mode(), c.r.CR4, 40)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.r.CheckINVPCID(c.typ, c.pcid, c.va, f)
+			switch {
+			case c.msg == "" && err != nil:
+				t.Errorf("legal INVPCID refused: %v", err)
+			case c.msg != "" && (err == nil || err.Error() != c.msg):
+				t.Errorf("got %v, want %q", err, c.msg)
+			}
+		})
+	}
+}

@@ -8,7 +8,8 @@ import (
 // Dump renders the walk as text for logs, info commands and golden files:
 // a line with the (truncated) linear address, one line per level visited
 // (level, index, where the entry was, its raw value, its flags and the
-// rights accumulated so far), then one line with the outcome. The level
+// rights accumulated so far), then one line with the outcome (for a
+// protection fault, the rule that refused the access). The level
 // that stopped a not-present or reserved-bit walk shows "-" for rights:
 // it granted nothing. The output is stable: tests compare it byte for
 // byte.
@@ -36,6 +37,10 @@ func (w *Walk) Dump() string {
 		b.WriteByte('\n')
 	}
 	switch {
+	case w.Fault.Kind == Protection:
+		// Which rule refused the access (SMEP, SMAP, a key, or the
+		// entries' own rights) is what a reader of a protection fault asks.
+		fmt.Fprintf(&b, "=> %v at %v: %s\n", w.Fault, w.Steps[w.Fault.Level].Level, w.Fault.Reason())
 	case w.Fault.Kind != NoFault && w.Fault.IsPF():
 		fmt.Fprintf(&b, "=> %v at %v\n", w.Fault, w.Steps[w.Fault.Level].Level)
 	case w.Fault.Kind != NoFault:

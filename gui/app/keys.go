@@ -378,6 +378,9 @@ func (a *App) openPicker() {
 		case strings.HasPrefix(n, "x86-"):
 			// make x86-samples: the browser cannot run the emulator.
 			add(pickSample, n, n, "a real x86 guest's run in Unicorn, recorded")
+		case n == "linux.txt":
+			// make linux-sample: a QEMU core imported.
+			add(pickSample, n, n, "a real Debian Linux guest's page tables, from a QEMU core")
 		default:
 			add(pickSample, n, n, "sample trace")
 		}

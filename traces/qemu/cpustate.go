@@ -95,6 +95,7 @@ type Regs struct {
 	CR0, CR3, CR4, EFER uint64
 	CPL                 uint8
 	RIP, RSP            uint64
+	AC                  bool // RFLAGS.AC (SMAP lets the supervisor at user pages when set)
 	// EFERKnown: EFER was read (gdbstub); false: LME was inferred from
 	// the mode and NXE is left to the snapshot's option (a core).
 	EFERKnown bool
@@ -103,12 +104,13 @@ type Regs struct {
 // EFER bits (the engine's x86 package has the same; repeated here so
 // that the decoder reads on its own).
 const (
-	eferLME = 1 << 8
-	eferLMA = 1 << 10
-	eferNXE = 1 << 11
-	cr0PG   = 1 << 31
-	cr0PE   = 1
-	cr4PAE  = 1 << 5
+	eferLME  = 1 << 8
+	eferLMA  = 1 << 10
+	eferNXE  = 1 << 11
+	cr0PG    = 1 << 31
+	cr0PE    = 1
+	cr4PAE   = 1 << 5
+	rflagsAC = 1 << 18
 )
 
 // Regs derives the paging state of the vCPU. A core has no EFER:
@@ -123,7 +125,7 @@ func (c *Core) Regs(cpu int) (Regs, error) {
 		return Regs{}, fmt.Errorf("no vCPU %d (the core has %d)", cpu, len(c.CPUs))
 	}
 	s := &c.CPUs[cpu]
-	r := Regs{CR0: s.CR[0], CR3: s.CR[3], CR4: s.CR[4], RIP: s.RIP, RSP: s.RSP()}
+	r := Regs{CR0: s.CR[0], CR3: s.CR[3], CR4: s.CR[4], RIP: s.RIP, RSP: s.RSP(), AC: s.RFLAGS&rflagsAC != 0}
 	if r.CR0&cr0PE != 0 {
 		r.CPL = uint8(s.Seg[SegCS].Selector & 3)
 	}

@@ -198,6 +198,13 @@ func (f *Follower) record(why string) error {
 	label := fmt.Sprintf("stop %d (%s) at RIP %#x CPL %d%s, %d entries changed", f.Stops, why, r.RIP, r.CPL, what, changed)
 	f.events = append(f.events, engine.Event{Kind: engine.EvLabel, Text: label})
 	f.events = append(f.events, ev...)
+	if r.AC != old.AC {
+		ac := uint64(0)
+		if r.AC {
+			ac = 1
+		}
+		f.events = append(f.events, engine.Event{Kind: engine.EvAC, Value: ac})
+	}
 	if r.CPL != old.CPL {
 		f.events = append(f.events, engine.Event{Kind: engine.EvCPL, Value: uint64(r.CPL)})
 	}

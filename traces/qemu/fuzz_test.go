@@ -25,6 +25,7 @@ func FuzzOpenCore(f *testing.F) {
 	fw := g
 	fw.segs = append(append([]synthSeg(nil), g.segs...), synthSeg{gpa: 0xfffc0000, data: make([]byte, 64), memSize: 0x40000})
 	f.Add(fw.bytes())
+	f.Add(paeGuest().compact().bytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := OpenCore(bytes.NewReader(b), int64(len(b)))
 		if err != nil {

@@ -234,3 +234,25 @@ func TestOpenAsTrace(t *testing.T) {
 		t.Errorf("damaged: %v", err)
 	}
 }
+
+// TestImportPAE32: an ELF32 core of a legacy PAE guest imports with its
+// 32-byte PDPT, NXE inferred, and the engines translate through it.
+func TestImportPAE32(t *testing.T) {
+	s := importBytes(t, paeGuest().bytes(), ImportOptions{})
+	if s.Header.Meta["mode"] != "PAE+NX" || s.Stats.Leaves != 2 {
+		t.Fatalf("mode %s, %d leaves", s.Header.Meta["mode"], s.Stats.Leaves)
+	}
+	for _, cfg := range engineConfigs(s.Header.Config) {
+		eng, err := cfg.new(cfg.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := replay(t, eng, s.Events)
+		if o := out[0x400000]; !o.OK || o.GPA != 0x5000 {
+			t.Errorf("%s: user page %+v", cfg.name, o)
+		}
+		if o := out[0xc0000000]; !o.OK || o.GPA != 0x200000 {
+			t.Errorf("%s: kernel 2 MiB page %+v", cfg.name, o)
+		}
+	}
+}

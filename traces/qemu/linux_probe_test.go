@@ -7,11 +7,9 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
-// linuxProbeConfigs are the guests TestLinuxAgainstQEMU probes. The
-// 5-level one (SMEP, SMAP, keys) joins when main's shadow engine checks
-// SMEP on TLB hits (a fetch after a read of the same user page at CPL 0
-// hits the TLB and must still fault): w14's branch does, main not yet.
-var linuxProbeConfigs = []string{"4level"}
+// linuxProbeConfigs are the guests TestLinuxAgainstQEMU probes: 4-level
+// paging, and 5-level paging with SMEP, SMAP and protection keys.
+var linuxProbeConfigs = []string{"4level", "5level"}
 
 // maxWriteProbes bounds the writes that succeed: each one gives the
 // engine a page of its own (a write of the byte just read changes no

@@ -36,6 +36,9 @@ type Options struct {
 	// NoData: do not copy the bytes under the addresses read (a live
 	// guest: such an address may be a device's register).
 	NoData bool
+	// PKRU, when set, is the protection-key rights register the trace
+	// loads (a core does not hold it; without it keys forbid nothing).
+	PKRU *uint32
 }
 
 // DefaultMaxSamples bounds the region samples of a snapshot.
@@ -170,6 +173,13 @@ func Build(mem PhysReader, ranges []phys.RangeSpec, r Regs, o Options) (*Snapsho
 	for _, e := range regEvents(r) {
 		add(e)
 	}
+	if r.AC {
+		add(engine.Event{Kind: engine.EvAC, Value: 1})
+	}
+	if o.PKRU != nil {
+		add(engine.Event{Kind: engine.EvPKRU, Value: uint64(*o.PKRU)})
+		s.Header.Meta["pkru"] = fmt.Sprintf("%#x, given", *o.PKRU)
+	}
 	cpl, labelled := uint8(255), [4]bool{}
 	for i, rd := range reads {
 		if i == len(reads)-2 {
@@ -258,25 +268,19 @@ func inRanges(rs []phys.RangeSpec, pa uint64) bool {
 	return false
 }
 
-// isUser: an address in the lower half (user space, for every OS the
-// explorer meets) is read at CPL 3.
+// isUser says at which privilege an address is read: in long mode the
+// lower half is user space (for every OS the explorer meets); in legacy
+// modes, where there are no halves, the region's U bit decides.
 func (s *Snapshot) isUser(va uint64) bool {
 	if s.Tables.Format.Mode.Long() {
 		return int64(va) >= 0
 	}
-	if l, ok := s.leafAt(va); ok {
-		return l.User
-	}
-	return false
-}
-
-func (s *Snapshot) leafAt(va uint64) (Leaf, bool) {
 	for _, r := range s.Regions {
 		if va >= r.Start && va < r.End {
-			return Leaf{User: r.User}, true
+			return r.User
 		}
 	}
-	return Leaf{}, false
+	return false
 }
 
 // Name is the snapshot's trace name in labels: the source and its vCPU.

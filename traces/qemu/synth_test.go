@@ -13,6 +13,7 @@ type synth struct {
 	segs     []synthSeg
 	version  uint32 // QEMU note version (default 1)
 	noteSize uint32 // QEMUCPUState size (default 440)
+	class32  bool   // ELFCLASS32, as QEMU writes for a guest not in long mode
 }
 
 type synthSeg struct {
@@ -85,9 +86,24 @@ func (s synth) bytes() []byte {
 		note("QEMU", 0, s.cpuState(c))
 	}
 	phnum := 1 + len(s.segs)
-	off := uint64(64 + 56*phnum)
+	ehSize, phSize := 64, 56
+	if s.class32 {
+		ehSize, phSize = 52, 32
+	}
+	off := uint64(ehSize + phSize*phnum)
 	var ph bytes.Buffer
 	phdr := func(typ uint32, off, paddr, filesz, memsz uint64) {
+		if s.class32 {
+			var b [32]byte
+			le.PutUint32(b[0:], typ)
+			le.PutUint32(b[4:], uint32(off))
+			le.PutUint32(b[8:], uint32(paddr))
+			le.PutUint32(b[12:], uint32(paddr))
+			le.PutUint32(b[16:], uint32(filesz))
+			le.PutUint32(b[20:], uint32(memsz))
+			ph.Write(b[:])
+			return
+		}
 		var b [56]byte
 		le.PutUint32(b[0:], typ)
 		le.PutUint64(b[8:], off)
@@ -113,11 +129,20 @@ func (s synth) bytes() []byte {
 	le.PutUint16(eh[16:], etCore)
 	le.PutUint16(eh[18:], machine)
 	le.PutUint32(eh[20:], 1)
-	le.PutUint64(eh[32:], 64) // phoff
-	le.PutUint16(eh[52:], 64)
-	le.PutUint16(eh[54:], 56)
-	le.PutUint16(eh[56:], uint16(phnum))
-	out.Write(eh[:])
+	if s.class32 {
+		eh[4] = 1
+		le.PutUint32(eh[28:], 52) // phoff
+		le.PutUint16(eh[40:], 52)
+		le.PutUint16(eh[42:], 32)
+		le.PutUint16(eh[44:], uint16(phnum))
+		out.Write(eh[:52])
+	} else {
+		le.PutUint64(eh[32:], 64) // phoff
+		le.PutUint16(eh[52:], 64)
+		le.PutUint16(eh[54:], 56)
+		le.PutUint16(eh[56:], uint16(phnum))
+		out.Write(eh[:])
+	}
 	out.Write(ph.Bytes())
 	out.Write(notes.Bytes())
 	for _, sg := range s.segs {
@@ -181,4 +206,25 @@ func (s synth) compact() synth {
 	}
 	s.segs = segs
 	return s
+}
+
+// paeGuest is a legacy PAE guest (no long mode) in an ELF32 core:
+//
+//	PDPT 0x1020 (32 bytes, as CR3 may point inside a page), PD 0x2000, PT 0x3000
+//	0x400000 -> 0x5000 user, writable, NX (EFER.NXE must be inferred)
+//	0xc0000000 -> 0x200000 a 2 MiB kernel page (PDPT[3] -> PD 0x4000)
+func paeGuest() synth {
+	ram := make([]byte, 64<<10)
+	put := func(a, v uint64) { binary.LittleEndian.PutUint64(ram[a:], v) }
+	put(0x1020, 0x2000|1)
+	put(0x1038, 0x4000|1)
+	put(0x2000+2*8, 0x3000|0x27)
+	put(0x3000, 0x5000|0x27|1<<63)
+	put(0x4000, 0x200000|0xa3)
+	var st CPUState
+	st.Version, st.Size = 1, 440
+	st.CR[0], st.CR[3], st.CR[4] = 0x80000011, 0x1020, 0x20
+	st.RIP, st.GPR[rspIndex] = 0xc0001000, 0xc0002000
+	st.Seg[SegCS] = SegmentReg{Selector: 0x10, Limit: 0xffffffff, Flags: 0x00cf9b00}
+	return synth{machine: emI386, class32: true, cpus: []CPUState{st}, segs: []synthSeg{{gpa: 0, data: ram, memSize: 4 << 20}}}
 }

@@ -23,6 +23,7 @@ type machine struct {
 	f       *x86.Format // current paging format
 	maxPhys uint8
 	cpl     uint8
+	ac      uint8 // RFLAGS.AC
 
 	// ent holds page-table entries as the model last wrote them (the
 	// processor's accessed and dirty bits aside), by address.
@@ -102,6 +103,23 @@ func (m *machine) setCPL(c uint8) {
 		m.cpl = c
 		m.emit(engine.Event{Kind: engine.EvCPL, Value: uint64(c)})
 	}
+}
+
+// setAC sets RFLAGS.AC (stac, clac, popf), emitting only actual changes.
+func (m *machine) setAC(ac uint8) {
+	if ac != m.ac {
+		m.ac = ac
+		m.emit(engine.Event{Kind: engine.EvAC, Value: uint64(ac)})
+	}
+}
+
+// invpcid invalidates translations of PCID pcid as INVPCID type typ does
+// (va for type 0 only).
+func (m *machine) invpcid(typ uint8, pcid uint16, va x86.GVA) {
+	if err := m.regs.CheckINVPCID(typ, uint64(pcid), va, m.f); err != nil {
+		panic(fmt.Sprintf("workload %s: %v", m.name, err))
+	}
+	m.emit(engine.Event{Kind: engine.EvInvpcid, Size: typ, Value: uint64(pcid), Addr: uint64(va)})
 }
 
 func (m *machine) read(va x86.GVA, size uint8) engine.Outcome {

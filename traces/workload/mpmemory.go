@@ -15,7 +15,7 @@ import (
 // false when the fault killed the process.
 func (k *multiprocess) access(p *proc, ev engine.Event) bool {
 	m := k.m
-	cpl := m.cpl
+	cpl, ac := m.cpl, m.ac
 	for try := 0; ; try++ {
 		o := m.emit(ev)
 		if o.OK {
@@ -30,7 +30,8 @@ func (k *multiprocess) access(p *proc, ev engine.Event) bool {
 		if !k.pageFault(p, x86.GVA(ev.Addr), o.Fault.Code) {
 			return false
 		}
-		m.setCPL(cpl)
+		m.setCPL(cpl) // iret restores the privilege level and RFLAGS.AC
+		m.setAC(ac)
 	}
 }
 
@@ -40,6 +41,7 @@ func (k *multiprocess) access(p *proc, ev engine.Event) bool {
 // it does not have. It reports whether the access should be retried.
 func (k *multiprocess) pageFault(p *proc, va x86.GVA, code x86.ErrorCode) bool {
 	m := k.m
+	m.setAC(0) // the entry code's clac, as Linux's
 	k.kernelTouch(p.pid)
 	v, ok := k.vmaOf(p, va)
 	switch {
@@ -104,8 +106,9 @@ func (k *multiprocess) fork(p *proc) {
 	k.kernelTouch(p.pid)
 	c.root = k.newRoot()
 	if k.copyLevel(0, p.root, c.root) {
-		m.cr(engine.EvCR3, uint64(p.root))
+		k.loadCR3(p, false)
 	}
+	k.givePCID(c)
 	k.procs = append(k.procs, c)
 }
 
@@ -155,7 +158,7 @@ func (k *multiprocess) exec(p *proc) {
 	k.kernelTouch(p.pid)
 	old := p.root
 	p.root = k.newRoot()
-	m.cr(engine.EvCR3, uint64(p.root))
+	k.loadCR3(p, false) // the PCID's translations were of the old program
 	k.freeLevel(0, old)
 	p.heapPages = 1 + m.rnd.IntN(max(1, k.heapMax/2))
 	p.recent = p.recent[:0]
@@ -175,6 +178,7 @@ func (k *multiprocess) exit(p *proc, why string) {
 	}
 	k.switchTo(next)
 	k.freeLevel(0, p.root)
+	k.releasePCID(p)
 }
 
 // freeLevel frees the user part of the table at t (level l) and every
@@ -216,7 +220,7 @@ func (k *multiprocess) brk(p *proc) {
 		a, ok := k.pg.entry(p.root, va, k.pg.leaf(), false, true)
 		if e := m.ent[a]; ok && e&fP != 0 {
 			k.pg.set(a, k.pg.f.Levels[k.pg.leaf()].EntrySize, 0)
-			m.invlpg(va)
+			k.invalidate(p, va)
 			k.unref(k.pg.frame(e))
 		}
 	}
@@ -235,8 +239,16 @@ func (k *multiprocess) brk(p *proc) {
 func (k *multiprocess) sysRead(p *proc) {
 	m := k.m
 	k.kernelTouch(p.pid)
+	if k.smap && len(p.recent) > 0 && m.rnd.IntN(8) == 0 {
+		k.smapViolation(p)
+		return
+	}
 	v := k.vmas(p)[1+m.rnd.IntN(2)]
 	buf := v.start + x86.GVA(m.rnd.Uint64N(uint64(v.end-v.start)/page)*page)
+	if k.smap {
+		m.setAC(1) // stac: the copy to user memory may touch user pages
+		defer m.setAC(0)
+	}
 	for i := range 4 {
 		va := buf + x86.GVA(8*i)
 		if !k.access(p, engine.Event{Kind: engine.EvWrite, Size: 8, Addr: uint64(va), Value: m.value(8)}) {

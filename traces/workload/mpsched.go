@@ -48,7 +48,7 @@ func (k *multiprocess) switchTo(q *proc) {
 	}
 	k.m.label("switch to process %d", q.pid)
 	k.kernelTouch(q.pid)
-	k.m.cr(engine.EvCR3, uint64(q.root))
+	k.loadCR3(q, true)
 	k.cur = q
 }
 
@@ -76,6 +76,9 @@ func (k *multiprocess) slice() {
 		k.brk(p)
 	case r >= 48 && r < 60:
 		k.sysRead(p)
+	case r >= 60 && r < 62 && k.smap && p.pid != 1 && len(p.recent) > 0:
+		k.smepViolation(p)
+		return
 	}
 	k.switchTo(k.after(p))
 }

@@ -22,6 +22,11 @@ func init() {
 				intParam("locality", 90, 0, 100, "percentage of accesses that go to one of a process's 8 most recently used pages"),
 				intParam("quantum", 64, 1, 100000, "memory accesses of a process per time slice"),
 				intParam("ram", 32, 8, 512, "memory size in MiB"),
+				boolParam("pcid", false, "give each process its own PCID (CR4.PCIDE, long and la57 modes): a switch loads CR3 with bit 63 set "+
+					"and keeps the process's translations; the kernel invalidates with invpcid when it reuses a PCID and "+
+					"with a CR3 load without bit 63 when it changes the entries of the running process"),
+				boolParam("smap", false, "turn on CR4.SMEP and CR4.SMAP: the kernel brackets its accesses to user memory with "+
+					"ac 1 / ac 0 (stac/clac), and now and then a buggy path forgets to, or jumps to user code, and faults"),
 			},
 		},
 		build: newMultiprocess,
@@ -68,6 +73,7 @@ type proc struct {
 	heapPages  int       // current heap size
 	recent     []x86.GVA // pages touched lately, most recent first (at most hotPages)
 	execNext   bool      // forked to run a new program: execs when it first runs
+	pcid       uint16    // its process-context identifier (0 without PCIDs)
 	wildChance int       // 1 in wildChance accesses is a stray pointer (0: never)
 }
 
@@ -82,6 +88,8 @@ type multiprocess struct {
 	locality  int
 	quantum   int
 	ram       uint64
+	pcids     bool    // each process has a PCID
+	smap      bool    // CR4.SMEP and CR4.SMAP
 	direct    x86.GVA // where the kernel maps all RAM
 	stackTop  x86.GVA // end of the stack (exclusive)
 	kernelTop int     // first top-level index of the kernel half
@@ -93,12 +101,17 @@ type multiprocess struct {
 	procs     []*proc // alive, by pid
 	cur       *proc
 	nextPID   int
+	// pcidOwner is the process holding each PCID (index 0, the kernel's,
+	// stays nil); pcidUsed marks those that may have translations cached
+	// since they were last invalidated.
+	pcidOwner []*proc
+	pcidUsed  []bool
 }
 
 func newMultiprocess(seed uint64, a args) (Workload, error) {
 	k := &multiprocess{m: newMachine(seed), maxProcs: a.Int("procs"), nx: a.Bool("nx"),
 		heapMax: a.Int("heap"), locality: a.Int("locality"), quantum: a.Int("quantum"),
-		ram: uint64(a.Int("ram")) << 20, nextPID: 1}
+		ram: uint64(a.Int("ram")) << 20, nextPID: 1, pcids: a.Bool("pcid"), smap: a.Bool("smap")}
 	switch a.String("mode") {
 	case "32bit":
 		k.mode, k.nx = x86.Mode32Bit, false
@@ -113,6 +126,9 @@ func newMultiprocess(seed uint64, a args) (Workload, error) {
 		k.mode = x86.ModeLA57
 		k.direct, k.stackTop, k.kernelTop = 0xff11000000000000, 0x0100000000000000, 256
 	}
+	if k.pcids && (k.mode == x86.Mode32Bit || k.mode == x86.ModePAE) {
+		return nil, fmt.Errorf("%w: pcid=true needs mode=long or mode=la57 (PCIDs exist only in IA-32e mode)", ErrParamValue)
+	}
 	if k.nx {
 		k.mode = map[x86.Mode]x86.Mode{x86.ModePAE: x86.ModePAENX, x86.ModeAMD64: x86.ModeAMD64NX, x86.ModeLA57: x86.ModeLA57NX}[k.mode]
 	}
@@ -123,6 +139,9 @@ func newMultiprocess(seed uint64, a args) (Workload, error) {
 	if have := int((k.ram - kimageEnd) / page); need > have {
 		return nil, fmt.Errorf("%w: ram=%d MiB is too small for procs=%d and heap=%d (%d frames needed, %d free)",
 			ErrParamValue, k.ram>>20, k.maxProcs, k.heapMax, need, have)
+	}
+	if k.pcids {
+		k.pcidOwner, k.pcidUsed = make([]*proc, k.maxProcs+2), make([]bool, k.maxProcs+2)
 	}
 	for f := x86.GPA(k.ram) - page; f >= kimageEnd; f -= page {
 		k.free = append(k.free, f)
@@ -209,9 +228,13 @@ func (k *multiprocess) boot() {
 		}
 	}
 	m.label("the kernel turns paging on (%v)", k.mode)
+	var protect uint64
+	if k.smap {
+		protect = x86.CR4SMEP | x86.CR4SMAP
+	}
 	switch {
 	case k.mode == x86.Mode32Bit:
-		m.cr(engine.EvCR4, x86.CR4PSE|x86.CR4PGE)
+		m.cr(engine.EvCR4, x86.CR4PSE|x86.CR4PGE|protect)
 	case k.mode.Long():
 		efer := x86.EFERLME
 		if k.nx {
@@ -222,20 +245,27 @@ func (k *multiprocess) boot() {
 		if k.mode == x86.ModeLA57 || k.mode == x86.ModeLA57NX {
 			cr4 |= x86.CR4LA57
 		}
-		m.cr(engine.EvCR4, cr4)
+		m.cr(engine.EvCR4, cr4|protect)
 	default:
 		if k.nx {
 			m.cr(engine.EvEFER, x86.EFERNXE)
 		}
-		m.cr(engine.EvCR4, x86.CR4PAE|x86.CR4PGE)
+		m.cr(engine.EvCR4, x86.CR4PAE|x86.CR4PGE|protect)
 	}
 	m.cr(engine.EvCR3, uint64(k.kroot))
 	m.cr(engine.EvCR0, x86.CR0PE|x86.CR0ET|x86.CR0PG|x86.CR0WP)
+	if k.pcids {
+		// PCIDE can be set only in IA-32e mode and with CR3[11:0] = 0:
+		// the kernel's own tables run as PCID 0.
+		m.label("the kernel turns PCIDs on: each process will have its own")
+		m.cr(engine.EvCR4, m.regs.CR4|x86.CR4PCIDE)
+	}
 	m.kva = func(pa x86.GPA) (x86.GVA, bool) { return k.direct + x86.GVA(pa), true }
 	k.kernelTouch(0)
 
 	init := &proc{pid: k.nextPID, root: k.newRoot()}
 	k.nextPID++
+	k.givePCID(init)
 	init.heapPages = 1 + m.rnd.IntN(max(1, k.heapMax/2))
 	k.procs = append(k.procs, init)
 	m.label("the kernel starts init, process 1")

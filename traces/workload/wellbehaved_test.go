@@ -144,6 +144,9 @@ func wellBehavedCases() []wellBehavedCase {
 			{"multiprocess", map[string]string{"mode": "pae", "nx": "false"}, 10000, []uint64{1}},
 			{"multiprocess", map[string]string{"mode": "la57"}, 10000, []uint64{1, 2}},
 			{"multiprocess", map[string]string{"procs": "32", "heap": "256", "locality": "30", "quantum": "16", "ram": "128"}, 20000, []uint64{1}},
+			{"multiprocess", map[string]string{"pcid": "true", "smap": "true"}, 20000, []uint64{1, 2}},
+			{"multiprocess", map[string]string{"mode": "la57", "pcid": "true", "quantum": "16"}, 10000, []uint64{1}},
+			{"multiprocess", map[string]string{"mode": "32bit", "smap": "true"}, 10000, []uint64{1}},
 			{"devices", nil, 0, []uint64{1, 2}},
 			{"devices", map[string]string{"mode": "32bit"}, 0, []uint64{1}},
 			{"devices", map[string]string{"mode": "pae", "fb": "64", "refresh": "4"}, 0, []uint64{1}},
@@ -162,6 +165,11 @@ func wellBehavedCases() []wellBehavedCase {
 		{"multiprocess", map[string]string{"mode": "32bit", "procs": "4", "quantum": "16", "ram": "8", "heap": "16"}, 600, []uint64{1}},
 		{"multiprocess", map[string]string{"mode": "pae", "nx": "false", "heap": "16", "ram": "8"}, 600, []uint64{1}},
 		{"multiprocess", map[string]string{"mode": "la57", "procs": "3", "locality": "50", "ram": "8"}, 600, []uint64{1}},
+		// PCIDs reused after exits (invpcid), bit-63 switches, stac/clac
+		// brackets and the deliberate SMAP and SMEP faults all show up
+		// in 3000 events of these seeds (TestMultiprocessModern).
+		{"multiprocess", map[string]string{"pcid": "true", "smap": "true", "procs": "4", "quantum": "8", "ram": "8", "heap": "16"}, 3000, []uint64{1, 2}},
+		{"multiprocess", map[string]string{"mode": "pae", "smap": "true", "procs": "4", "quantum": "8", "ram": "8", "heap": "16"}, 1500, []uint64{3}},
 		{"devices", map[string]string{"steps": "16", "ram": "4"}, 0, []uint64{1}},
 		{"devices", map[string]string{"mode": "32bit", "steps": "10", "fb": "2", "refresh": "3", "ram": "4"}, 0, []uint64{2}},
 		{"mapping-conflict", map[string]string{"grow": "8", "touches": "6", "ram": "4"}, 0, []uint64{1}},
@@ -186,6 +194,7 @@ func TestWellBehaved(t *testing.T) {
 		{"host-pae", func(c *engine.Config) { c.Host = engine.HostPAE }},
 		{"host-amd64-nx-pool16", func(c *engine.Config) { c.Host = engine.HostAMD64NX; c.PoolPages = 16 }},
 		{"nested", func(c *engine.Config) { c.Paging = engine.PagingNested }},
+		{"ept", func(c *engine.Config) { c.Paging = engine.PagingEPT }},
 	}
 	for _, tc := range wellBehavedCases() {
 		for _, seed := range tc.seeds {

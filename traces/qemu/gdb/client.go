@@ -101,7 +101,7 @@ func (c *Client) handshake() error {
 	if c.regs, err = c.targetRegisters(); err != nil {
 		return err
 	}
-	for _, need := range []string{"rip", "rsp", "cs", "cr0", "cr3", "cr4", "efer"} {
+	for _, need := range []string{"rip", "rsp", "cs", "eflags", "cr0", "cr3", "cr4", "efer"} {
 		if _, ok := c.regs[need]; !ok {
 			return fmt.Errorf("%w: the target description has no register %s (an x86-64 QEMU is needed)", ErrProtocol, need)
 		}

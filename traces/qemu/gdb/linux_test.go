@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 
 // bootLinux boots the linux-guest (4-level CPU) with a gdbstub on a free
 // loopback port, or skips when `make linux-guest` has not run.
-func bootLinux(t *testing.T) (*vm.Machine, int) {
+func bootLinux(t testing.TB) (*vm.Machine, int) {
 	t.Helper()
 	root := os.Getenv("PGM_LINUX_CACHE")
 	if root == "" {
@@ -104,6 +105,25 @@ func TestAttachLinux(t *testing.T) {
 	if len(userCR3) < 2 {
 		t.Fatalf("%d stops, %d CR3 switches, but the vCPU was never stopped in a second user process", f.Stops, f.Switches)
 	}
+	// Then at a breakpoint the user names: the kernel's context switch,
+	// whose address the guest printed (Debian's System.map is a stub).
+	if sw := switchTo(m.Console()); sw != 0 {
+		if err := c.SetBreakpoint(sw); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			why, err := f.Step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := c.Target().Regs()
+			if why != "breakpoint" || r.RIP != sw {
+				t.Errorf("stop at the breakpoint %#x: %s at %#x", sw, why, r.RIP)
+			}
+		}
+	} else {
+		t.Error("the guest did not print where __switch_to is")
+	}
 	if err := c.Detach(); err != nil {
 		t.Error(err)
 	}
@@ -181,4 +201,38 @@ func checkMoment(t *testing.T, eng engine.Engine, mo moment, cpl uint64) {
 		}
 	}
 	apply(engine.Event{Kind: engine.EvCPL, Value: cpl})
+}
+
+// BenchmarkAttachSnapshot: one snapshot of the stopped linux-guest over
+// the gdbstub on loopback: registers, every table page reachable from
+// CR3 (in 1 KiB `m` requests), the trace's events.
+func BenchmarkAttachSnapshot(b *testing.B) {
+	_, port := bootLinux(b)
+	c, err := Dial(context.Background(), fmt.Sprintf("127.0.0.1:%d", port), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for b.Loop() {
+		f, err := qemu.Follow(c.Target(), qemu.FollowOptions{Options: qemu.Options{Source: "bench"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, ev := f.Trace()
+		b.ReportMetric(float64(len(ev)), "events")
+	}
+}
+
+// switchTo finds "switch_to: ADDR" in the guest's console output.
+func switchTo(console string) uint64 {
+	_, rest, ok := strings.Cut(console, "switch_to: ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(f[0], 16, 64)
+	return v
 }

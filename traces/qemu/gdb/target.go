@@ -24,17 +24,17 @@ func (t target) Interrupt(d time.Duration) error {
 	return err
 }
 
-// Regs reads the paging registers: seven `p` requests.
+// Regs reads the paging registers: eight `p` requests.
 func (t target) Regs() (qemu.Regs, error) {
-	var v [7]uint64
-	for i, name := range []string{"cr0", "cr3", "cr4", "efer", "rip", "rsp", "cs"} {
+	var v [8]uint64
+	for i, name := range []string{"cr0", "cr3", "cr4", "efer", "rip", "rsp", "cs", "eflags"} {
 		x, err := t.c.Reg(name)
 		if err != nil {
 			return qemu.Regs{}, err
 		}
 		v[i] = x
 	}
-	r := qemu.Regs{CR0: v[0], CR3: v[1], CR4: v[2], EFER: v[3], RIP: v[4], RSP: v[5], EFERKnown: true}
+	r := qemu.Regs{CR0: v[0], CR3: v[1], CR4: v[2], EFER: v[3], RIP: v[4], RSP: v[5], AC: v[7]&(1<<18) != 0, EFERKnown: true}
 	if r.CR0&1 != 0 {
 		r.CPL = uint8(v[6] & 3)
 	}

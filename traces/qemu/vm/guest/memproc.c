@@ -50,8 +50,12 @@ int main(int argc, char **argv)
 	if (key > 0)
 		pkey_mprotect(keyed, 8 * PAGE, PROT_READ | PROT_WRITE, key);
 
-	printf("memproc %s: pid %d heap %p ro %p high %p keyed %p key %d\n",
-	       name, getpid(), heap, ro, high == MAP_FAILED ? NULL : high, keyed, key);
+	/* PKRU is not in a core: print it, for the snapshot's --pkru. */
+	unsigned int pkru = 0;
+	if (key > 0)
+		__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	printf("memproc %s: pid %d heap %p ro %p high %p keyed %p key %d pkru %#x\n",
+	       name, getpid(), heap, ro, high == MAP_FAILED ? NULL : high, keyed, key, pkru);
 	fflush(stdout);
 
 	for (unsigned long round = 0;; round++) {
