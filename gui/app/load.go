@@ -133,4 +133,3 @@ func (p *player) loadProgress() (phase string, frac float64, ok bool) {
 	}
 	return p.loading.phase.Load().(string), float64(p.loading.progress.Load()) / 1000, true
 }
-
