@@ -46,7 +46,7 @@ func (a *App) openPicker() {
 	add := func(k pickKind, name, label, note string) {
 		pk.items = append(pk.items, pickItem{k, name, label, note})
 	}
-	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "real mode to 5-level paging, explained step by step")
+	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "real mode to 5-level paging, then the TLB, shadow and nested paging, step by step")
 	for _, n := range samples.Names() {
 		switch {
 		case n == "modes-tour.txt":
