@@ -88,15 +88,15 @@ func (g *guest) refreshFormat() error {
 	return nil
 }
 
-// begin starts the outcome of ev after validating it.
-func (g *guest) begin(ev Event) (Outcome, error) {
-	o := Outcome{Index: g.next, Event: ev, OK: true, AS: g.regs.CR3}
+// begin validates ev and counts it. The caller has started its outcome
+// (Index g.next, the event, OK, AS) in its own frame.
+func (g *guest) begin(ev Event) error {
 	if err := ev.Validate(); err != nil {
-		return o, err
+		return err
 	}
 	g.handlers.hit = ""
 	g.next++
-	return o, nil
+	return nil
 }
 
 // hyper applies the events that come from the hypervisor side (devices,

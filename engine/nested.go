@@ -125,13 +125,13 @@ func (s *Shadow) translateNested(va x86.GVA, acc x86.Access) (xlate, error) {
 	}
 	if !gw.OK() {
 		s.st.NestedMemRefs.Add(uint64(m.refs))
-		s.out.MemRefs += uint16(m.refs)
+		s.outRefs += uint16(m.refs)
 		return xlate{fault: gw.Fault}, nil
 	}
 	gw.SetAccessedDirty(s.mem, acc.Kind == x86.Write)
 	r := m.translate(gw.GPA, acc.Kind == x86.Write)
 	s.st.NestedMemRefs.Add(uint64(m.refs))
-	s.out.MemRefs += uint16(m.refs)
+	s.outRefs += uint16(m.refs)
 	if m.err != nil {
 		return xlate{}, m.err
 	}

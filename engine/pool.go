@@ -74,10 +74,15 @@ type physExt struct {
 
 // pool is the shadow page pool.
 type pool struct {
-	pages    []poolPage // [0] unused
-	max      int
-	host     *phys.Host
-	byFrame  map[uint64]uint16
+	pages []poolPage // [0] unused
+	max   int
+	host  *phys.Host
+	// byFrame[n] is the pool page whose host frame number is n (0: none).
+	// A slice, not a map: every level of a shadow walk looks its child
+	// up here. Host frame numbers are dense (phys.Host hands them out in
+	// order and reuses freed ones), so it costs 2 bytes per host frame
+	// up to the highest pool frame.
+	byFrame  []uint16
 	freeHead uint16
 	hash     [poolHash]uint16
 	ageHead  uint16 // most recently used
@@ -95,7 +100,7 @@ type pool struct {
 }
 
 func (p *pool) init(host *phys.Host, max int) {
-	*p = pool{max: max, host: host, byFrame: make(map[uint64]uint16)}
+	*p = pool{max: max, host: host}
 	p.pages = make([]poolPage, 1, max+1)
 	nUsers := 2*max + 16
 	p.users = make([]userRec, nUsers+1)
@@ -122,7 +127,11 @@ func (p *pool) grow() bool {
 		}
 		idx := uint16(len(p.pages))
 		p.pages = append(p.pages, poolPage{idx: idx, kind: KindFree, hpa: hpa, key: nilGPA})
-		p.byFrame[x86.PageNumber(hpa)] = idx
+		n := x86.PageNumber(hpa)
+		if n >= uint64(len(p.byFrame)) {
+			p.byFrame = append(p.byFrame, make([]uint16, n+1-uint64(len(p.byFrame)))...)
+		}
+		p.byFrame[n] = idx
 		pg := &p.pages[idx]
 		pg.freeNext = p.freeHead
 		p.freeHead = idx
@@ -133,8 +142,10 @@ func (p *pool) grow() bool {
 
 // page returns the pool page whose host address is hpa, or nil.
 func (p *pool) page(hpa x86.HPA) *poolPage {
-	if idx, ok := p.byFrame[x86.PageNumber(hpa)]; ok {
-		return &p.pages[idx]
+	if n := x86.PageNumber(hpa); n < uint64(len(p.byFrame)) {
+		if idx := p.byFrame[n]; idx != nilIdx {
+			return &p.pages[idx]
+		}
 	}
 	return nil
 }

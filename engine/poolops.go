@@ -103,9 +103,7 @@ func (s *Shadow) evictOne(requester uint16) bool {
 		s.st.CacheFreeUpOne.Inc()
 		s.flushPage(&p.pages[idx])
 		p.pages[idx].freedBy = FreeEvicted
-		if s.out != nil {
-			s.out.Notes |= NotePoolEvict
-		}
+		s.outNotes |= NotePoolEvict
 		return true
 	}
 	return false
@@ -297,7 +295,5 @@ func (s *Shadow) flushAll() {
 	}
 	s.tlb.flushAll()
 	s.st.TLBFlushesAll.Inc()
-	if s.out != nil {
-		s.out.Notes |= NotePoolFlush
-	}
+	s.outNotes |= NotePoolFlush
 }

@@ -88,8 +88,8 @@ func (s *Shadow) shadowKey(g x86.Entry) uint64 {
 
 // countFault files a fault delivered to the guest under the rule that
 // refused it.
-func (s *Shadow) countFault(f x86.Fault) {
-	switch FaultPath(f) {
+func (s *Shadow) countFault(path Path) {
+	switch path {
 	case PathSMEPFault:
 		s.st.GuestPFSMEP.Inc()
 	case PathSMAPFault:

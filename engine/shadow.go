@@ -44,11 +44,16 @@ type Shadow struct {
 	inter    intermediate
 	monitors map[x86.GPA]uint16 // guest page -> head of its monitor chain
 
-	gw         x86.Walk  // scratch guest walk
-	nm         nestedMem // scratch 2D-walk reader
-	cur        Outcome   // outcome of the event being applied (kept here: no allocation)
-	out        *Outcome  // &cur while an event is applied, else nil
-	guestWrite bool      // the write being emulated comes from a guest instruction
+	gw x86.Walk  // scratch guest walk
+	nm nestedMem // scratch 2D-walk reader
+	// outNotes and outRefs collect what the pool and the nested walker
+	// add to the outcome of the event being applied. The outcome itself
+	// stays in Apply's frame: kept in the engine, every event paid for
+	// copying it in and out of the heap (with write barriers for its
+	// strings), a third of a TLB hit's cost.
+	outNotes   Notes
+	outRefs    uint16
+	guestWrite bool // the write being emulated comes from a guest instruction
 	// deny[kind]: the keys (bits 0..15) whose user pages SMEP, SMAP or
 	// PKRU refuse to an access of that kind now; see rights.go.
 	deny       [3]uint32
@@ -101,14 +106,16 @@ func (s *Shadow) ShadowMode() (x86.Mode, Switcher) { return s.shwMode, s.switche
 
 // Apply performs one event.
 func (s *Shadow) Apply(ev Event) (Outcome, error) {
-	var err error
-	s.cur, err = s.begin(ev)
-	if err != nil {
-		return s.cur, err
+	out := Outcome{Index: s.next, Event: ev, OK: true, AS: s.regs.CR3}
+	if err := s.begin(ev); err != nil {
+		return out, err
 	}
-	o := &s.cur
-	s.out = o
+	var err error
+	o := &out
+	s.outNotes, s.outRefs = 0, 0
 	switch k := ev.Kind; {
+	case k.Access(): // first: nearly every event
+		err = s.access(ev, o)
 	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
 		err = s.writeCR(ev, o)
 	case k == EvCPL:
@@ -123,8 +130,6 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		err = s.invpcid(ev)
 	case k == EvPhysWrite || k == EvPhysRead:
 		err = s.physAccess(ev, o)
-	case k.Access():
-		err = s.access(ev, o)
 	case k == EvInvlpg:
 		s.invalidatePage(x86.GVA(ev.Addr))
 	case k == EvLabel:
@@ -149,6 +154,8 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		}
 	}
 	o.Handler = s.handlers.hit
+	o.Notes |= s.outNotes
+	o.MemRefs += s.outRefs
 	switch ev.Kind {
 	case EvCR0, EvCR3, EvCR4, EvEFER, EvCPL, EvAC, EvPKRU, EvReset, EvRestore:
 		s.regsChanged()
@@ -163,11 +170,10 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	if s.touch != nil {
 		s.touch.event(ev, o)
 	}
-	s.out = nil
 	if err != nil {
 		s.next--
 	}
-	return *o, err
+	return out, err
 }
 
 // writeCR applies a control-register write and keeps the shadow in step:

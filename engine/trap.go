@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/binary"
+
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -23,6 +25,9 @@ type xlate struct {
 // checked against the guest tables first, so that a fault in its second
 // page leaves no trace of the first (no data, no accessed or dirty bit).
 func (s *Shadow) access(ev Event, o *Outcome) error {
+	if s.accessHit(ev, o) {
+		return nil
+	}
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
@@ -57,7 +62,7 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 		s.virtHit(ps[i].gpa, acc)
 	}
 	o.GPA = ps[0].gpa
-	if o.Notes&NotePoolEvict != 0 {
+	if (o.Notes|s.outNotes)&NotePoolEvict != 0 {
 		// Resolving the access cost a pool page: the path says so (the
 		// most expensive thing that happened).
 		o.Path = PathPoolEvict
@@ -81,6 +86,52 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 	return nil
 }
 
+// accessHit is the hot path of every replay: an access within one page
+// that the TLB translates to host bytes. It reports false, having changed
+// nothing, for everything else. A non-canonical address cannot hit (see
+// translate), and an access within one page is canonical when its first
+// byte is.
+func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
+	size := uint64(ev.Size)
+	if ev.Kind == EvExec {
+		size = 1
+	}
+	va := s.format.Linear(x86.GVA(ev.Addr))
+	off := x86.PageOffset(va)
+	if off+size > x86.PageSize {
+		return false
+	}
+	acc := s.accessOf(ev.Kind)
+	e := s.tlbHit(va, acc)
+	if e == nil || e.data == nil {
+		return false
+	}
+	s.st.TLBHits.Inc()
+	gpa := e.gpa | x86.GPA(off)
+	s.virtHit(gpa, acc)
+	o.GPA, o.Path = gpa, PathTLBHit
+	switch ev.Kind {
+	case EvWrite:
+		storeLE(e.data[off:off+size], ev.Value)
+	case EvRead:
+		o.Value = loadLE(e.data[off : off+size])
+	}
+	return true
+}
+
+// tlbHit is the TLB entry that lets acc through va in the current PCID's
+// slot, or nil.
+func (s *Shadow) tlbHit(va x86.GVA, acc x86.Access) *tlbEntry {
+	vpn, slot := tlbKey(va, s.tlb.cur)
+	t := &s.tlb
+	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.pcid == t.cur && e.genP == t.curGen) &&
+		permits(e.rights, acc) && s.deny[acc.Kind]>>e.pk&1 == 0 && (s.paging == PagingShadow ||
+		e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)) {
+		return e
+	}
+	return nil
+}
+
 func sizeBefore(ps [2]piece, i int) int {
 	if i == 0 {
 		return 0
@@ -90,7 +141,7 @@ func sizeBefore(ps [2]piece, i int) int {
 
 func (s *Shadow) guestFault(o *Outcome, f x86.Fault) {
 	o.OK, o.Fault, o.Path = false, f, FaultPath(f)
-	s.countFault(f)
+	s.countFault(o.Path)
 }
 
 // emulateWrite performs a write the shadow tables do not allow directly:
@@ -110,11 +161,7 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 // The result goes to *x (returning the struct by value cost more than the
 // rest of a TLB hit).
 func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
-	vpn, slot := tlbKey(va, s.tlb.cur)
-	t := &s.tlb
-	if e := &t.e[slot]; e.vpn == vpn && e.genAll == t.genAll && (e.global || e.pcid == t.cur && e.genP == t.curGen) &&
-		permits(e.rights, acc) && s.deny[acc.Kind]>>e.pk&1 == 0 && (s.paging == PagingShadow ||
-		e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)) {
+	if e := s.tlbHit(va, acc); e != nil {
 		s.st.TLBHits.Inc()
 		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
 		return nil
@@ -145,20 +192,39 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 	}
 	path := PathTLBHit
 	for try := 0; try < maxTraps; try++ {
-		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
+		e := s.tlb.lookup(va)
+		if e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
 			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}, nil
 		}
 		s.st.TLBMisses.Inc()
-		sw := s.shadowWalk(va)
-		if sw.ok && permits(sw.rights, acc) && s.allowed(pkOf(sw.rights, sw.key), acc) {
-			if path == PathTLBHit {
-				path = PathShadowHit
-				s.st.ShadowHits.Inc()
+		var sw shadowResult
+		if e != nil && try == 0 {
+			// The TLB holds the shadow's translation and refuses the
+			// access: trap as the host MMU would, without walking. A trap
+			// drops the page's TLB entries (sync.go), and a retry walks
+			// in any case, so an entry staler than the shadow costs one
+			// trap that syncs nothing, as a stale TLB entry does on
+			// hardware.
+			sw = shadowResult{ok: true, rights: e.rights, global: e.global, hpa: e.hpa, gpa: e.gpa,
+				pdIndex: int(s.shw.Levels[s.shw.N-2].Index(va))}
+		} else {
+			sw = s.shadowWalk(va)
+			if sw.ok {
+				pk := pkOf(sw.rights, sw.key)
+				data := s.mem.Host().Bytes(sw.hpa)
+				// Refused or not, the translation goes to the TLB, so
+				// that the next access to the page that the shadow
+				// refuses traps without a walk.
+				s.tlb.fill(va, sw.gpa, sw.hpa, sw.rights, pk, sw.global, data)
+				if permits(sw.rights, acc) && s.allowed(pk, acc) {
+					if path == PathTLBHit {
+						path = PathShadowHit
+						s.st.ShadowHits.Inc()
+					}
+					return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
+				}
 			}
-			data := s.mem.Host().Bytes(sw.hpa)
-			s.tlb.fill(va, sw.gpa, sw.hpa, sw.rights, pkOf(sw.rights, sw.key), sw.global, data)
-			return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
 		}
 		x, done, err := s.trap(va, acc, &sw)
 		if err != nil || done {
@@ -384,6 +450,14 @@ func (s *Shadow) countError(acc x86.Access, sw *shadowResult) {
 }
 
 func loadLE(b []byte) uint64 {
+	switch len(b) {
+	case 8:
+		return binary.LittleEndian.Uint64(b)
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b))
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b))
+	}
 	var v uint64
 	for i := len(b) - 1; i >= 0; i-- {
 		v = v<<8 | uint64(b[i])
@@ -392,6 +466,17 @@ func loadLE(b []byte) uint64 {
 }
 
 func storeLE(b []byte, v uint64) {
+	switch len(b) {
+	case 8:
+		binary.LittleEndian.PutUint64(b, v)
+		return
+	case 4:
+		binary.LittleEndian.PutUint32(b, uint32(v))
+		return
+	case 2:
+		binary.LittleEndian.PutUint16(b, uint16(v))
+		return
+	}
 	for i := range b {
 		b[i] = byte(v >> (8 * i))
 	}

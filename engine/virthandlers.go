@@ -394,6 +394,9 @@ func (g *guest) virtInvlpg(va x86.GVA) {
 // virtHit calls the virtual handler of an access that reached a guest
 // page one of them resolved to (through its own address or an alias).
 func (g *guest) virtHit(gpa x86.GPA, acc x86.Access) {
+	if len(g.virt.byPhys) == 0 {
+		return // most guests have none: no map lookup per access
+	}
 	refs := g.virt.byPhys[x86.PageDown(gpa)]
 	if len(refs) == 0 {
 		return
