@@ -177,7 +177,7 @@ x86-guests: unicorn
 ## the sample traces traces/samples/x86-*.txt, so that the browser demo,
 ## where Unicorn cannot run, replays them too. TestX86Samples
 ## (cmd/explorer) checks that the committed ones are what this makes.
-X86_SAMPLES := multiproc longmode
+X86_SAMPLES := multiproc longmode modern
 .PHONY: x86-samples
 x86-samples: unicorn build
 	for p in $(X86_SAMPLES); do $(BIN)/explorer record --x86 $$p -o traces/samples/x86-$$p.txt || exit 1; done

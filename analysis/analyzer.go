@@ -27,12 +27,17 @@ type Analyzer struct {
 	// poolKey remembers what each pool page mirrored when allocated,
 	// since a freed page forgets it; at most one entry per pool page.
 	poolKey map[uint16]uint64
+	// labelID numbers the labels seen for ByLabel (at most the key cap;
+	// later labels count in Other); labels are the texts by number.
+	labelID map[string]uint64
+	labels  []string
 }
 
 // NewAnalyzer counts by key kind by, with at most maxKeys keys (and as
 // many address spaces) held; eng is the engine the outcomes come from.
 func NewAnalyzer(eng engine.Engine, by KeyKind, f *Filter, maxKeys int) *Analyzer {
 	a := &Analyzer{By: by, Filter: f, keys: NewTable(maxKeys), spaces: NewTable(maxKeys), poolKey: map[uint16]uint64{}}
+	a.tr.Eng = eng
 	a.walker, _ = eng.(guestWalker)
 	if sh, ok := eng.(*engine.Shadow); ok {
 		a.sh = sh
@@ -80,6 +85,10 @@ func (a *Analyzer) Add(o *engine.Outcome) {
 		}
 	}
 	if key, ok := a.keyOf(&r); ok {
+		if key == noKey && a.By == ByLabel {
+			a.keys.Other.addOutcome(o)
+			return
+		}
 		a.keys.at(key).addOutcome(o)
 	}
 }
@@ -102,9 +111,26 @@ func (a *Analyzer) keyOf(r *Record) (uint64, bool) {
 		return uint64(r.Path), true
 	case ByGuestTable:
 		return guestTableOf(r.Outcome, a.walker)
+	case ByLabel:
+		id, ok := a.labelID[r.Label]
+		if !ok {
+			if len(a.labels) >= a.keys.Cap {
+				return noKey, true
+			}
+			if a.labelID == nil {
+				a.labelID = map[string]uint64{}
+			}
+			id = uint64(len(a.labels))
+			a.labelID[r.Label] = id
+			a.labels = append(a.labels, r.Label)
+		}
+		return id, true
 	}
 	return 0, false
 }
+
+// noKey is a key that goes to Other: a label past the cap.
+const noKey = ^uint64(0)
 
 // poolChange is one pool page allocated or freed by an event.
 type poolChange struct {
@@ -146,11 +172,26 @@ type Report struct {
 	Events  uint64 // events read
 	Matched uint64 // events counted (the filter matched)
 	Total   Counts
-	Rows    []Row  // the top keys
-	Keys    int    // distinct keys held
-	Cap     int    // the cap on keys
-	Other   Counts // events of keys past the cap, not in Rows
-	Spaces  []Row  // per address space, by events
+	Rows    []Row    // the top keys
+	Keys    int      // distinct keys held
+	Cap     int      // the cap on keys
+	Other   Counts   // events of keys past the cap, not in Rows
+	Spaces  []Row    // per address space, by events
+	Labels  []string // ByLabel: the label texts, by key
+}
+
+// KeyName prints a row's key: as FormatKey does, or the label's text.
+func (r *Report) KeyName(key uint64) string {
+	if r.By == ByLabel {
+		if key < uint64(len(r.Labels)) {
+			if r.Labels[key] == "" {
+				return "(before any label)"
+			}
+			return r.Labels[key]
+		}
+		return "?"
+	}
+	return r.By.FormatKey(key)
 }
 
 // Report returns the top n keys ordered by column sortBy (one of
@@ -158,5 +199,5 @@ type Report struct {
 func (a *Analyzer) Report(n int, sortBy string) *Report {
 	return &Report{By: a.By, Sort: sortBy, Events: a.Events, Matched: a.Matched, Total: a.Total,
 		Rows: a.keys.Top(n, sortBy), Keys: a.keys.Len(), Cap: a.keys.Cap, Other: a.keys.Other,
-		Spaces: a.spaces.Top(n, "events")}
+		Spaces: a.spaces.Top(n, "events"), Labels: a.labels}
 }

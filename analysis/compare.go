@@ -91,6 +91,7 @@ func NewComparer(base engine.Config, specA, specB string, m CostModel, window ui
 		}
 		c.Sides[i] = &Side{Spec: spec, Config: eng.Config(), Eng: eng}
 	}
+	c.tr.Eng = c.Sides[0].Eng
 	return c, nil
 }
 

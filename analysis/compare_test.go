@@ -91,6 +91,22 @@ func TestCompareCostByHand(t *testing.T) {
 	}
 	// The stretch that differs most: events 32..36 (the last, partial
 	// window) or the one with A's first syncs; either way sorted by |a-b|.
+	// The last window, events 32..36 under shadow paging: A's guest
+	// fault (an exit and a 4-level walk), a shadow hit (4 references),
+	// the pw8 (nothing), the invlpg (an exit), the accessed-trap (an
+	// exit and a walk): 3 exits and 12 references.
+	found := false
+	for _, s := range c.Stretches {
+		if s.From == 32 {
+			found = true
+			if got := m.Cycles(&s.Work[0]); got != 3*1000+12*10 {
+				t.Errorf("stretch 32..%d: shadow %v cycles, want 3120", s.To, got)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("stretch 32.. not among %+v", c.Stretches)
+	}
 	for i := 1; i < len(c.Stretches); i++ {
 		if abs(c.Stretches[i-1].Delta) < abs(c.Stretches[i].Delta) {
 			t.Errorf("stretches out of order: %+v", c.Stretches)
@@ -145,9 +161,10 @@ func TestApplySpec(t *testing.T) {
 }
 
 // TestCompareNeverDiffers is the property: on live guests of every
-// workload (several seeds), no pair of configurations (host modes,
-// shadow, nested and EPT paging, pools down to 16 pages, dirty page
-// tables on and off) ever gives the guest different outcomes.
+// workload (several seeds; PCIDs, SMEP and SMAP among them), no pair of
+// configurations (host modes, shadow, nested and EPT paging, pools down
+// to 16 pages, dirty page tables on and off) ever gives the guest
+// different outcomes or leaves it different memory.
 func TestCompareNeverDiffers(t *testing.T) {
 	guests := []struct {
 		name   string
@@ -161,6 +178,7 @@ func TestCompareNeverDiffers(t *testing.T) {
 		{"multiprocess", map[string]string{"mode": "32bit", "procs": "4", "ram": "8", "heap": "16"}, 800, []uint64{4}},
 		{"multiprocess", map[string]string{"mode": "pae", "ram": "8", "heap": "16"}, 800, []uint64{5}},
 		{"multiprocess", map[string]string{"mode": "la57", "procs": "3", "ram": "8"}, 800, []uint64{6}},
+		{"multiprocess", map[string]string{"pcid": "true", "smap": "true", "ram": "8", "heap": "24"}, 1500, []uint64{7, 8}},
 		{"devices", map[string]string{"steps": "16", "ram": "4"}, 0, []uint64{1}},
 		{"mapping-conflict", map[string]string{"grow": "8", "touches": "6", "ram": "4"}, 0, []uint64{1}},
 		{"overcommit", map[string]string{"zero": "24", "share": "8", "balloon": "12", "ram": "4"}, 0, []uint64{1}},

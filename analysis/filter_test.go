@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
@@ -216,5 +217,29 @@ func TestFilterPCID(t *testing.T) {
 		if f.Match(&r) != want {
 			t.Errorf("%s on CR3 0x213005: %v, want %v", expr, !want, want)
 		}
+	}
+}
+
+// TestTrackerRestore: after a restore the CPL is the saved state's,
+// read from the engine.
+func TestTrackerRestore(t *testing.T) {
+	eng, err := engine.NewShadow(engine.Config{Ranges: []phys.RangeSpec{{Type: phys.TypeRAM, Start: 0, Size: 1 << 20, Name: "ram"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := Tracker{Eng: eng}
+	var last Record
+	for _, ev := range []engine.Event{
+		{Kind: engine.EvCPL, Value: 3}, {Kind: engine.EvSave, Text: "s"}, {Kind: engine.EvCPL, Value: 0},
+		{Kind: engine.EvRestore, Text: "s"}, {Kind: engine.EvRead, Size: 4, Addr: 0x1000},
+	} {
+		o, err := eng.Apply(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = tr.Next(&o)
+	}
+	if last.CPL != 3 {
+		t.Errorf("CPL after restoring a state saved at CPL 3: %d", last.CPL)
 	}
 }

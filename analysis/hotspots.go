@@ -20,9 +20,10 @@ const (
 	ByGuestTable                // the guest page table the engine worked on (see Analyzer)
 	ByPoolPage                  // the pool page allocated or freed (its index)
 	ByPath                      // the outcome path
+	ByLabel                     // the label in force (the workload's phase)
 )
 
-var keyKindNames = []string{"va", "page", "gpa", "as", "guest-table", "pool-page", "path"}
+var keyKindNames = []string{"va", "page", "gpa", "as", "guest-table", "pool-page", "path", "label"}
 
 func (k KeyKind) String() string {
 	if int(k) < len(keyKindNames) {

@@ -69,6 +69,7 @@ type traceEvent struct {
 func NewPerfetto(w io.Writer, title string, eng engine.Engine, every, maxInstants uint64) *Perfetto {
 	p := &Perfetto{Every: max(every, 1), MaxInstants: maxInstants, w: bufio.NewWriterSize(w, 1<<16), first: true}
 	p.sh, _ = eng.(*engine.Shadow)
+	p.tr.Eng = eng
 	p.w.WriteString(`{"displayTimeUnit":"ms","traceEvents":[` + "\n")
 	p.emit(traceEvent{Name: "process_name", Ph: "M", PID: perfettoPID, Args: map[string]any{"name": "PGM Explorer: " + title}})
 	for tid, name := range []string{"", "guest faults", "engine work", "control registers", "labels"} {

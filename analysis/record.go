@@ -14,6 +14,10 @@ type Record struct {
 // Tracker follows the guest context through a stream of outcomes. Its
 // zero value is the state at power-on (CPL 0, no label).
 type Tracker struct {
+	// Eng, when set, is the engine the outcomes come from: after a
+	// restore event the CPL is read from it (the saved state's), since
+	// the event itself does not say.
+	Eng   engine.Engine
 	label string
 	cpl   uint8
 }
@@ -31,6 +35,10 @@ func (t *Tracker) Next(o *engine.Outcome) Record {
 		t.cpl = uint8(o.Event.Value)
 	case engine.EvReset:
 		t.cpl = 0
+	case engine.EvRestore:
+		if t.Eng != nil {
+			t.cpl = t.Eng.Regs().CPL
+		}
 	}
 	return r
 }

@@ -99,7 +99,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, head+"errors\t")
 	for i := range r.Rows {
 		c := &r.Rows[i].Counts
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t", r.By.FormatKey(r.Rows[i].Key), c.Events, c.Accesses, c.Faults)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t", r.KeyName(r.Rows[i].Key), c.Events, c.Accesses, c.Faults)
 		for _, col := range cols {
 			fmt.Fprintf(tw, "%d\t", col.get(c))
 		}
@@ -160,7 +160,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader())
 	for i := range r.Rows {
-		cw.Write(csvRow(r.By.FormatKey(r.Rows[i].Key), &r.Rows[i].Counts))
+		cw.Write(csvRow(r.KeyName(r.Rows[i].Key), &r.Rows[i].Counts))
 	}
 	if r.Other.Events > 0 {
 		cw.Write(csvRow("other", &r.Other))
@@ -220,7 +220,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}{By: r.By.String(), Sort: r.Sort, Events: r.Events, Matched: r.Matched, Keys: r.Keys, Cap: r.Cap,
 		Rows: []jsonCounts{}, Total: toJSON("", &r.Total), Spaces: []jsonCounts{}}
 	for i := range r.Rows {
-		out.Rows = append(out.Rows, toJSON(r.By.FormatKey(r.Rows[i].Key), &r.Rows[i].Counts))
+		out.Rows = append(out.Rows, toJSON(r.KeyName(r.Rows[i].Key), &r.Rows[i].Counts))
 	}
 	if r.Other.Events > 0 {
 		o := toJSON("other", &r.Other)

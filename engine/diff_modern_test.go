@@ -45,7 +45,7 @@ func TestModernShadowMatchesReference(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					differ(t, cfg, modernEvents(uint64(seed)*6271+uint64(pool)+uint64(host)), e, e.Check)
+					differ(t, cfg, modernEvents(uint64(seed)*6271+uint64(pool)+uint64(host)), e, checked(e, *diffFull))
 				})
 			}
 		}
@@ -62,7 +62,7 @@ func TestModernNestedMatchesReference(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					differ(t, cfg, modernEvents(uint64(seed)*104723+uint64(pool)), e, e.Check)
+					differ(t, cfg, modernEvents(uint64(seed)*104723+uint64(pool)), e, checked(e, *diffFull))
 				})
 			}
 		}
@@ -79,7 +79,7 @@ func TestModernDirtyPTMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			differ(t, cfg, modernEvents(uint64(seed)*37+11), e, e.Check)
+			differ(t, cfg, modernEvents(uint64(seed)*37+11), e, checked(e, *diffFull))
 		})
 	}
 }

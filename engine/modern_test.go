@@ -161,7 +161,7 @@ func TestModernTraceEveryConfig(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				differ(t, cfg, evs, e, e.Check)
+				differ(t, cfg, evs, e, checked(e, *diffFull))
 			})
 		}
 	}
@@ -173,7 +173,7 @@ func TestModernTraceEveryConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			differ(t, cfg, evs, e, e.Check)
+			differ(t, cfg, evs, e, checked(e, *diffFull))
 		})
 	}
 }

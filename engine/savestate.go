@@ -95,7 +95,12 @@ type StatePage struct {
 
 // state takes the guest-visible machine; the value shares nothing with
 // the engine.
-func (g *guest) state() *State {
+func (g *guest) state() *State { return g.stateReusing(nil) }
+
+// stateReusing is state where a page whose bytes equal those reuse(gpa)
+// returns takes that slice instead of a copy: saved snapshots share the
+// pages that did not change between them. The slices are never written.
+func (g *guest) stateReusing(reuse func(gpa uint64) []byte) *State {
 	h := &State{Version: SavedStateVersion, MaxPhys: g.cfg.MaxPhys, Events: g.next,
 		Regs: StateRegs{g.regs.CR0, g.regs.CR3, g.regs.CR4, g.regs.EFER, g.regs.CPL, g.regs.PDPTE, g.regs.AC, g.regs.PKRU}}
 	for _, r := range g.cfg.Ranges {
@@ -133,7 +138,14 @@ func (g *guest) state() *State {
 			case p.State() == phys.StateBallooned:
 				pages = append(pages, StatePage{GPA: uint64(gpa), Ballooned: true})
 			case p.Frame() != 0 && r.Spec.Type != phys.TypeMMIO:
-				pages = append(pages, StatePage{GPA: uint64(gpa), Data: bytes.Clone(g.mem.PageBytes(gpa))})
+				live := g.mem.PageBytes(gpa)
+				if reuse != nil {
+					if old := reuse(uint64(gpa)); old != nil && bytes.Equal(old, live) {
+						pages = append(pages, StatePage{GPA: uint64(gpa), Data: old})
+						return
+					}
+				}
+				pages = append(pages, StatePage{GPA: uint64(gpa), Data: bytes.Clone(live)})
 			}
 		})
 	}
@@ -351,31 +363,111 @@ func (g *guest) restore(name string, apply func(*State) error) error {
 	if err != nil {
 		return err
 	}
-	return apply(st)
+	if err := apply(st); err != nil {
+		return err
+	}
+	// The machine now holds that snapshot's pages: the next save shares
+	// them.
+	for _, p := range st.Pages {
+		if len(p.Data) > 0 {
+			g.snaps.latest[p.GPA] = p.Data
+		}
+	}
+	return nil
 }
 
 // MaxSnapshots bounds the named snapshots a trace may keep at once.
 const MaxSnapshots = 64
 
+// DefaultSnapshotBytes bounds the guest page bytes the snapshots of a
+// trace's save events hold together (a page kept by several snapshots
+// counts once): a trace of a few megabytes must not make the program hold
+// tens of gigabytes. SetSnapshotLimit changes it.
+const DefaultSnapshotBytes = 1 << 30
+
 // ErrNoSnapshot is a restore of a name never saved.
 var ErrNoSnapshot = errors.New("no snapshot of that name")
 
-// snapshots are the states trace save events keep, by name.
-type snapshots map[string]*State
+// ErrSnapshotMemory is a save that would take the snapshots over their
+// memory limit.
+var ErrSnapshotMemory = errors.New("the snapshots would hold more guest memory than the limit")
 
-func (sn *snapshots) save(name string, state func() *State) error {
-	if *sn == nil {
-		*sn = snapshots{}
+// snapshots are the states trace save events keep, by name. A page that
+// did not change since it was last saved is kept once, shared by the
+// snapshots that hold it.
+type snapshots struct {
+	byName map[string]*State
+	latest map[uint64][]byte // the last saved bytes of each page, by GPA
+	refs   map[*byte]int     // snapshots holding each distinct page
+	total  uint64            // bytes of the distinct pages held
+	limit  uint64            // on total; 0: DefaultSnapshotBytes
+}
+
+// SetSnapshotLimit sets the memory the snapshots of save events may hold
+// together (bytes of guest pages, each distinct page once); 0 restores
+// DefaultSnapshotBytes.
+func (g *guest) SetSnapshotLimit(n uint64) { g.snaps.limit = n }
+
+func (sn *snapshots) save(name string, state func(reuse func(gpa uint64) []byte) *State) error {
+	if sn.byName == nil {
+		sn.byName, sn.latest, sn.refs = map[string]*State{}, map[uint64][]byte{}, map[*byte]int{}
 	}
-	if _, ok := (*sn)[name]; !ok && len(*sn) >= MaxSnapshots {
+	old, had := sn.byName[name]
+	if !had && len(sn.byName) >= MaxSnapshots {
 		return fmt.Errorf("save %q: more than %d snapshots", name, MaxSnapshots)
 	}
-	(*sn)[name] = state()
+	st := state(func(gpa uint64) []byte { return sn.latest[gpa] })
+	// Hold the new pages before letting go of the old ones: the pages
+	// they share keep their count.
+	sn.hold(st, 1)
+	if had {
+		sn.hold(old, -1)
+	}
+	limit := sn.limit
+	if limit == 0 {
+		limit = DefaultSnapshotBytes
+	}
+	if sn.total > limit {
+		n := sn.total
+		if had {
+			sn.hold(old, 1)
+		}
+		sn.hold(st, -1)
+		return fmt.Errorf("save %q: %w: %s of pages, the limit is %s", name, ErrSnapshotMemory, phys.FormatSize(n), phys.FormatSize(limit))
+	}
+	sn.byName[name] = st
+	for _, p := range st.Pages {
+		if len(p.Data) > 0 {
+			sn.latest[p.GPA] = p.Data
+		}
+	}
 	return nil
 }
 
-func (sn snapshots) get(name string) (*State, error) {
-	b, ok := sn[name]
+// hold counts st's pages as held once more (d = 1) or once less (d = -1);
+// a page no snapshot holds any more leaves the total and latest.
+func (sn *snapshots) hold(st *State, d int) {
+	for _, p := range st.Pages {
+		if len(p.Data) == 0 {
+			continue
+		}
+		k := &p.Data[0]
+		sn.refs[k] += d
+		switch n := sn.refs[k]; {
+		case n == 0:
+			delete(sn.refs, k)
+			sn.total -= uint64(len(p.Data))
+			if l := sn.latest[p.GPA]; len(l) > 0 && &l[0] == k {
+				delete(sn.latest, p.GPA)
+			}
+		case n == 1 && d > 0:
+			sn.total += uint64(len(p.Data))
+		}
+	}
+}
+
+func (sn *snapshots) get(name string) (*State, error) {
+	b, ok := sn.byName[name]
 	if !ok {
 		return nil, fmt.Errorf("restore %q: %w", name, ErrNoSnapshot)
 	}

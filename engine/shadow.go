@@ -143,7 +143,7 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsUnfix:
 		s.MappingsUnfix()
 	case k == EvSave:
-		err = s.snaps.save(ev.Text, s.state)
+		err = s.snaps.save(ev.Text, s.stateReusing)
 	case k == EvRestore:
 		err = s.restore(ev.Text, func(st *State) error { return s.load(st, false) })
 		if err == nil {

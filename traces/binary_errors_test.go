@@ -417,6 +417,17 @@ func TestCreate(t *testing.T) {
 	if _, err := os.Stat(dir + "/bad.pgmt"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused header left a file: %v", err)
 	}
+	// A refused header costs no file that was there.
+	mine := dir + "/mine.txt"
+	if err := os.WriteFile(mine, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(mine, bad); !errors.Is(err, ErrVersion) {
+		t.Errorf("bad header: %v", err)
+	}
+	if b, err := os.ReadFile(mine); err != nil || string(b) != "keep me" {
+		t.Errorf("a refused header changed the file there: %q, %v", b, err)
+	}
 }
 
 // TestBinaryHeaderErrorPlace: a header value the rules refuse is named

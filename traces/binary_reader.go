@@ -427,22 +427,25 @@ func (r *BinaryReader) readBlock() error {
 // cut short by the end of the file cannot be checked, so none of its
 // events is used.
 func (r *BinaryReader) checkBlockSum(at, index int64, n int) error {
-	which := "the block at byte " + strconv.FormatInt(at, 10)
-	if index >= 0 {
-		which = "block " + strconv.FormatInt(index, 10) + " (at byte " + strconv.FormatInt(at, 10) + ")"
+	// Named only on the error paths: this runs once per block.
+	which := func() string {
+		if index >= 0 {
+			return "block " + strconv.FormatInt(index, 10) + " (at byte " + strconv.FormatInt(at, 10) + ")"
+		}
+		return "the block at byte " + strconv.FormatInt(at, 10)
 	}
 	if r.partial {
 		r.partial = false // reported here, not again by short()
 		return r.blockError(at, fmt.Errorf("%w: the file ends at byte %d, inside %s (events before it are complete)",
-			ErrTruncated, r.blockAt+int64(len(r.block)), which))
+			ErrTruncated, r.blockAt+int64(len(r.block)), which()))
 	}
 	if n < blockSumBytes {
-		return r.blockError(at, corruptf("%s: %d bytes, too short for its checksum", which, n))
+		return r.blockError(at, corruptf("%s: %d bytes, too short for its checksum", which(), n))
 	}
 	stored := binary.LittleEndian.Uint32(r.block)
 	if sum := crc32.Checksum(r.block[blockSumBytes:], castagnoli); sum != stored {
 		return r.blockError(at, fmt.Errorf("%w: %w: %s, events from %d on, fails its check (stored %#08x, computed %#08x): "+
-			"the file was damaged there, and nothing of that block was used", ErrCorrupt, ErrChecksum, which, r.next, stored, sum))
+			"the file was damaged there, and nothing of that block was used", ErrCorrupt, ErrChecksum, which(), r.next, stored, sum))
 	}
 	r.block = r.block[blockSumBytes:]
 	r.blockAt += blockSumBytes

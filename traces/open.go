@@ -147,7 +147,9 @@ func (w *fileWriter) Close() error {
 
 // Create creates (or truncates) the file at path and writes h to it, in
 // the form FormOf(path) names. Close the Writer to complete the trace.
-// If the header is refused, the file is removed.
+// A header the writers refuse is an error before the file is touched.
+// (The explorer command writes through a temporary file renamed into
+// place instead: see cmd/explorer/output.go.)
 func Create(path string, h Header) (Writer, error) {
 	return create(path, h, 0, false)
 }
@@ -160,6 +162,11 @@ func CreateCount(path string, h Header, n uint64) (Writer, error) {
 }
 
 func create(path string, h Header, n uint64, known bool) (Writer, error) {
+	// Check the header before the file is touched: a header the writers
+	// refuse must not cost the user a file that was there.
+	if err := NewTextWriter(io.Discard).WriteHeader(h); err != nil {
+		return nil, err
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
@@ -180,7 +187,6 @@ func create(path string, h Header, n uint64, known bool) (Writer, error) {
 	}
 	if err != nil {
 		f.Close()
-		os.Remove(path)
 		var se *SyntaxError
 		if errors.As(err, &se) {
 			return nil, err

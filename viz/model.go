@@ -78,6 +78,10 @@ type Model struct {
 	// StatsFrom is the event the statistics count from: 0, or the
 	// checkpoint a seek loaded (saved states hold no statistics).
 	StatsFrom uint64
+	// HideLabels, when set, hides the text of labels at or after event
+	// HideFrom (an exercise asks before the step's explanation shows).
+	HideLabels bool
+	HideFrom   uint64
 
 	View          View
 	VA            x86.GVA // the selected virtual address

@@ -217,6 +217,10 @@ func (c *ctx) logPanel(r Rect) {
 		c.b = c.b[:0]
 		ev := &o.Event
 		switch {
+		case ev.Kind == engine.EvLabel && c.m.HideLabels && o.Index >= c.m.HideFrom:
+			c.b = append(c.b, "(this step's text follows your answer)"...)
+			c.textFitB(x, y, in.Right()-x, FaceRegular, t.small, ColDim)
+			continue
 		case ev.Kind == engine.EvLabel:
 			c.b = append(c.b, ev.Text...)
 			c.textFitB(x, y, in.Right()-x, FaceRegular, t.small, Blue)
@@ -287,7 +291,7 @@ func (c *ctx) timelinePanel(r Rect) {
 			c.b = append(append(c.b[:0], name...), ": not on the timeline (unchanged so far, or one of a per-index family)"...)
 		}
 		c.textFitB(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Shade(Green, 0.2))
-	} else if lab, ok := tl.LabelAt(now - 1); ok && now > 0 {
+	} else if lab, ok := tl.LabelAt(now - 1); ok && now > 0 && !(c.m.HideLabels && lab.Event >= c.m.HideFrom) {
 		// now events are applied: the latest label among them is the
 		// current one, not one at index now, which is still ahead.
 		c.b = append(c.b[:0], "label at "...)

@@ -624,19 +624,23 @@ func (c *ctx) walk2D(r Rect, f *x86.Format, w *x86.Walk, gpa x86.GPA, gpaOK bool
 	if cell < 6 {
 		return y - r.Y
 	}
-	// Column headings.
+	// Column headings: the nested levels by name, or all by number
+	// (n4 = nPML4) when one name does not fit, so that they read alike.
+	short := false
+	for j := 0; j < sf.N; j++ {
+		c.b = append(append(c.b[:0], 'n'), sf.Levels[j].Kind.String()...)
+		short = short || measureBytes(FaceRegular, t.small, c.b) > cell-2
+	}
 	for j := 0; j < cols; j++ {
-		c.b = append(c.b[:0], "read"...)
-		if j < sf.N {
-			c.b = append(c.b[:0], 'n')
-			c.b = append(c.b, sf.Levels[j].Kind.String()...)
-		}
-		if measureBytes(FaceRegular, t.small, c.b) > cell-2 {
-			// Narrow cells: nested levels by number (n4 = nPML4).
+		switch {
+		case j >= sf.N && short:
 			c.b = append(c.b[:0], "rd"...)
-			if j < sf.N {
-				c.b = append(c.b[:0], 'n', byte('0'+int(sf.Levels[j].Kind)))
-			}
+		case j >= sf.N:
+			c.b = append(c.b[:0], "read"...)
+		case short:
+			c.b = append(c.b[:0], 'n', byte('0'+int(sf.Levels[j].Kind)))
+		default:
+			c.b = append(append(c.b[:0], 'n'), sf.Levels[j].Kind.String()...)
 		}
 		if measureBytes(FaceRegular, t.small, c.b) <= cell-2 {
 			c.textB(r.X+labW+j*cell, y, FaceRegular, t.small, ColDim)

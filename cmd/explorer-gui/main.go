@@ -7,6 +7,7 @@
 //
 //	explorer-gui [flags] [TRACE]
 //	explorer-gui --x86 PROGRAM [--paging shadow|nested] [--unicorn PATH] [flags]
+//	explorer-gui --attach 127.0.0.1:PORT [--stops N] [--period D] [flags]
 //
 // With no source it opens the guided tour of the paging modes. With
 // --x86 it runs a real x86 guest in Unicorn with the engine as its MMU
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/gui"
@@ -72,6 +74,10 @@ func run(args []string, stderr io.Writer) int {
 		tour     = fs.String("tour", "", "the tour's explanation panel: on or off (default: on for modes-tour)")
 		location = fs.String("state", "", "open the state of a browser link (the part after '#')")
 		exitFor  = fs.Duration("for", 0, "exit after this long, printing the frames drawn per second (benchmarks)")
+		attach   = fs.String("attach", "", "follow a running QEMU guest through its gdbstub at `ADDR` (127.0.0.1:PORT) for --stops stops before the window opens")
+		stops    = fs.Int("stops", 10, "with --attach: how many stops to record")
+		period   = fs.Duration("period", 200*time.Millisecond, "with --attach: how long the guest runs between two stops")
+		remote   = fs.Bool("allow-remote", false, "with --attach: allow a stub that is not on this machine")
 	)
 	fs.Var(ps, "param", "a workload parameter `NAME=VALUE` (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +110,15 @@ func run(args []string, stderr io.Writer) int {
 		st.Source = app.Source{Sample: *sample}
 	case *wl != "":
 		st.Source = app.Source{Workload: *wl, Seed: *seed, Params: ps}
+	case *attach != "":
+		if *stops < 1 || *period <= 0 {
+			return fail(2, "--stops must be at least 1 and --period positive")
+		}
+		src, err := attachSource(*attach, *remote, *stops, *period)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		st.Source = src
 	case *x86prog != "":
 		// The guest runs to its end here, before the window opens (the
 		// built-in ones take milliseconds); the window then steps

@@ -33,13 +33,17 @@ type analyzeOptions struct {
 func analyzeFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	var o analyzeOptions
 	fs.StringVar(&o.where, "where", "", "count only the events this filter matches (see README, \"Filters\")")
-	fs.StringVar(&o.by, "by", "page", "key to count by: va, page, gpa, as, guest-table, pool-page or path")
+	fs.StringVar(&o.by, "by", "page", "key to count by: va, page, gpa, as, guest-table, pool-page, path or label")
 	fs.IntVar(&o.top, "top", 20, "rows to print (0: all)")
 	fs.StringVar(&o.sort, "sort", "events", "column the rows are ordered by: "+strings.Join(analysis.SortBy, ", "))
 	fs.StringVar(&o.format, "format", "table", "output: table, csv or json")
 	fs.IntVar(&o.maxKeys, "max-keys", 100_000, "most distinct keys kept (about 300 bytes each); events of later keys are counted in the totals and reported as dropped")
 	overrideFlags(fs, &o.replay)
 	return func(args []string, stdout, stderr io.Writer) error {
+		args, err := permute(fs, args)
+		if err != nil {
+			return err
+		}
 		if len(args) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
 		}

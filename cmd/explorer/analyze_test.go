@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,6 +140,26 @@ func TestAnalyzeByHand(t *testing.T) {
 	}
 }
 
+// TestAnalyzeByLabel: the four phases of twoproc.txt, counted by hand:
+// the loader's 15 events (its label, ten pw8, efer, cr4, cr3, cr0), then
+// A's 7 with two faults, B's 8 with one, A's last 7 with one.
+func TestAnalyzeByLabel(t *testing.T) {
+	r := analyzeJSON(t, "--by", "label", twoProc)
+	var got []string
+	for _, row := range r.Rows {
+		got = append(got, fmt.Sprintf("%s:%d/%d", row.Key, row.Events, row.Faults))
+	}
+	want := "loader builds the tables:15/0 process B:8/1 process A:7/2 back to A:7/1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %s, want %s", strings.Join(got, " "), want)
+	}
+	// Past the cap, later labels' events go to other.
+	r = analyzeJSON(t, "--by", "label", "--max-keys", "2", twoProc)
+	if r.Keys != 2 || r.Other == nil || r.Other.Events != 15 {
+		t.Errorf("cap 2: %d keys, other %+v; want B's and the last phase's 15 events in other", r.Keys, r.Other)
+	}
+}
+
 // TestAnalyzeCap: past --max-keys, events go to "other" and the table
 // says so.
 func TestAnalyzeCap(t *testing.T) {
@@ -179,4 +200,28 @@ func sameCounts(a, b map[string]uint64) bool {
 		}
 	}
 	return true
+}
+
+// TestFlagsAfterFile: the analysis commands take their flags after the
+// FILE too, as the issue and the README write them, and say so when a
+// flag is unknown wherever it is.
+func TestFlagsAfterFile(t *testing.T) {
+	before := runOK(t, "analyze", "--by", "va", "--top", "2", twoProc)
+	after := runOK(t, "analyze", twoProc, "--by", "va", "--top", "2")
+	mixed := runOK(t, "analyze", "--by", "va", twoProc, "--top", "2")
+	if !bytes.Equal(before, after) || !bytes.Equal(before, mixed) {
+		t.Errorf("flags after FILE give another report:\n%s\n%s\n%s", before, after, mixed)
+	}
+	if out := runOK(t, "diff", twoProc, "--from", "31", "--format", "csv"); !bytes.HasPrefix(out, []byte("section,")) {
+		t.Errorf("diff FILE --from --format csv:\n%s", out)
+	}
+	if out := runOK(t, "compare", twoProc, "--b", "paging=nested", "--format", "json"); !bytes.Contains(out, []byte(`"paging=nested`)) {
+		t.Errorf("compare FILE --b:\n%s", out)
+	}
+	for _, args := range [][]string{{"analyze", twoProc, "--bogus"}, {"diff", twoProc, "extra"}, {"export", "--perfetto", twoProc, "x"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
 }

@@ -34,13 +34,17 @@ func compareFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	var o compareOptions
 	fs.StringVar(&o.a, "a", "", "configuration a over the trace header: key=value,... with paging=shadow|nested|ept, host=MODE, pool=PAGES, dirty-pt=on|off")
 	fs.StringVar(&o.b, "b", "", "configuration b, as --a")
-	fs.StringVar(&o.costs, "costs", "", "cost model file: `name = cycles` lines for exit, emulate, walk-ref, nested-ref, tlb-hit (see README)")
+	fs.StringVar(&o.costs, "costs", "", "cost model `FILE`: lines of name = cycles for exit, emulate, walk-ref, nested-ref, tlb-hit (see --show-costs, README)")
 	fs.Uint64Var(&o.window, "window", 10_000, "events per stretch when looking for where the two differ most")
 	fs.IntVar(&o.keep, "stretches", 5, "stretches to show")
 	fs.StringVar(&o.format, "format", "table", "output: table, csv or json")
 	fs.BoolVar(&o.noMem, "no-memory", false, "skip comparing the two guest memories at the end (a guest of many GiB takes seconds)")
 	fs.BoolVar(&o.showCfg, "show-costs", false, "print the cost model in the cost-file form and exit")
 	return func(args []string, stdout, stderr io.Writer) error {
+		args, err := permute(fs, args)
+		if err != nil {
+			return err
+		}
 		if o.showCfg {
 			return writeCosts(stdout, analysis.DefaultCosts)
 		}

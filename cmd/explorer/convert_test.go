@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,4 +215,31 @@ func TestConvertErrors(t *testing.T) {
 			t.Errorf("the salvaged trace is not a prefix of the original:\n%s", got)
 		}
 	})
+}
+
+// TestConvertInterruptedPartial: an interrupted convert leaves OUT as it
+// was, unless --partial asks to keep what was converted: then OUT is a
+// complete trace of the events before the interruption. Both exit 130.
+func TestConvertInterruptedPartial(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	for _, partial := range []bool{false, true} {
+		out := filepath.Join(dir, fmt.Sprintf("out-%v.pgmt", partial))
+		err := convert(ctx, sampleTrace, out, partial, io.Discard, io.Discard)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 130 || !strings.Contains(err.Error(), "interrupted after 0 events") {
+			t.Fatalf("partial %v: %v; want exit status 130", partial, err)
+		}
+		_, statErr := os.Stat(out)
+		if !partial {
+			if statErr == nil {
+				t.Errorf("an interrupted convert wrote %s", out)
+			}
+			continue
+		}
+		if h, evs := readTrace(t, out); len(evs) != 0 || len(h.Config.Ranges) == 0 {
+			t.Errorf("--partial: %d events, header %+v; want a complete trace of none", len(evs), h)
+		}
+	}
 }

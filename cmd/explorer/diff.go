@@ -17,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "diff",
 		summary: "what changed between two moments of a trace: page-table entries per address space, shadow entries, pool, registers, statistics",
-		usage:   "FILE --from N|LABEL --to M|LABEL",
+		usage:   "FILE [--from N|LABEL] [--to M|LABEL]",
 		flags:   diffFlags,
 	})
 }
@@ -43,6 +43,10 @@ func diffFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.as, "as", "", "only these address spaces (CR3 values, comma-separated); default: every one seen")
 	overrideFlags(fs, &o.replay)
 	return func(args []string, stdout, stderr io.Writer) error {
+		args, err := permute(fs, args)
+		if err != nil {
+			return err
+		}
 		if len(args) != 1 {
 			return usageErrorf("want exactly one trace FILE, got %d arguments", len(args))
 		}

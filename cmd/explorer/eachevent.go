@@ -123,3 +123,27 @@ func shadowFor(h traces.Header, o replayOptions) (*engine.Shadow, error) {
 	}
 	return engine.NewShadow(cfg)
 }
+
+// permute lets the analysis commands take their flags after the FILE as
+// well as before it (`explorer analyze FILE --by va`, as the README
+// writes them): the flag package stops at the first argument that is not
+// a flag, so what follows it is parsed again. "--" ends the flags.
+func permute(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case a == "--":
+			return append(pos, args[1:]...), nil
+		case len(a) > 1 && a[0] == '-':
+			if err := fs.Parse(args); err != nil {
+				return nil, usageErrorf("%v", err)
+			}
+			args = fs.Args()
+		default:
+			pos = append(pos, a)
+			args = args[1:]
+		}
+	}
+	return pos, nil
+}

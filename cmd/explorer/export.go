@@ -37,8 +37,12 @@ func exportFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.Uint64Var(&o.max, "max-instants", 1_000_000, "most instant events written (the rest are counted and reported)")
 	overrideFlags(fs, &o.replay)
 	return func(args []string, stdout, stderr io.Writer) error {
+		args, err := permute(fs, args)
+		if err != nil {
+			return err
+		}
 		if o.perfetto == "" || len(args) != 0 {
-			return usageErrorf("want --perfetto FILE and no other argument (flags after FILE: put them before it)")
+			return usageErrorf("want --perfetto FILE and no other argument")
 		}
 		return export(o.perfetto, o, stdout, stderr)
 	}

@@ -145,7 +145,22 @@ func regularIntact(t *testing.T, out string) {
 	}
 }
 
+// deviceOut makes a character device node like /dev/null (major 1,
+// minor 3) in dir, where the test may make one (as root).
+func deviceOut(t *testing.T, dir string) string {
+	out := filepath.Join(dir, "null")
+	if err := syscall.Mknod(out, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Skipf("cannot make a device node here: %v", err)
+	}
+	return out
+}
+
 var outKinds = []outKind{
+	{"device", deviceOut, func(t *testing.T, out string) {
+		if st, err := os.Lstat(out); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+			t.Fatalf("the device: %v, %v", st, err)
+		}
+	}},
 	{"regular", regularOut, regularIntact},
 	{"symlink", func(t *testing.T, dir string) string {
 		target := regularOut(t, dir)
@@ -239,6 +254,13 @@ func TestWriteReplacesOut(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := k.make(t, dir)
+			if k.name == "device" {
+				if code, _, errOut := explorer(t, "convert", sampleTrace, out); code != 0 {
+					t.Fatalf("convert into a device: %s", errOut)
+				}
+				k.intact(t, out)
+				return
+			}
 			if k.name == "fifo" {
 				// Read what comes through, instead of the discarding reader.
 				out = filepath.Join(dir, "fifo2.txt")

@@ -7,12 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
@@ -35,7 +38,8 @@ type replayOptions struct {
 	host     string // overrides of the trace header, "" when not given
 	paging   string
 	pool     int
-	where    string // --where: print only the outcomes this filter matches
+	where    string   // --where: print only the outcomes this filter matches
+	snapMem  sizeFlag // --snapshot-memory: the save events' limit, 0 for the engine's default
 	// afterEvent, when set, is called after each event is applied with
 	// the number applied so far (tests use it to interrupt a replay).
 	afterEvent func(n uint64)
@@ -49,6 +53,7 @@ func replayFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.out, "o", "-", "write outcomes to this file instead of standard output")
 	fs.BoolVar(&o.check, "check", false, "run the invariant checker after every event and stop at the first violation: it checks what the event touched, and everything every --check-every events and at the end")
 	fs.IntVar(&o.every, "check-every", 10000, "with --check, check everything every N events (1: after every event, slow on large guests)")
+	fs.Var(&o.snapMem, "snapshot-memory", fmt.Sprintf("the guest memory the snapshots of save events may hold together, e.g. 4G (default %s)", phys.FormatSize(engine.DefaultSnapshotBytes)))
 	fs.StringVar(&o.host, "host", "", "host paging mode, overriding the trace header: "+strings.Join(engine.HostModeNames(), ", "))
 	fs.StringVar(&o.paging, "paging", "", "shadow, nested or ept, overriding the trace header")
 	fs.StringVar(&o.where, "where", "", "print only the outcomes that match this filter (implies --outcomes=jsonl; see README, \"Filters\")")
@@ -149,6 +154,10 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	where.follow(eng)
+	if sl, ok := eng.(interface{ SetSnapshotLimit(uint64) }); ok {
+		sl.SetSnapshotLimit(uint64(o.snapMem))
+	}
 	if sh, ok := eng.(*engine.Shadow); ok && o.stats {
 		sh.SetTiming(true) // profiles show time per call; outcomes do not depend on it
 	}
@@ -223,6 +232,9 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 			return fail(err)
 		}
 		oc, err := eng.Apply(ev)
+		if errors.Is(err, engine.ErrSnapshotMemory) {
+			err = fmt.Errorf("%w (--snapshot-memory raises the limit)", err)
+		}
 		if err != nil {
 			// Name the position (FILE:LINE, or FILE: event N for a
 			// binary trace) and the event, unless the error already
@@ -318,4 +330,31 @@ func (p *progress) estimate(done uint64, read, size int64) {
 		return
 	}
 	p.total = max(done, uint64(float64(done)*float64(size)/float64(read)))
+}
+
+// sizeFlag is a number of bytes given as N, or N with K, M or G (powers
+// of 1024).
+type sizeFlag uint64
+
+func (f *sizeFlag) String() string { return phys.FormatSize(uint64(*f)) }
+
+func (f *sizeFlag) Set(s string) error {
+	mult := uint64(1)
+	switch strings.ToUpper(s[len(s)-min(1, len(s)):]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	}
+	if mult != 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseUint(s, 0, 64)
+	if err != nil || n > math.MaxUint64/mult {
+		return fmt.Errorf("%q is not a size (N, or N followed by K, M or G)", s)
+	}
+	*f = sizeFlag(n * mult)
+	return nil
 }

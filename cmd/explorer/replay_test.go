@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,5 +139,32 @@ func TestReplayCheckEvery(t *testing.T) {
 	code, _, errOut := explorer(t, "replay", "--check", "--check-every=0", sampleTrace)
 	if code != 2 || !strings.Contains(errOut, "--check-every 0: want 1 or more") {
 		t.Errorf("--check-every=0: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestReplaySnapshotMemory: snapshots of unchanged pages cost their
+// pages once, and a save over --snapshot-memory stops the replay with an
+// error that names the event and the flag.
+func TestReplaySnapshotMemory(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("pgmtrace 1\nram 0x0 64M\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, "pw8 %#x %#x\n", i<<12, i+1)
+	}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		b.WriteString("save " + name + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "snaps.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Four snapshots of 12 MB of pages fit in 16 MB: they share them.
+	if code, _, errOut := explorer(t, "replay", "--snapshot-memory", "16M", path); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	code, _, errOut := explorer(t, "replay", "--snapshot-memory", "8M", path)
+	if code != 1 || !strings.Contains(errOut, path+":3003: save a: ") || !strings.Contains(errOut, "the limit is 8M") ||
+		!strings.Contains(errOut, "--snapshot-memory raises the limit") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }

@@ -47,3 +47,11 @@ func (w *whereFilter) keep(o *engine.Outcome) bool {
 	r := w.tr.Next(o)
 	return w.f.Match(&r)
 }
+
+// follow names the engine the outcomes come from (for the CPL after a
+// restore event).
+func (w *whereFilter) follow(eng engine.Engine) {
+	if w != nil {
+		w.tr.Eng = eng
+	}
+}

@@ -30,7 +30,13 @@ func click(a *App, x, y int) {
 // address (an access, invlpg) selects it; a cr3, cpl or label row has
 // none and leaves the selection alone.
 func TestClickEventRows(t *testing.T) {
-	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	// The tour off: its steps choose addresses of their own.
+	tourOff := false
+	a, err := New(Options{State: State{Source: Source{Sample: "modes-tour.txt"}}, Tour: &tourOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Settle()
 	a.Resize(1920, 1080)
 	var access, other int
 	for pos := uint64(4); pos <= a.p.total; pos += 4 {

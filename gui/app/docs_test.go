@@ -29,6 +29,7 @@ func TestDocsPictures(t *testing.T) {
 		}
 	}
 	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
 	a.Resize(1366, 768)
 	for range 9 {
 		a.StepUntil(UntilLabel)

@@ -125,6 +125,10 @@ func (a *App) layoutViz(w, h int) {
 	m.VA, m.HasVA = a.va, a.hasVA
 	m.Width, m.Height = w, h
 	m.Scale = a.ui.scale
+	m.HideLabels = false
+	if lab, ok := a.p.currentLabel(); ok && a.quiz != nil && a.quiz.chosen < 0 && a.tour {
+		m.HideLabels, m.HideFrom = true, lab.Event
+	}
 	m.Title = a.p.src.Name()
 	viz.Layout(m, &a.list)
 	// Layout clamps to its minimum size; the bar goes below what it drew.

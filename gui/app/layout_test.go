@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/viz"
@@ -65,3 +66,37 @@ func TestLayoutFits(t *testing.T) {
 // cellGlyph reports whether s is a letter drawn inside a table or pool
 // cell: a mark whose meaning the cell's colour and the legend carry.
 func cellGlyph(s string) bool { return len([]rune(s)) <= 2 }
+
+// TestOverlaysFit: at the smallest window and on a 2x screen the
+// overlays keep their last line (the keys that close them) in the frame.
+func TestOverlaysFit(t *testing.T) {
+	for _, sz := range sizes {
+		a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}, Event: 60})
+		a.SetScale(sz.scale)
+		a.Resize(int(float64(sz.w)*sz.scale), int(float64(sz.h)*sz.scale))
+		a.openPicker()
+		a.picker.sel = len(a.picker.items) - 1
+		if !shownText(a, "Esc closes") || !shownText(a, "Replay this scenario") {
+			t.Errorf("%dx%d@%g: the scenario list runs out of its box", sz.w, sz.h, sz.scale)
+		}
+		a.picker = nil
+		a.ToggleHelp()
+		if !shownText(a, "Esc or ? closes this") {
+			t.Errorf("%dx%d@%g: the help runs out of its box", sz.w, sz.h, sz.scale)
+		}
+	}
+}
+
+// shownText reports whether a text containing sub lies wholly in the frame.
+func shownText(a *App, sub string) bool {
+	a.dirty = true
+	l, _ := a.Frame()
+	frame := viz.R(0, 0, l.Width, l.Height)
+	for i := range l.Prims {
+		p := &l.Prims[i]
+		if p.Op == viz.OpText && strings.Contains(string(l.TextOf(p)), sub) && p.Rect().In(frame) {
+			return true
+		}
+	}
+	return false
+}

@@ -38,6 +38,9 @@ func (a *App) ApplyLocation(frag string) error {
 	}
 	a.va, a.hasVA = st.VA, st.HasVA
 	a.view = st.View
+	if st.Score.Asked > 0 {
+		a.score = st.Score
+	}
 	a.err = ""
 	a.dirty = true
 	return nil
@@ -47,6 +50,6 @@ func (a *App) ApplyLocation(frag string) error {
 // replay: the source and the configuration, not the moment or the view.
 func sourceKey(s State) string {
 	s.Data = nil
-	s.Event, s.VA, s.HasVA, s.View = 0, 0, false, 0
+	s.Event, s.VA, s.HasVA, s.View, s.Score = 0, 0, false, 0, Score{}
 	return s.Encode()
 }

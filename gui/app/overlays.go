@@ -2,6 +2,7 @@ package app
 
 import (
 	"image/color"
+	"strconv"
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/viz"
@@ -45,7 +46,7 @@ func (a *App) drawHelp(fw, fh int) {
 func (a *App) drawPrompt(fw, fh int) {
 	u := &a.ui
 	pr := a.prompt
-	w := min(720, fw-4*u.pad)
+	w := min(u.px(720), fw-4*u.pad)
 	in := a.box("prompt", fw, fh, w, 4*u.lineH(u.fs)+5*u.pad)
 	a.text(in.X, in.Y, viz.FaceBold, u.fs, viz.ColText, pr.title)
 	fr := viz.R(in.X, in.Y+u.lineH(u.fs)+u.pad/2, in.W, u.lineH(u.fs)+u.pad)
@@ -65,38 +66,57 @@ func (a *App) drawPrompt(fw, fh int) {
 func (a *App) drawPicker(fw, fh int) {
 	u := &a.ui
 	pk := a.picker
-	rowH := u.lineH(u.fs) + 4
-	w := min(820, fw-4*u.pad)
-	// Title, rows, three section heads with their gaps, the footer.
-	in := a.box("scenarios", fw, fh, w, (len(pk.items)+6)*rowH+7*u.pad)
-	a.text(in.X, in.Y, viz.FaceBold, u.fs+2, viz.ColText, "Scenarios and configuration")
-	y := in.Y + rowH + u.pad
-	pk.rects = pk.rects[:0]
-	section := func(s string) {
-		a.text(in.X, y, viz.FaceBold, u.small, viz.ColDim, s)
+	rowH := u.lineH(u.fs) + u.px(4)
+	w := min(u.px(820), fw-4*u.pad)
+	// The lines: section heads and items, in order; an item's line is
+	// its index, a head's -1 (with its text).
+	type line struct {
+		item int
+		head string
 	}
+	var lines []line
 	last := pickKind(255)
 	for i, it := range pk.items {
-		head := ""
 		switch {
 		case it.kind == pickSample && last != pickSample:
-			head = "TRACES"
+			lines = append(lines, line{-1, "TRACES"})
 		case it.kind == pickWorkload && last != pickWorkload:
-			head = "LIVE WORKLOADS (a guest model that reacts to each outcome)"
+			lines = append(lines, line{-1, "LIVE WORKLOADS (a guest model that reacts to each outcome)"})
 		case it.kind == pickHost:
-			head = "CONFIGURATION (the same guest, another hypervisor)"
-		}
-		if head != "" && i > 0 {
-			y += u.pad / 2
-		}
-		if head != "" {
-			section(head)
-			y += rowH
+			lines = append(lines, line{-1, "CONFIGURATION (the same guest, another hypervisor)"})
 		}
 		last = it.kind
-		rr := viz.R(in.X, y-2, in.W, rowH)
-		pk.rects = append(pk.rects, rr)
-		if i == pk.sel {
+		lines = append(lines, line{i, ""})
+	}
+	// Title, lines, footer; in a small window the lines scroll to keep
+	// the chosen one in sight.
+	chrome := 2*rowH + 6*u.pad
+	shown := min(len(lines), max((fh-4*u.pad-chrome)/rowH, 3))
+	in := a.box("scenarios", fw, fh, w, shown*rowH+chrome)
+	a.text(in.X, in.Y, viz.FaceBold, u.fs+u.px(2), viz.ColText, "Scenarios and configuration")
+	first := 0
+	if shown < len(lines) {
+		for k, l := range lines {
+			if l.item == pk.sel {
+				first = min(max(k-shown/2, 0), len(lines)-shown)
+			}
+		}
+	}
+	y := in.Y + rowH + u.pad
+	pk.rects = pk.rects[:0]
+	for range pk.items {
+		pk.rects = append(pk.rects, viz.Rect{})
+	}
+	for _, l := range lines[first : first+shown] {
+		if l.item < 0 {
+			a.text(in.X, y, viz.FaceBold, u.small, viz.ColDim, l.head)
+			y += rowH
+			continue
+		}
+		it := pk.items[l.item]
+		rr := viz.R(in.X, y-u.px(2), in.W, rowH)
+		pk.rects[l.item] = rr
+		if l.item == pk.sel {
 			a.list.Fill(rr, viz.Tint(viz.Blue, 0.8))
 		}
 		lw := a.text(in.X+u.pad, y, viz.FaceBold, u.fs, viz.ColText, it.label)
@@ -109,7 +129,11 @@ func (a *App) drawPicker(fw, fh int) {
 		a.text(nx, y, viz.FaceRegular, u.fs, viz.ColDim, fit(viz.FaceRegular, u.fs, in.Right()-nx, note))
 		y += rowH
 	}
-	a.text(in.X, y+u.pad/2, viz.FaceRegular, u.small, viz.ColDim, "↑ ↓ choose · Enter opens · ← → change a setting · Esc closes")
+	hint := "↑ ↓ choose · Enter opens · ← → change a setting · Esc closes"
+	if shown < len(lines) {
+		hint = "↑ ↓ choose (the list scrolls: " + strconv.Itoa(len(pk.items)) + " entries) · Enter opens · ← → change a setting · Esc closes"
+	}
+	a.text(in.X, in.Bottom()-u.lineH(u.small)+u.gap, viz.FaceRegular, u.small, viz.ColDim, fit(viz.FaceRegular, u.small, in.W, hint))
 }
 
 // drawTooltip describes what is under the cursor.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -71,6 +72,12 @@ func TestQuiz(t *testing.T) {
 				}
 			case strings.Contains(q.ask, "Dirty bit"):
 				kinds["dirty"]++
+				// Set now, by the write (or already before): either way
+				// the guest's leaf is dirty after it.
+				w := a.p.eng.GuestWalk(x86.GVA(o.Event.Addr), x86.Access{Kind: x86.Read})
+				if leaf := w.Leaf(); !o.OK || leaf == nil || !leaf.Entry.Dirty() {
+					t.Errorf("event %d: after the write the guest's leaf is not dirty (ok %v)", q.event, o.OK)
+				}
 			case strings.Contains(q.ask, "memory references"):
 				kinds["refs"]++
 				a.SetView(viz.ViewWalk)

@@ -20,6 +20,7 @@ type tourStep struct {
 	look     look
 	nested   bool     // replay this step with nested paging
 	ask      bool     // an exercise: stop before the step's first access and ask about it
+	va       x86.GVA  // the address the walk follows at this step (0: the last access)
 	view     viz.View // with setView: the view the step opens
 	setView  bool
 }
@@ -49,17 +50,17 @@ func walkLevel(k x86.LevelKind) look { return look{panel: "walk", hit: viz.HitWa
 var tourSteps = []tourStep{
 	{key: "with five it is", tip: "five steps in the walk inspector", look: walkLevel(x86.LevelPML5)},
 	{key: "maps a 2 MiB page", tip: "the walk stops at the page directory: a 2 MiB page", look: walkLevel(x86.LevelPD)},
-	{key: "Real mode", tip: "the mode bar at the top: no paging yet, so both page-table panels are empty", look: lookMode},
+	{key: "Real mode", tip: "the mode bar at the top: Real mode, no paging; the guest has no tables, the hypervisor's shadow tables map its memory one to one", look: lookMode},
 	{key: "read-only memory (ROM)", tip: "the memory map: the ROM range near 1 MiB, and the last read in Recent events", look: lookMemory},
 	{key: "Protected mode without paging", tip: "CR0 in the mode bar: PE is on, PG still off", look: lookMode},
 	{key: "builds its first page tables", tip: "nothing is translated yet: the tables are only bytes in guest memory", look: lookEvent},
 	{key: "maps the memory holding its page tables", tip: "the memory map: the pages that will hold tables", look: lookMemory},
-	{key: "splits into 10 + 10 + 12 bits", tip: "the walk inspector splits the address into its index fields", look: lookWalk},
+	{key: "splits into 10 + 10 + 12 bits", tip: "the walk inspector splits the address into its index fields", look: lookWalk, va: 0x400000},
 	{key: "paging is on", tip: "the page-table panel: the guest's tables above, the shadow copy the CPU really uses below", look: lookHier},
-	{key: "records its use of entries", tip: "the A and D flags light up in the walk inspector", look: walkLevel(x86.LevelPT)},
+	{key: "records its use of entries", tip: "the A and D flags light up in the walk inspector", look: walkLevel(x86.LevelPT), va: 0x400010},
 	{key: "raises a page fault", tip: "the walk stops at the missing entry; the event turns red in Recent events", look: lookEvent, ask: true},
 	{key: "handles the fault", tip: "a new green page appears in the page table; the retried access succeeds", look: lookHier},
-	{key: "read-only by clearing its Writable bit", tip: "the W flag of the entry in the walk inspector", look: walkLevel(x86.LevelPT)},
+	{key: "read-only by clearing its Writable bit", tip: "the W flag of the entry in the walk inspector", look: walkLevel(x86.LevelPT), va: 0x400010},
 	{key: "Writing to the read-only page now faults", tip: "the error code under the walk, and the red event", look: lookEvent, ask: true},
 	{key: "User mode (CPL 3)", tip: "CPL in the mode bar, and the U flags along the walk", look: lookMode},
 	{key: "Big pages", tip: "the walk ends one level early, at a page directory entry with S (big page)", look: walkLevel(x86.LevelPD)},
@@ -149,6 +150,17 @@ func (a *App) applyTourStep() {
 	a.tourShown = lab.Event
 	if st.setView {
 		a.SetView(st.view)
+	}
+	// The address the step talks about, when the last access is
+	// another (the guest only wrote its tables); a step without one
+	// lets the walk follow the accesses again.
+	switch {
+	case st.va != 0 && (!a.hasVA || a.tourVA):
+		a.Select(st.va)
+		a.tourVA = true
+	case st.va == 0 && a.tourVA:
+		a.tourVA = false
+		a.Unselect()
 	}
 	if st.ask && a.exercises && a.ran {
 		// Predict, then see: back to just before the step's first

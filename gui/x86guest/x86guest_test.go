@@ -109,7 +109,7 @@ func TestErrors(t *testing.T) {
 	if _, _, err := Open("multiproc", "", "ept"); !errors.As(err, &usage) || !strings.Contains(err.Error(), "want shadow or nested") {
 		t.Errorf("--paging ept: %v", err)
 	}
-	if _, _, err := Open("nosuch", "", ""); !errors.As(err, &usage) || !strings.Contains(err.Error(), "built in: longmode, mmio, multiproc, paging32") {
+	if _, _, err := Open("nosuch", "", ""); !errors.As(err, &usage) || !strings.Contains(err.Error(), "built in: longmode, mmio, modern, multiproc, paging32") {
 		t.Errorf("a program that does not exist: %v", err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestErrors$")

@@ -2,13 +2,16 @@ package qemu
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
 // The tests in this file compare the explorer with QEMU itself, on the
@@ -155,4 +158,62 @@ func (ls *linuxSnapshot) effective(va uint64) (user, write, known bool) {
 		return ls.mem[i].User, ls.mem[i].Write, true
 	}
 	return false, false, false
+}
+
+// TestLinuxAttachTrace: the trace of the gdbstub session `make
+// linux-guest` keeps (ten stops of the running guest) replays to the
+// same guest-visible outcomes on the reference CPU, the shadow engine
+// under two host modes with a small pool, and nested paging.
+func TestLinuxAttachTrace(t *testing.T) {
+	for _, name := range []string{"4level", "5level"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := traces.Open(filepath.Join(linuxCache(t, name), "attach.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := f.Header()
+			var events []engine.Event
+			stops := 0
+			for {
+				e, err := f.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.Kind == engine.EvLabel && strings.HasPrefix(e.Text, "stop ") {
+					stops++
+				}
+				events = append(events, e)
+			}
+			f.Close()
+			if stops != 10 {
+				t.Errorf("%d stops, want 10", stops)
+			}
+			var ref []outcome
+			for _, cfg := range engineConfigs(h.Config) {
+				eng, err := cfg.new(cfg.Config)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := &prober{t: t, eng: eng}
+				for _, e := range events {
+					p.apply(e)
+				}
+				if ref == nil {
+					ref = p.log
+					continue
+				}
+				for i := range ref {
+					if p.log[i] != ref[i] {
+						t.Fatalf("%s: access %d: %v, the reference %v", cfg.name, i, p.log[i], ref[i])
+					}
+				}
+			}
+			if len(ref) < 10 {
+				t.Errorf("%d accesses", len(ref))
+			}
+		})
+	}
 }

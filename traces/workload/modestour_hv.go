@@ -35,7 +35,7 @@ func (t *modesTour) hypervisor() {
 	m.must(m.read(tourVA+0x28, 4))
 	m.label("The guest points its entry for 0x400000 at another physical page, 0x203000. The TLB may still hold the old " +
 		"translation, so the guest runs invlpg 0x400000: the entry is dropped and the next access walks the tables again " +
-		"and reaches the new page.")
+		"and reaches the new page. Then the guest puts the old entry back, with invlpg again.")
 	pte := pg.mapPage(t.pml4, tourVA, pg.leaf(), tourData+0x3000, fRW|fUS, true)
 	m.invlpg(tourVA)
 	m.must(m.read(tourVA+0x20, 4))

@@ -2,8 +2,10 @@ package x86live
 
 // A decoder for the few instructions whose effect the engine must hear of
 // that a memory hook cannot see: mov to a control register (a CR3 load
-// with an unchanged value still flushes the TLB), wrmsr to EFER, and
-// invlpg (which needs its operand's linear address). QEMU ends a
+// with an unchanged value still flushes the TLB), wrmsr to EFER, invlpg
+// (which needs its operand's linear address), wrpkru (PKRU is not in
+// Unicorn's register interface) and invpcid (its type register and the
+// address of its descriptor). QEMU ends a
 // translation block after each of them, so only the last instruction of
 // a block is decoded.
 
@@ -15,6 +17,8 @@ const (
 	insnMovCR
 	insnWRMSR
 	insnInvlpg
+	insnWRPKRU
+	insnInvpcid
 )
 
 // gprs are the general registers, in encoding order (eax, ecx, edx, ebx,
@@ -25,7 +29,8 @@ type decoded struct {
 	kind insnKind
 	cr   int    // mov to CR: the register number
 	src  uint64 // mov to CR: the value written
-	addr uint64 // invlpg: the linear address
+	addr uint64 // invlpg: the linear address; invpcid: the descriptor's
+	typ  uint64 // invpcid: the type register's value
 }
 
 // mayBeSpecial is a quick filter: every instruction decodeSpecial knows
@@ -68,6 +73,18 @@ func decodeSpecial(b []byte, r *gprs, next uint64, long bool) decoded {
 	switch op {
 	case 0x30:
 		return decoded{kind: insnWRMSR}
+	case 0x38:
+		// invpcid: 66 0f 38 82 /r, a register and a memory operand.
+		if i+1 >= len(b) || b[i] != 0x82 || b[i+1]>>6 == 3 {
+			return decoded{}
+		}
+		m := b[i+1]
+		reg := int(m>>3&7) | int(rex&4)<<1
+		a, ok := effective(b[i+1:], r, rex, next, long, addr32)
+		if !ok {
+			return decoded{}
+		}
+		return decoded{kind: insnInvpcid, typ: r[reg], addr: a}
 	case 0x22:
 		if i >= len(b) {
 			return decoded{}
@@ -85,6 +102,9 @@ func decodeSpecial(b []byte, r *gprs, next uint64, long bool) decoded {
 			return decoded{}
 		}
 		m := b[i]
+		if m == 0xef {
+			return decoded{kind: insnWRPKRU}
+		}
 		if m>>6 == 3 || m>>3&7 != 7 {
 			return decoded{}
 		}

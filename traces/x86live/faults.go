@@ -90,7 +90,7 @@ func (m *machine) pageFault() error {
 		if o.OK {
 			return fmt.Errorf("engine event %d: %s at %#x succeeds in the engine, but the guest tables forbid it", o.Index, ev.Op(), acc.va)
 		}
-		return m.deliver(acc.va, uint32(o.Fault.Code), pf.eip)
+		return m.deliver(vectorPF, acc.va, uint32(o.Fault.Code), true, pf.eip)
 	}
 	// Reference way: Unicorn's MMU found the fault and its address; the
 	// error code is not in Unicorn's API, so the access kind comes from a
@@ -101,14 +101,14 @@ func (m *machine) pageFault() error {
 		return err
 	}
 	var w x86.Walk
-	if err := m.walkUnicorn(pf.va, hit.kind, roMem{ucMem{m}}, &w); err != nil {
+	if err := m.walkUnicorn(pf.va, hit.kind, roMem{ucMem{m}}, &w, asGuest); err != nil {
 		return err
 	}
 	if w.OK() {
 		return fmt.Errorf("Unicorn reports a #PF at %#x that the guest tables do not explain", pf.va)
 	}
 	m.record(engine.Event{Kind: engine.EvLabel, Text: fmt.Sprintf("page fault (%s) at %#x, error %#x: the host delivers it through the guest's IDT", hit.kind, pf.va, uint32(w.Fault.Code))})
-	if err := m.deliver(pf.va, uint32(w.Fault.Code), pf.eip); err != nil {
+	if err := m.deliver(vectorPF, pf.va, uint32(w.Fault.Code), true, pf.eip); err != nil {
 		return err
 	}
 	return m.endException()
@@ -147,51 +147,89 @@ func (m *machine) endException() error {
 	return m.uc.RestoreContext(ctx)
 }
 
-// deliver pushes the exception frame and enters the guest's #PF handler,
-// as the processor does for an interrupt gate at the same privilege.
-func (m *machine) deliver(cr2 uint64, code uint32, eip uint64) error {
-	m.observe(Obs{Kind: ObsFault, Addr: cr2, Value: uint64(code), EIP: eip})
-	m.run.Faults++
-	if m.way == WayEngine {
+// deliver pushes the frame of interrupt vector (a #PF with cr2 and its
+// error code, or int n, hasCode false) and enters the guest's handler
+// through its IDT gate, as the processor does: on the same stack at the
+// same privilege, or, in 64-bit mode from CPL 3, on the ring-0 stack
+// that TSS.RSP0 names, with the old SS and RSP in the frame.
+func (m *machine) deliver(vector int, cr2 uint64, code uint32, hasCode bool, eip uint64) error {
+	what := fmt.Sprintf("int %#x", vector)
+	if vector == vectorPF {
+		what = fmt.Sprintf("#PF at %#x (error %#x)", cr2, code)
+		m.observe(Obs{Kind: ObsFault, Addr: cr2, Value: uint64(code), EIP: eip})
+		m.run.Faults++
+	} else {
+		m.observe(Obs{Kind: ObsInt, Addr: uint64(vector), EIP: eip})
+	}
+	if m.way == WayEngine && vector == vectorPF {
 		if _, err := m.apply(engine.Event{Kind: engine.EvLabel, Text: fmt.Sprintf("page fault at %#x, error %#x: the host delivers it through the guest's IDT", cr2, code)}); err != nil {
 			return err
 		}
 	}
 	long := m.long()
+	cpl := uint8(m.uc.Reg(unicorn.RegCS) & 3)
+	if cpl != 0 {
+		if !long {
+			return fmt.Errorf("%s from %#x at CPL %d: the live source changes privilege only in 64-bit mode", what, eip, cpl)
+		}
+		// The processor's own accesses (the IDT, the TSS, the new stack)
+		// are supervisor ones: the engine hears of CPL 0 first.
+		m.delivering = true
+		defer func() { m.delivering = false }()
+		m.cpl = 0
+		m.stateEvent(engine.Event{Kind: engine.EvCPL, Value: 0})
+	}
 	idt := m.uc.TableReg(unicorn.RegIDTR)
 	gate := uint64(8)
 	if long {
 		gate = 16
 	}
-	if uint64(idt.Limit) < vectorPF*gate+gate-1 {
-		return fmt.Errorf("#PF at %#x (error %#x) from %#x, but the guest's IDT (limit %#x) has no vector 14", cr2, code, eip, idt.Limit)
+	vec := uint64(vector)
+	if uint64(idt.Limit) < vec*gate+gate-1 {
+		return fmt.Errorf("%s from %#x, but the guest's IDT (limit %#x) has no vector %d", what, eip, idt.Limit, vector)
 	}
-	lo, err := m.guestRead(idt.Base+vectorPF*gate, 8)
+	lo, err := m.guestRead(idt.Base+vec*gate, 8)
 	if err != nil {
 		return err
 	}
 	if lo>>47&1 == 0 {
-		return fmt.Errorf("#PF at %#x (error %#x) from %#x: the guest's IDT entry 14 is not present", cr2, code, eip)
+		return fmt.Errorf("%s from %#x: the guest's IDT entry %d is not present", what, eip, vector)
+	}
+	if dpl := uint8(lo >> 45 & 3); !hasCode && vector != vectorPF && dpl < cpl {
+		return fmt.Errorf("%s from %#x at CPL %d through a gate of DPL %d: #GP, which the live source does not deliver", what, eip, cpl, dpl)
 	}
 	target := lo&0xffff | lo>>48<<16
 	if long {
-		hi, err := m.guestRead(idt.Base+vectorPF*gate+8, 8)
+		hi, err := m.guestRead(idt.Base+vec*gate+8, 8)
 		if err != nil {
 			return err
 		}
 		target |= hi << 32
 	}
+	sel := lo >> 16 & 0xffff
 	cs, flags := m.uc.Reg(unicorn.RegCS), m.uc.Reg(unicorn.RegEFLAGS)
 	sp := m.uc.Reg(unicorn.RegESP)
 	var frame []uint64
 	size := 4
-	if long {
+	switch {
+	case cpl != 0:
 		size = 8
-		oldSP := sp
+		tr := m.uc.TableReg(unicorn.RegTR)
+		rsp0, err := m.guestRead(tr.Base+4, 8)
+		if err != nil {
+			return err
+		}
+		frame = []uint64{m.uc.Reg(unicorn.RegSS), sp, flags, cs, eip}
+		sp = rsp0 &^ 15
+	case long:
+		size = 8
+		frame = []uint64{m.uc.Reg(unicorn.RegSS), sp, flags, cs, eip}
 		sp &^= 15
-		frame = []uint64{m.uc.Reg(unicorn.RegSS), oldSP, flags, cs, eip, uint64(code)}
-	} else {
-		frame = []uint64{flags, cs, eip, uint64(code)}
+	default:
+		frame = []uint64{flags, cs, eip}
+	}
+	if hasCode {
+		frame = append(frame, uint64(code))
 	}
 	for _, v := range frame {
 		sp -= uint64(size)
@@ -202,15 +240,25 @@ func (m *machine) deliver(cr2 uint64, code uint32, eip uint64) error {
 			return err
 		}
 	}
-	if sel := lo >> 16 & 0xffff; sel != cs {
-		return fmt.Errorf("#PF handler selector %#x differs from the current CS %#x: a privilege or segment change, which the live source does not model", sel, cs)
+	switch {
+	case cpl != 0:
+		if err := m.enterRing0(sel); err != nil {
+			return err
+		}
+		if m.uc.Reg(unicorn.RegCS)&3 != 0 || sel&3 != 0 {
+			return fmt.Errorf("%s from CPL %d: the handler's selector %#x is not a ring-0 one", what, cpl, sel)
+		}
+	case sel != cs:
+		return fmt.Errorf("%s: handler selector %#x differs from the current CS %#x: a segment change at the same privilege, which the live source does not model", what, sel, cs)
 	}
 	if lo>>40&0xf == 0xe {
 		flags &^= 1 << 9 // interrupt gate: IF off
 	}
 	flags &^= 1<<8 | 1<<14 | 1<<16 | 1<<17 // TF, NT, RF, VM
-	if err := m.setCR2(cr2); err != nil {
-		return err
+	if vector == vectorPF {
+		if err := m.setCR2(cr2); err != nil {
+			return err
+		}
 	}
 	for _, s := range []struct {
 		r int

@@ -68,7 +68,7 @@ func (m *machine) xlate(va uint64, kind x86.AccessKind, size int, v uint64) (uin
 		return uint64(o.GPA), nil
 	}
 	var w x86.Walk
-	if err := m.walkUnicorn(va, kind, ucMem{m}, &w); err != nil {
+	if err := m.walkUnicorn(va, kind, ucMem{m}, &w, asSupervisor); err != nil {
 		return 0, err
 	}
 	if !w.OK() {
@@ -88,8 +88,8 @@ func (m *machine) peek(va uint64, kind x86.AccessKind) (uint64, bool) {
 	var w x86.Walk
 	if m.way == WayEngine {
 		regs := m.eng.Regs()
-		m.eng.Format().Walk(roMem{m.eng.Memory()}, regs.Root(), x86.GVA(va), regs.Access(kind), &w)
-	} else if m.walkUnicorn(va, kind, roMem{ucMem{m}}, &w) != nil {
+		m.eng.Format().Walk(roMem{m.eng.Memory()}, regs.TableRoot(), x86.GVA(va), x86.Access{Kind: kind}, &w)
+	} else if m.walkUnicorn(va, kind, roMem{ucMem{m}}, &w, asTables) != nil {
 		return 0, false
 	}
 	return uint64(w.GPA), w.OK()

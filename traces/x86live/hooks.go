@@ -63,7 +63,10 @@ func (m *machine) special(addr uint64, size uint32) {
 		return
 	}
 	long := m.long() && m.cs64()
-	d := decodeSpecial(b, m.gprs(), addr+uint64(size), long)
+	if decodeSpecial(b, &gprs{}, addr+uint64(size), long).kind == insnOther {
+		return
+	}
+	d := decodeSpecial(b, m.regs64(long), addr+uint64(size), long)
 	switch d.kind {
 	case insnMovCR:
 		switch d.cr {
@@ -79,6 +82,15 @@ func (m *machine) special(addr uint64, size uint32) {
 			v := m.uc.Reg(unicorn.RegEDX)<<32 | m.uc.Reg(unicorn.RegEAX)&0xffffffff
 			m.crEvent(engine.EvEFER, v)
 		}
+	case insnWRPKRU:
+		// The processor raises #UD or #GP (which the live source stops
+		// at) unless CR4.PKE=1, ECX=0 and EDX=0.
+		if m.crs[2]&x86.CR4PKE != 0 && uint32(m.uc.Reg(unicorn.RegECX)) == 0 && uint32(m.uc.Reg(unicorn.RegEDX)) == 0 {
+			m.pkru = uint32(m.uc.Reg(unicorn.RegEAX))
+			m.stateEvent(engine.Event{Kind: engine.EvPKRU, Value: uint64(m.pkru)})
+		}
+	case insnInvpcid:
+		m.invpcid(d)
 	case insnInvlpg:
 		ev := engine.Event{Kind: engine.EvInvlpg, Addr: d.addr}
 		if m.way == WayEngine {
@@ -120,6 +132,11 @@ func (m *machine) crEvent(k engine.EventKind, v uint64) {
 		v &^= x86.EFERLMA
 	}
 	m.crs[i] = v
+	if k == engine.EvCR3 {
+		// Bit 63 asks to keep the PCID's translations and is not stored
+		// (Unicorn's register interface returns CR3's low 32 bits).
+		m.crs[i] = v &^ x86.CR3NoFlush
+	}
 	ev := engine.Event{Kind: k, Value: v}
 	m.observe(Obs{Kind: ObsCR, Addr: uint64(i), Value: v})
 	if m.way == WayEngine {
@@ -148,6 +165,10 @@ func (m *machine) Block(addr uint64, size uint32) {
 		return
 	}
 	m.pollCRs()
+	// QEMU ends a translation block after every instruction that changes
+	// CPL or AC (iret, int, far calls, stac, clac, popf), so the state
+	// is polled once per block, not per instruction.
+	m.pollState()
 	m.blockStart = addr
 	m.block = m.block[:0]
 	// The block's bytes, read once, let Code decode each instruction.
@@ -182,5 +203,11 @@ func (m *machine) Intr(intno uint32) {
 		m.uc.Stop()
 		return
 	}
-	m.fail("the guest raised exception %d at %#x, which the live source does not deliver (only #PF)", intno, m.uc.Reg(unicorn.RegEIP))
+	if intno >= 32 && m.pendingInt == nil {
+		// A software interrupt (int n): Unicorn has moved EIP past it.
+		m.pendingInt = &pendingInt{vector: intno, eip: m.uc.Reg(unicorn.RegEIP)}
+		m.uc.Stop()
+		return
+	}
+	m.fail("the guest raised exception %d at %#x, which the live source does not deliver (only #PF and int n)", intno, m.uc.Reg(unicorn.RegEIP))
 }

@@ -19,6 +19,16 @@ func Available(path string) error { return unicorn.Load(path) }
 // LibraryInfo names the loaded library and its version.
 func LibraryInfo() (path, version string) { return unicorn.Loaded() }
 
+// CPUModel is the Unicorn CPU every guest runs on: Icelake-Server, whose
+// CPUID has SMEP, SMAP and PKU, which Unicorn 2.1's TCG implements
+// (CR4 writes drop the bits of features the model lacks). TCG has no
+// PCID and no INVPCID: CR4.PCIDE is stored but CR3's low bits and bit
+// 63 are ignored by its walks and every CR3 write flushes its TLB,
+// which a well-behaved guest cannot tell from a CPU that keeps
+// translations; INVPCID is an invalid opcode, which stops the run with
+// UC_ERR_INSN_INVALID (see README).
+const CPUModel = unicorn.CPUIcelakeServer
+
 const (
 	// probePage is a physical page with nothing behind it in Unicorn: a
 	// probe maps the faulting page there, so the access reports its exact
@@ -46,6 +56,11 @@ type machine struct {
 	rev        map[uint64]uint64 // physical page -> virtual page
 	mirrored   map[uint64]uint64 // engine way: page-table entries as last copied to Unicorn's RAM
 	pending    *pendingFault
+	pendingInt *pendingInt
+	cpl        uint8  // CS.RPL as the engine last heard it
+	ac         bool   // RFLAGS.AC likewise
+	pkru       uint32 // PKRU, from the guest's wrpkru instructions
+	delivering bool   // deliver is changing privilege: no polling
 	probing    bool
 	probeVA    uint64 // the page a probe watches
 	probeHit   *probeAccess
@@ -63,6 +78,13 @@ type pendingFault struct {
 	kind x86.AccessKind
 	eip  uint64
 	page bool // va is only the page
+}
+
+// pendingInt is a software interrupt (int n) to deliver; eip is the
+// instruction after it.
+type pendingInt struct {
+	vector uint32
+	eip    uint64
 }
 
 type probeAccess struct {
@@ -94,6 +116,11 @@ func newMachine(p *Program, way Way, opt Options) (*machine, error) {
 		return nil, err
 	}
 	m.uc = uc
+	// A model with SMEP, SMAP and protection keys (see CPUModel).
+	if err := uc.SetCPUModel(CPUModel); err != nil {
+		uc.Close()
+		return nil, err
+	}
 	if len(p.Code) == 0 || LoadAddr+len(p.Code) > RAMSize {
 		return nil, fmt.Errorf("guest %s: %d bytes do not fit in RAM at %#x", p.Name, len(p.Code), LoadAddr)
 	}
@@ -197,6 +224,14 @@ func (m *machine) execute() error {
 		err := m.uc.Start(pc, 0, 0)
 		if m.err != nil {
 			return m.err
+		}
+		if pi := m.pendingInt; pi != nil {
+			m.pendingInt = nil
+			if err := m.deliver(int(pi.vector), 0, 0, false, pi.eip); err != nil {
+				return err
+			}
+			pc = m.uc.Reg(unicorn.RegEIP)
+			continue
 		}
 		if m.pending == nil {
 			if err != nil {

@@ -8,6 +8,12 @@
 // tell where they part, and the engine way yields engine events with
 // their outcomes, a trace.
 //
+// Unicorn delivers no exception itself: the host delivers each #PF and
+// int n through the guest's IDT, onto the ring-0 stack its TSS names when
+// the guest was in user mode, and tells the engine of every change of
+// CPL, RFLAGS.AC and PKRU as an event, so guests may use user mode,
+// SMEP, SMAP and protection keys (see CPUModel for what Unicorn lacks).
+//
 // Not available under js/wasm (no native library there).
 package x86live
 
@@ -54,6 +60,7 @@ var docs = map[string]string{
 	"longmode":  "boots through 32-bit paging to PAE and on to long mode with NX and a higher-half mapping",
 	"multiproc": "three processes with their own page directories: CR3 switches, invlpg, and a #PF handler in the IDT that maps pages on demand",
 	"mmio":      "maps the device register page (MMIO) uncached and talks to it through two virtual addresses",
+	"modern":    "a 64-bit kernel with SMEP, SMAP, protection keys and PCIDs: two address spaces switched with CR3 bit 63, user mode through iretq and back through int 0x80, and a #PF handler that checks each fault these features cause",
 }
 
 // Names lists the built-in programs.

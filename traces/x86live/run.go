@@ -60,6 +60,7 @@ const (
 	ObsWrite                // a data write of Value at physical Addr
 	ObsFault                // a #PF at virtual Addr (CR2) with error code Value, from EIP
 	ObsCR                   // control register Addr (0 cr0, 1 cr3, 2 cr4, 3 efer) became Value
+	ObsInt                  // a software interrupt (int Addr) from EIP, the instruction after it
 )
 
 // Obs is one thing the guest did or saw. Physical addresses are what
@@ -85,6 +86,8 @@ func (o Obs) String() string {
 		return fmt.Sprintf("#PF at %#x error %#x from %#x", o.Addr, o.Value, o.EIP)
 	case ObsCR:
 		return fmt.Sprintf("%s = %#x", [...]string{"cr0", "cr3", "cr4", "efer"}[o.Addr&3], o.Value)
+	case ObsInt:
+		return fmt.Sprintf("int %#x, returning to %#x", o.Addr, o.EIP)
 	}
 	return "?"
 }

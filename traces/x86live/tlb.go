@@ -41,12 +41,26 @@ func (u ucMem) SetEntryBits(a x86.GPA, size int, bits uint64) {
 	u.m.uc.Write(uint64(a), b[:size])
 }
 
+// How walkUnicorn checks an access.
+type walkAs uint8
+
+const (
+	asGuest      walkAs = iota // at the guest's CPL, with SMEP, SMAP and keys
+	asSupervisor               // the processor's own accesses (IDT, TSS, the stack it pushes on)
+	asTables                   // the decoder's reads: where a page is, no rights checked
+)
+
 // walkUnicorn walks the guest tables in Unicorn's RAM with the current
 // control registers (the reference way's view).
-func (m *machine) walkUnicorn(va uint64, kind x86.AccessKind, mem x86.Memory, w *x86.Walk) error {
+func (m *machine) walkUnicorn(va uint64, kind x86.AccessKind, mem x86.Memory, w *x86.Walk, as walkAs) error {
 	var r x86.Regs
 	r.Reset(x86.DefaultMaxPhys)
 	r.CR0, r.CR3, r.CR4, r.EFER = m.uc.Reg(unicorn.RegCR0), m.uc.Reg(unicorn.RegCR3), m.uc.Reg(unicorn.RegCR4), m.uc.MSR(msrEFER)
+	if as == asGuest {
+		r.CPL = uint8(m.uc.Reg(unicorn.RegCS) & 3)
+		r.AC = m.uc.Reg(unicorn.RegEFLAGS)&eflagsAC != 0
+		r.PKRU = m.pkru
+	}
 	mode := r.Mode()
 	f, err := x86.NewFormat(mode, r.CR4, x86.DefaultMaxPhys)
 	if err != nil {
@@ -58,7 +72,11 @@ func (m *machine) walkUnicorn(va uint64, kind x86.AccessKind, mem x86.Memory, w 
 			r.PDPTE[i] = mem.ReadEntry(x86.GPA(r.CR3&^0x1f+uint64(8*i)), 8)
 		}
 	}
-	f.Walk(mem, r.Root(), x86.GVA(va), r.Access(kind), w)
+	root := r.Root()
+	if as == asTables {
+		root = r.TableRoot()
+	}
+	f.Walk(mem, root, x86.GVA(va), r.Access(kind), w)
 	return nil
 }
 
@@ -80,7 +98,7 @@ func (m *machine) TLBFill(vaddr uint64, kind int) (uint64, uint32, bool) {
 			regs := m.eng.Regs()
 			m.eng.Format().Walk(roMem{m.eng.Memory()}, regs.Root(), x86.GVA(vaddr), regs.Access(acc), &w)
 		} else {
-			err = m.walkUnicorn(vaddr, acc, roMem{ucMem{m}}, &w)
+			err = m.walkUnicorn(vaddr, acc, roMem{ucMem{m}}, &w, asGuest)
 		}
 		if err != nil || !w.OK() {
 			return 0, 0, false
@@ -91,6 +109,7 @@ func (m *machine) TLBFill(vaddr uint64, kind int) (uint64, uint32, bool) {
 		return 0, 0, false
 	}
 	m.pollCRs()
+	m.pollState()
 	regs := m.eng.Regs()
 	var w x86.Walk
 	m.eng.Format().Walk(roMem{m.eng.Memory()}, regs.Root(), x86.GVA(vaddr), regs.Access(acc), &w)

@@ -60,6 +60,15 @@ const (
 	// uc_ctl codes: type | nr<<26 | rw<<30 (rw 1 = write).
 	ctlTLBFlush = 11 | 0<<26 | 1<<30
 	ctlTLBType  = 12 | 1<<26 | 1<<30
+	ctlCPUModel = 7 | 1<<26 | 1<<30
+)
+
+// CPU models (uc_cpu_x86) worth naming: the default, qemu64, lacks
+// SMEP, SMAP and protection keys, so CR4 writes silently drop them.
+const (
+	CPUQemu64        = 0
+	CPUSkylakeServer = 22
+	CPUIcelakeServer = 26
 )
 
 // Register numbers (uc_x86_reg).
@@ -92,6 +101,7 @@ const (
 	RegR8     = 106
 	RegIDTR   = 242
 	RegGDTR   = 243
+	RegTR     = 245
 	RegMSR    = 248
 )
 
@@ -499,6 +509,12 @@ func (e *Engine) Start(begin, until uint64, count uint64) error {
 // Stop asks a running Start to return.
 func (e *Engine) Stop() { lib.emuStop(e.uc) }
 
+// SetCPUModel selects the CPU model (CPU* constants). Call it right
+// after Open: Unicorn builds the CPU on the first call that needs it.
+func (e *Engine) SetCPUModel(model int) error {
+	return check("uc_ctl(CPU_MODEL)", lib.ctl(e.uc, ctlCPUModel, uintptr(model)))
+}
+
 // SetTLBMode chooses who translates virtual addresses: TLBCPU
 // (Unicorn's own MMU walks the guest tables) or TLBVirtual (the
 // TLB-fill hook).
@@ -527,8 +543,10 @@ func (e *Engine) SaveContext() (*Context, error) {
 	return c, nil
 }
 
-// Bytes is the saved CPU state itself: uc_context is a header (size,
-// mode, arch) followed by a copy of QEMU's CPU state. Callers that patch
+// Bytes is the saved CPU state itself: uc_context is a header (size_t
+// size, then mode, arch and snapshot level as 4-byte ints: 20 bytes)
+// followed by a copy of QEMU's CPU state, which starts with the general
+// registers. Callers that patch
 // it must know that layout's version (see MinVersion).
 func (c *Context) Bytes() []byte {
 	if c.p == nil {
@@ -538,7 +556,7 @@ func (c *Context) Bytes() []byte {
 	if size > 1<<20 {
 		return nil
 	}
-	return unsafe.Slice((*byte)(unsafe.Add(c.p, 16)), size)
+	return unsafe.Slice((*byte)(unsafe.Add(c.p, 20)), size)
 }
 
 // Free releases a context without restoring it.

@@ -6,7 +6,8 @@
 // waits for the init script's marker, stops the vCPU in a user process,
 // and keeps what the tests compare the explorer with: the ELF core of
 // dump-guest-memory, `info registers`, `info tlb`, `info mem` and a
-// sample of `gva2gpa` answers. A configuration whose files are there and
+// sample of `gva2gpa` answers, and the trace of a short gdbstub session
+// (attach.txt). A configuration whose files are there and
 // were made from the same kernel and initramfs is not booted again.
 package main
 
@@ -38,6 +39,10 @@ var configs = []config{
 	{"4level", "max,-smep,-smap,-pku,la57=off"},
 	{"5level", "max,la57=on"},
 }
+
+// layout names what a configuration's directory holds; a new file in
+// it (attach.txt came second) makes the old directories stale.
+const layout = "v3" // v3: stopped in a memproc process, not the shell
 
 // Marker is what guest/init prints once its processes run.
 const Marker = "PGM-GUEST-READY"
@@ -81,7 +86,7 @@ func run(cache, src, only string) error {
 			continue
 		}
 		dir := filepath.Join(cache, c.name)
-		ckey := key + " " + c.cpu
+		ckey := key + " " + c.cpu + " " + layout
 		if fresh(filepath.Join(dir, "done"), ckey) {
 			fmt.Printf("linux-guest: %s is up to date\n", dir)
 			continue
@@ -91,8 +96,12 @@ func run(cache, src, only string) error {
 			return err
 		}
 		t0 := time.Now()
+		port, err := vm.FreePort()
+		if err != nil {
+			return err
+		}
 		if err := snapshot(ctx, vm.Options{Kernel: kernel, Initrd: initrd, CPU: c.cpu, Dir: dir,
-			Append: "nokaslr quiet"}, dir); err != nil {
+			Append: "nokaslr quiet", GDBPort: port}, dir); err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		if err := vm.WriteFileAtomic(filepath.Join(dir, "done"), []byte(ckey)); err != nil {

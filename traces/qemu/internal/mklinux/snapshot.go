@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -12,12 +13,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu"
+	"github.com/pgm-explorer/pgm-explorer/traces/qemu/gdb"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu/vm"
 )
 
 // snapshot boots the guest, stops it in user mode and writes into dir:
-// regs.txt, tlb.txt, mem.txt, gva2gpa.txt, core.elf and console.log.
+// regs.txt, tlb.txt, mem.txt, gva2gpa.txt, core.elf and console.log;
+// with a gdbstub, attach.txt too: the trace of a short attach session.
 func snapshot(ctx context.Context, o vm.Options, dir string) error {
 	m, err := vm.Start(ctx, o)
 	if err != nil {
@@ -30,7 +34,7 @@ func snapshot(ctx context.Context, o vm.Options, dir string) error {
 	if err := m.WaitConsole(ctx, Marker, 3*time.Minute); err != nil {
 		return err
 	}
-	regs, err := stopInUser(m.QMP)
+	regs, err := stopInUser(m.QMP, memprocAddresses(m.Console()))
 	if err != nil {
 		return err
 	}
@@ -79,14 +83,63 @@ func snapshot(ctx context.Context, o vm.Options, dir string) error {
 		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, core)
+	if err := os.Rename(tmp, core); err != nil {
+		return err
+	}
+	if o.GDBPort == 0 {
+		return nil
+	}
+	// Then a gdbstub session: the guest runs again and is followed for a
+	// few stops, as `explorer attach` does.
+	if _, err := m.QMP.Execute("cont", nil); err != nil {
+		return err
+	}
+	return followSession(ctx, o.GDBPort, filepath.Join(dir, "attach.txt"))
+}
+
+// followSession attaches to the guest's gdbstub, follows it for ten
+// stops 200 ms apart, writes the trace and lets the guest go.
+func followSession(ctx context.Context, port int, out string) error {
+	c, err := gdb.Dial(ctx, fmt.Sprintf("127.0.0.1:%d", port), false)
+	if err != nil {
+		return err
+	}
+	defer c.Detach()
+	f, err := qemu.Follow(c.Target(), qemu.FollowOptions{Period: 200 * time.Millisecond, Options: qemu.Options{Source: "linux-guest gdbstub"}})
+	if err != nil {
+		return err
+	}
+	for f.Stops < 10 {
+		if _, err := f.Step(); err != nil {
+			return err
+		}
+	}
+	h, events := f.Trace()
+	var b bytes.Buffer
+	w := traces.NewTextWriter(&b)
+	if err := w.WriteHeader(h); err != nil {
+		return err
+	}
+	for _, e := range events {
+		if err := w.WriteEvent(e); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return vm.WriteFileAtomic(out, b.Bytes())
 }
 
 // stopInUser stops the vCPU, and lets it run a little more until it is
-// stopped at CPL 3 (in one of the memproc processes), so that the core's
-// CR3 is a user process's. It returns `info registers` there.
-func stopInUser(q *vm.QMP) (string, error) {
-	for try := 0; try < 200; try++ {
+// stopped at CPL 3 in one of the memproc processes (one of their own
+// mappings, addrs, translates: not the shell, which runs at CPL 3 too),
+// so that the core's CR3 is theirs. It returns `info registers` there.
+func stopInUser(q *vm.QMP, addrs []uint64) (string, error) {
+	if len(addrs) == 0 {
+		return "", fmt.Errorf("the memproc processes printed no address on the console")
+	}
+	for try := 0; try < 300; try++ {
 		if _, err := q.Execute("stop", nil); err != nil {
 			return "", err
 		}
@@ -95,14 +148,36 @@ func stopInUser(q *vm.QMP) (string, error) {
 			return "", err
 		}
 		if strings.Contains(regs, "CPL=3") {
-			return regs, nil
+			for _, a := range addrs {
+				if g, err := q.HMP(fmt.Sprintf("gva2gpa %#x", a)); err == nil && strings.HasPrefix(g, "gpa:") {
+					return regs, nil
+				}
+			}
 		}
 		if _, err := q.Execute("cont", nil); err != nil {
 			return "", err
 		}
 		time.Sleep(time.Duration(7+try%13) * time.Millisecond)
 	}
-	return "", fmt.Errorf("the vCPU was never stopped in user mode in 200 tries")
+	return "", fmt.Errorf("the vCPU was never stopped in a memproc process in 300 tries")
+}
+
+// memprocAddresses are the read-only regions the memproc processes
+// printed ("ro 0x..."): mapped in their address spaces only.
+func memprocAddresses(console string) []uint64 {
+	var out []uint64
+	for _, line := range strings.Split(console, "\n") {
+		if !strings.HasPrefix(line, "memproc ") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, " ro "); ok {
+			f := strings.Fields(rest)
+			if v, err := strconv.ParseUint(strings.TrimPrefix(f[0], "0x"), 16, 64); err == nil {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // la57 reads CR4.LA57 in `info registers`.
