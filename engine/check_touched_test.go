@@ -162,3 +162,30 @@ func TestCheckTouchedLogBounded(t *testing.T) {
 		t.Error("the full check did not empty the log")
 	}
 }
+
+// TestCheckAfterSchedule: CheckAfter checks what an event touched between
+// full checks, so a corruption of an untouched table goes unseen until
+// the next multiple of every, where the full check finds it.
+func TestCheckAfterSchedule(t *testing.T) {
+	s := touchedGuest(t)
+	if full, err := s.CheckAfter(1, 3); full || err != nil {
+		t.Fatalf("CheckAfter(1, 3) = %v, %v; want an incremental check that passes", full, err)
+	}
+	pg, i := leafOf(t, s, 0x200000)
+	pg.ents[i] += 0x1000 // untouched from here on
+	for n := uint64(2); n <= 3; n++ {
+		if _, err := s.Apply(Event{Kind: EvRead, Size: 4, Addr: 0}); err != nil {
+			t.Fatal(err)
+		}
+		full, err := s.CheckAfter(n, 3)
+		switch {
+		case n == 2 && (full || err != nil):
+			t.Fatalf("CheckAfter(2, 3) = %v, %v; want an incremental check that trusts the untouched table", full, err)
+		case n == 3 && (!full || err == nil):
+			t.Fatalf("CheckAfter(3, 3) = %v, %v; want a full check that finds the corruption", full, err)
+		}
+	}
+	if full, err := s.CheckAfter(4, 1); !full || err == nil {
+		t.Fatalf("CheckAfter(4, 1) = %v, %v; want a full check after every event", full, err)
+	}
+}
