@@ -106,7 +106,8 @@ func (s *Shadow) ShadowMode() (x86.Mode, Switcher) { return s.shwMode, s.switche
 
 // Apply performs one event.
 func (s *Shadow) Apply(ev Event) (Outcome, error) {
-	out := Outcome{Index: s.next, Event: ev, OK: true, AS: s.regs.CR3}
+	var out Outcome
+	s.startOutcome(&out, &ev)
 	if err := s.begin(ev); err != nil {
 		return out, err
 	}
