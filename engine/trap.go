@@ -28,14 +28,15 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
-		s.guestFault(o, x86.NonCanonicalFault())
+		f := x86.NonCanonicalFault()
+		s.guestFault(o, &f)
 		return nil
 	}
 	if n == 2 && s.format.Mode.Paging() {
 		for i := 0; i < n; i++ {
 			s.format.Walk(s.mem, s.regs.Root(), ps[i].va, acc, &s.gw)
 			if !s.gw.OK() {
-				s.guestFault(o, s.gw.Fault)
+				s.guestFault(o, &s.gw.Fault)
 				return nil
 			}
 		}
@@ -47,7 +48,7 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 			return err
 		}
 		if x.fault.Kind != x86.NoFault {
-			s.guestFault(o, x.fault)
+			s.guestFault(o, &x.fault)
 			return nil
 		}
 		ps[i].gpa = x.gpa
@@ -141,8 +142,8 @@ func sizeBefore(ps [2]piece, i int) int {
 	return ps[0].size
 }
 
-func (s *Shadow) guestFault(o *Outcome, f x86.Fault) {
-	o.OK, o.Fault, o.Path = false, f, FaultPath(f)
+func (s *Shadow) guestFault(o *Outcome, f *x86.Fault) {
+	o.OK, o.Fault, o.Path = false, *f, FaultPath(*f)
 	s.countFault(o.Path)
 }
 
@@ -160,16 +161,15 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 // a non-canonical address can never hit (its page number differs from
 // every canonical one the TLB was filled with).
 //
-// The result goes to *x (returning the struct by value cost more than the
-// rest of a TLB hit).
-func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
+// The result goes to *x, here and in translateSlow and trap: returned by
+// value, the struct (with its fault) was copied at every level.
+func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) error {
 	if e := s.tlbHit(va, acc); e != nil {
 		s.st.TLBHits.Inc()
 		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
 		return nil
 	}
-	*x, err = s.translateSlow(va, acc)
-	return err
+	return s.translateSlow(va, acc, x)
 }
 
 // nestedPermits is the guest side of a nested TLB entry's check: the
@@ -179,25 +179,30 @@ func (s *Shadow) nestedPermits(e *tlbEntry, acc x86.Access) bool {
 	return e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)
 }
 
-func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
+func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access, x *xlate) error {
 	if !s.format.Canonical(va) {
-		return xlate{fault: x86.NonCanonicalFault()}, nil
+		*x = xlate{fault: x86.NonCanonicalFault()}
+		return nil
 	}
 	if s.paging != PagingShadow {
 		// A global entry of another PCID's slot (see tlb.lookup), or a
 		// hit the inline check refused.
 		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.nestedPermits(e, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}, nil
+			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}
+			return nil
 		}
-		return s.translateNested(va, acc)
+		var err error
+		*x, err = s.translateNested(va, acc)
+		return err
 	}
 	path := PathTLBHit
 	for try := 0; try < maxTraps; try++ {
 		e := s.tlb.lookup(va)
 		if e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}, nil
+			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}
+			return nil
 		}
 		s.st.TLBMisses.Inc()
 		var sw shadowResult
@@ -211,7 +216,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 			sw = shadowResult{ok: true, rights: e.rights, global: e.global, hpa: e.hpa, gpa: e.gpa,
 				pdIndex: int(s.shw.Levels[s.shw.N-2].Index(va))}
 		} else {
-			sw = s.shadowWalk(va)
+			s.walkShadowTo(va, &sw)
 			if sw.ok {
 				pk := pkOf(sw.rights, sw.key)
 				data := s.mem.Host().Bytes(sw.hpa)
@@ -224,19 +229,21 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 						path = PathShadowHit
 						s.st.ShadowHits.Inc()
 					}
-					return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
+					*x = xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}
+					return nil
 				}
 			}
 		}
-		x, done, err := s.trap(va, acc, &sw)
+		done, err := s.trap(va, acc, &sw, x)
 		if err != nil || done {
-			return x, err
+			return err
 		}
 		if path == PathTLBHit || path == PathShadowHit || rank(x.path) > rank(path) {
 			path = x.path
 		}
 	}
-	return xlate{}, errLivelock
+	*x = xlate{}
+	return errLivelock
 }
 
 // rank orders trap paths by how much work they stand for, so that an
@@ -273,9 +280,16 @@ type shadowResult struct {
 // shadowWalk walks the shadow hierarchy like the host MMU would.
 func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
 	var r shadowResult
+	s.walkShadowTo(va, &r)
+	return r
+}
+
+// walkShadowTo is shadowWalk with the result in *r, which must be zero:
+// the miss path's form (no copy of the result).
+func (s *Shadow) walkShadowTo(va x86.GVA, r *shadowResult) {
 	if s.root == nilIdx {
 		r.notPres = true
-		return r
+		return
 	}
 	pg := &s.pool.pages[s.root]
 	rights := x86.AllRights
@@ -290,7 +304,7 @@ func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
 		if !e.Present() || uint64(e)&shwMapping != 0 {
 			// A hypervisor mapping is no translation for the guest.
 			r.notPres = true
-			return r
+			return
 		}
 		if lv.Rights {
 			rights = rights.Intersect(x86.RightsOf(e, f.NX))
@@ -300,22 +314,21 @@ func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
 			r.hpa = x86.HPA(uint64(e) & lv.FrameMask)
 			r.gpa = pg.gpas[i]
 			r.leafPage = pg
-			return r
+			return
 		}
 		child := s.pool.page(x86.HPA(uint64(e) & lv.FrameMask))
 		if child == nil {
 			r.notPres = true
-			return r
+			return
 		}
 		pg = child
 	}
-	return r
 }
 
 // trap is the #PF handler (Trap0eHandler). done means the access is
 // settled (a guest fault, or emulated through guest-physical memory);
 // otherwise the shadow was fixed and the access must be retried.
-func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool, error) {
+func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) (bool, error) {
 	tp := s.st.Trap0e.Begin()
 	defer s.st.Trap0e.End(tp)
 	s.countError(acc, sw)
@@ -334,8 +347,9 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 			s.st.GuestPF.Inc()
 			root := s.regs.Root()
 			code := x86.PageFaultCode(x86.NotPresent, acc, root.FetchBit(s.format))
-			return xlate{fault: x86.Fault{Kind: x86.NotPresent, Code: code, Rule: x86.RuleNotPresent,
-				Rules: 1 << x86.RuleNotPresent}}, true, nil
+			*x = xlate{fault: x86.Fault{Kind: x86.NotPresent, Code: code, Rule: x86.RuleNotPresent,
+				Rules: 1 << x86.RuleNotPresent}}
+			return true, nil
 		}
 		s.resolveConflicts() // an undetected conflict: move the mapping first
 		s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
@@ -345,7 +359,9 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 		s.st.GuestPF.Inc()
 		s.st.GuestPFUnhandled.Inc()
 		s.st.T2GuestTrap.Inc()
-		return xlate{fault: gw.Fault}, true, nil
+		*x = xlate{}
+		x.fault = gw.Fault
+		return true, nil
 	}
 	leafAccessed, bigCleaned := true, false
 	if l := gw.Leaf(); l != nil {
@@ -376,32 +392,38 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 	case !inRAM:
 		s.st.HndInvalid.Inc()
 		s.st.T2Misc.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathHandler}
+		return true, nil
 	case p.Type() == phys.TypeMMIO || p.Handler() == phys.HandlerAll:
 		s.st.HndPhysical.Inc()
 		s.st.T2HndPhys.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathHandler}
+		return true, nil
 	case write && (p.Handler() == phys.HandlerWrite || !p.Type().Writable()):
 		if _, monitored := s.monitors[x86.PageDown(gpa)]; monitored {
 			s.st.T2HndUnhandled.Inc()
-			return xlate{gpa: gpa, emulate: true, path: PathMonitorWrite}, true, nil
+			*x = xlate{gpa: gpa, emulate: true, path: PathMonitorWrite}
+			return true, nil
 		}
 		s.st.HndUnhandled.Inc()
 		s.st.T2HndPhys.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathHandler}
+		return true, nil
 	case write && !acc.User && gw.Rights&x86.RightWrite == 0:
 		// CR0.WP=0: the guest lets its kernel write read-only pages; the
 		// shadow runs with WP set, so the write is emulated.
 		s.st.WPInRZ.Inc()
 		s.st.T2WP.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathWPEmulation}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathWPEmulation}
+		return true, nil
 	}
 	wasPresent := !sw.notPres
 	res, err := s.syncPath(va, gw, write)
 	if err != nil {
-		return xlate{}, true, err
+		*x = xlate{}
+		return true, err
 	}
-	x := xlate{gpa: gpa}
+	*x = xlate{gpa: gpa}
 	switch {
 	case res.createdTable:
 		x.path = PathSyncPT
@@ -423,7 +445,7 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 			}
 		}
 	}
-	return x, false, nil
+	return false, nil
 }
 
 // countError files a trap under the original's error-code counters.
