@@ -51,7 +51,7 @@ func touchedGuest(t *testing.T) *Shadow {
 // leafOf is the shadow page table and index that map va.
 func leafOf(t *testing.T, s *Shadow, va x86.GVA) (*poolPage, int) {
 	t.Helper()
-	r := s.shadowWalk(va)
+	r := s.hostWalk(va)
 	if !r.ok {
 		t.Fatalf("va %#x is not shadowed", uint64(va))
 	}

@@ -286,23 +286,11 @@ type ShadowStep struct {
 // not-present entry: the walk inspector's shadow column.
 func (s *Shadow) ShadowWalk(va x86.GVA) []ShadowStep {
 	var steps []ShadowStep
-	if s.root == nilIdx {
-		return nil
-	}
-	pg := &s.pool.pages[s.root]
-	for l := 0; l < s.shw.N; l++ {
-		lv := &s.shw.Levels[l]
-		i := int(lv.Index(va))
-		e := x86.Entry(pg.ents[i])
-		steps = append(steps, ShadowStep{Level: lv.Kind, Index: i, Entry: e, Kind: pg.kind, Table: pg.hpa, Stale: pg.isStale(i)})
-		if !e.Present() || l == s.shw.N-1 {
-			break
-		}
-		child := s.pool.page(x86.HPA(s.frameOf(uint64(e))))
-		if child == nil {
-			break
-		}
-		pg = child
+	p, ok := s.descend(va)
+	for ok {
+		steps = append(steps, ShadowStep{Level: s.shw.Levels[p.Level].Kind, Index: int(p.Index), Entry: p.Entry,
+			Kind: p.Page.kind, Table: p.Page.hpa, Stale: p.Page.isStale(int(p.Index))})
+		ok = p.down()
 	}
 	return steps
 }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
-
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -71,11 +69,11 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 		off := x86.PageOffset(p.va)
 		switch {
 		case ev.Kind == EvWrite && x.data != nil:
-			storeLE(x.data[off:off+uint64(p.size)], ev.Value>>(8*uint(sizeBefore(ps, i))))
+			phys.StoreLE(x.data[off:off+uint64(p.size)], p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
 		case ev.Kind == EvWrite:
 			s.emulateWrite(p.gpa, p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
 		case ev.Kind == EvRead && x.data != nil:
-			v |= loadLE(x.data[off:off+uint64(p.size)]) << (8 * uint(sizeBefore(ps, i)))
+			v |= phys.LoadLE(x.data[off:off+uint64(p.size)], p.size) << (8 * uint(sizeBefore(ps, i)))
 		case ev.Kind == EvRead:
 			v |= s.mem.Read(p.gpa, p.size) << (8 * uint(sizeBefore(ps, i)))
 		}
@@ -115,9 +113,9 @@ func (s *Shadow) accessHit(ev *Event, o *Outcome) bool {
 	o.GPA, o.Path = gpa, PathTLBHit
 	switch ev.Kind {
 	case EvWrite:
-		storeLE(e.data[off:off+size], ev.Value)
+		phys.StoreLE(e.data[off:off+size], int(size), ev.Value)
 	case EvRead:
-		o.Value = loadLE(e.data[off : off+size])
+		o.Value = phys.LoadLE(e.data[off:off+size], int(size))
 	}
 	return true
 }
@@ -216,7 +214,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access, x *xlate) error {
 			sw = shadowResult{ok: true, rights: e.rights, global: e.global, hpa: e.hpa, gpa: e.gpa,
 				pdIndex: int(s.shw.Levels[s.shw.N-2].Index(va))}
 		} else {
-			s.walkShadowTo(va, &sw)
+			s.hostWalkTo(va, &sw)
 			if sw.ok {
 				pk := pkOf(sw.rights, sw.key)
 				data := s.mem.Host().Bytes(sw.hpa)
@@ -277,20 +275,21 @@ type shadowResult struct {
 	leafPage *poolPage
 }
 
-// shadowWalk walks the shadow hierarchy like the host MMU would.
-func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
+// hostWalk walks the shadow hierarchy like the host MMU would.
+func (s *Shadow) hostWalk(va x86.GVA) shadowResult {
 	var r shadowResult
-	s.walkShadowTo(va, &r)
+	s.hostWalkTo(va, &r)
 	return r
 }
 
-// walkShadowTo is shadowWalk with the result in *r, which must be zero:
+// hostWalkTo is hostWalk with the result in *r, which must be zero:
 // the miss path's form (no copy of the result).
-func (s *Shadow) walkShadowTo(va x86.GVA, r *shadowResult) {
+func (s *Shadow) hostWalkTo(va x86.GVA, r *shadowResult) {
 	if s.root == nilIdx {
 		r.notPres = true
 		return
 	}
+	// The descent of poolPath written out for speed (see descent.go).
 	pg := &s.pool.pages[s.root]
 	rights := x86.AllRights
 	f := s.shw
@@ -307,21 +306,17 @@ func (s *Shadow) walkShadowTo(va x86.GVA, r *shadowResult) {
 			return
 		}
 		if lv.Rights {
-			rights = rights.Intersect(x86.RightsOf(e, f.NX))
+			rights &= x86.RightsOf(e, f.NX)
 		}
 		if l == f.N-1 {
 			r.ok, r.rights, r.global, r.key = true, rights, e.Global(), e.Key()
-			r.hpa = x86.HPA(uint64(e) & lv.FrameMask)
-			r.gpa = pg.gpas[i]
-			r.leafPage = pg
+			r.hpa, r.gpa, r.leafPage = x86.HPA(uint64(e)&lv.FrameMask), pg.gpas[i], pg
 			return
 		}
-		child := s.pool.page(x86.HPA(uint64(e) & lv.FrameMask))
-		if child == nil {
+		if pg = s.pool.page(x86.HPA(uint64(e) & lv.FrameMask)); pg == nil {
 			r.notPres = true
 			return
 		}
-		pg = child
 	}
 }
 
@@ -470,38 +465,5 @@ func (s *Shadow) countError(acc x86.Access, sw *shadowResult) {
 		s.st.ErrSupWrite.Inc()
 	case fetch:
 		s.st.ErrSupNXE.Inc()
-	}
-}
-
-func loadLE(b []byte) uint64 {
-	switch len(b) {
-	case 8:
-		return binary.LittleEndian.Uint64(b)
-	case 4:
-		return uint64(binary.LittleEndian.Uint32(b))
-	case 2:
-		return uint64(binary.LittleEndian.Uint16(b))
-	}
-	var v uint64
-	for i := len(b) - 1; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
-}
-
-func storeLE(b []byte, v uint64) {
-	switch len(b) {
-	case 8:
-		binary.LittleEndian.PutUint64(b, v)
-		return
-	case 4:
-		binary.LittleEndian.PutUint32(b, uint32(v))
-		return
-	case 2:
-		binary.LittleEndian.PutUint16(b, uint16(v))
-		return
-	}
-	for i := range b {
-		b[i] = byte(v >> (8 * i))
 	}
 }
