@@ -74,7 +74,14 @@ func (p *poolPath) down() bool {
 	if c == nil {
 		return false
 	}
+	p.into(c)
+	return true
+}
+
+// into moves one level down into table c, whatever the current entry
+// holds: for walks that decide the child themselves (a table just
+// created, or one the checker validated).
+func (p *poolPath) into(c *poolPage) {
 	p.Level++
 	p.enter(c)
-	return true
 }

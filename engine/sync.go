@@ -184,19 +184,17 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 	}
 	var specs [5]tableSpec
 	s.plan(va, gw, &specs)
-	pg := &s.pool.pages[s.root]
-	s.pool.touch(pg)
+	p, _ := s.descend(va)
+	s.pool.touch(p.Page)
 	n := s.shw.N
-	for l := 0; l < n-1; l++ {
-		lv := &s.shw.Levels[l]
-		i := int(lv.Index(va))
+	for !p.leaf() {
+		l, i, pg, e := p.Level, int(p.Index), p.Page, uint64(p.Entry)
 		want := &specs[l+1]
-		e := pg.ents[i]
 		if e&shwMapping != 0 {
 			return res, fmt.Errorf("engine: %#x: %w", uint64(va), ErrNoMappingSpace)
 		}
 		if e&uint64(x86.P) != 0 {
-			child := s.pool.page(x86.HPA(s.frameOf(e)))
+			child := p.child()
 			if child != nil && child.kind == want.kind && child.key == want.key {
 				pg.clearStale(i)
 				if fl := e &^ s.shw.Levels[0].FrameMask; fl != want.flags {
@@ -208,7 +206,7 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 					s.tlb.flushAll()
 				}
 				s.pool.touch(child)
-				pg = child
+				p.into(child)
 				continue
 			}
 			s.st.SyncPagePDOutOfSync.Inc()
@@ -237,13 +235,13 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 			s.st.PDSyncPT.Inc(i % pdFamily)
 		}
 		s.st.SyncPT.End(sp)
-		pg = child
+		p.into(child)
 		if !cached && l+1 == n-1 {
-			s.fillWindow(pg, va, gw, -1)
+			s.fillWindow(child, va, gw, -1)
 		}
 	}
-	leaf := &s.shw.Levels[n-1]
-	i := int(leaf.Index(va))
+	// Read again: fillWindow may have filled the entry.
+	pg, i := p.Page, int(p.Index)
 	old := pg.ents[i]
 	if old&shwTrackDirtyPTE != 0 && write {
 		res.dirtyTrap = true
