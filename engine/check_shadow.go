@@ -11,16 +11,9 @@ import (
 // must never grant more than the guest, map the guest page's host frame,
 // and follow the dirty, accessed, handler and backing rules.
 func (c *checker) walkShadow() {
-	s := c.s
-	var visit func(pg *poolPage, level int, base uint64)
-	visit = func(pg *poolPage, level int, base uint64) {
-		for i := range pg.ents {
-			if child := c.entry(pg, level, i, base); child != nil {
-				visit(child, level+1, base|uint64(i)<<s.shw.Levels[level].Shift)
-			}
-		}
-	}
-	visit(&s.pool.pages[s.root], 0, 0)
+	c.s.visitPool(func(pg *poolPage, level, i int, base uint64) (*poolPage, bool) {
+		return c.entry(pg, level, i, base), true
+	})
 }
 
 // entry checks entry i of pg, a table at shadow level level whose first

@@ -85,3 +85,26 @@ func (p *poolPath) into(c *poolPage) {
 	p.Level++
 	p.enter(c)
 }
+
+// visitPool walks the tree of pool tables below the root, depth first in
+// address order: the one traversal of the whole shadow (or nested)
+// hierarchy. fn sees entry i of table pg, at shadow level level, whose
+// entry 0 maps address base; it returns the table to descend into (nil:
+// none) and whether to go on at all.
+func (s *Shadow) visitPool(fn func(pg *poolPage, level, i int, base uint64) (child *poolPage, more bool)) {
+	if s.root == nilIdx {
+		return
+	}
+	var visit func(pg *poolPage, level int, base uint64) bool
+	visit = func(pg *poolPage, level int, base uint64) bool {
+		shift := s.shw.Levels[level].Shift
+		for i := 0; i < len(pg.ents); i++ {
+			child, more := fn(pg, level, i, base)
+			if !more || child != nil && !visit(child, level+1, base|uint64(i)<<shift) {
+				return false
+			}
+		}
+		return true
+	}
+	visit(&s.pool.pages[s.root], 0, 0)
+}

@@ -93,29 +93,20 @@ func canonical(f *x86.Format, va uint64) uint64 {
 // VisitShadow calls fn for present entries of the shadow hierarchy (the
 // nested tables under nested paging), depth first, in address order.
 func (s *Shadow) VisitShadow(fn func(EntryView) bool) {
-	if s.root == nilIdx {
-		return
-	}
-	var visit func(pg *poolPage, depth int, base uint64) bool
-	visit = func(pg *poolPage, depth int, base uint64) bool {
-		shift := s.shw.Levels[depth].Shift
-		for i, raw := range pg.ents {
-			if !x86.Entry(raw).Present() {
-				continue
-			}
-			v := s.shadowEntryView(pg, depth, base, i)
-			if !fn(v) {
-				return false
-			}
-			if !v.Leaf {
-				if child := s.pool.page(x86.HPA(s.frameOf(raw))); child != nil && !visit(child, depth+1, base|uint64(i)<<shift) {
-					return false
-				}
-			}
+	s.visitPool(func(pg *poolPage, depth, i int, base uint64) (*poolPage, bool) {
+		raw := pg.ents[i]
+		if !x86.Entry(raw).Present() {
+			return nil, true
 		}
-		return true
-	}
-	visit(&s.pool.pages[s.root], 0, 0)
+		v := s.shadowEntryView(pg, depth, base, i)
+		if !fn(v) {
+			return nil, false
+		}
+		if v.Leaf {
+			return nil, true
+		}
+		return s.pool.page(x86.HPA(s.frameOf(raw))), true
+	})
 }
 
 // VisitShadowTable calls fn for the present entries of one shadow (or

@@ -75,32 +75,24 @@ func (s *Shadow) syncCR3(global bool) {
 func (s *Shadow) checkPDEs(global bool) {
 	pdLevel := s.shw.N - 2
 	pgePSE := s.regs.CR4&x86.CR4PGE != 0
-	var visit func(pg *poolPage, level int, base x86.GVA)
-	visit = func(pg *poolPage, level int, base x86.GVA) {
-		lv := &s.shw.Levels[level]
-		for i := 0; i < len(pg.ents); i++ {
-			e := pg.ents[i]
-			if e&uint64(x86.P) == 0 {
-				if level == pdLevel {
-					s.st.DstNotPresent.Inc()
-				}
-				continue
+	s.visitPool(func(pg *poolPage, level, i int, base uint64) (*poolPage, bool) {
+		e := pg.ents[i]
+		if e&uint64(x86.P) == 0 {
+			if level == pdLevel {
+				s.st.DstNotPresent.Inc()
 			}
-			if e&shwMapping != 0 {
-				continue // a hypervisor mapping's entry: not the guest's
-			}
-			va := base + x86.GVA(uint64(i)<<lv.Shift)
-			child := s.pool.page(x86.HPA(s.frameOf(e)))
-			if level < pdLevel {
-				if child != nil {
-					visit(child, level+1, va)
-				}
-				continue
-			}
-			s.checkPDE(pg, i, va, child, global, pgePSE)
+			return nil, true
 		}
-	}
-	visit(&s.pool.pages[s.root], 0, 0)
+		if e&shwMapping != 0 {
+			return nil, true // a hypervisor mapping's entry: not the guest's
+		}
+		child := s.pool.page(x86.HPA(s.frameOf(e)))
+		if level < pdLevel {
+			return child, true
+		}
+		s.checkPDE(pg, i, x86.GVA(base|uint64(i)<<s.shw.Levels[level].Shift), child, global, pgePSE)
+		return nil, true
+	})
 }
 
 func (s *Shadow) checkPDE(pd *poolPage, i int, va x86.GVA, child *poolPage, global, pge bool) {
