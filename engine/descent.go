@@ -11,10 +11,12 @@ import "github.com/pgm-explorer/pgm-explorer/engine/x86"
 //
 // A cursor rather than a walker with visitor callbacks: each walk's loop
 // stays plain code (Go instantiates generic code per shape, so a visitor
-// type parameter would be called through a dictionary). The one walk
-// that does not use it is the host MMU's (hostWalkTo), on every TLB
-// miss: through the cursor, a call or two per level, the fault-heavy
-// replay ran 7-9% slower, and the guard for this refactor was 3%.
+// type parameter would be called through a dictionary). Two walks do not
+// use it, for speed: the host MMU's (hostWalkTo), on every TLB miss, and
+// the nested tables' (nestedWalk), on every guest entry a 2D walk reads.
+// Through the cursor, a call or two per level, the fault-heavy replay ran
+// 7-9% slower (shadow) and a third slower (nested); the guard for this
+// refactor was 3%.
 type poolPath struct {
 	f      *x86.Format // the shadow format
 	pool   *pool
@@ -86,25 +88,62 @@ func (p *poolPath) into(c *poolPage) {
 	p.enter(c)
 }
 
-// visitPool walks the tree of pool tables below the root, depth first in
-// address order: the one traversal of the whole shadow (or nested)
-// hierarchy. fn sees entry i of table pg, at shadow level level, whose
-// entry 0 maps address base; it returns the table to descend into (nil:
-// none) and whether to go on at all.
-func (s *Shadow) visitPool(fn func(pg *poolPage, level, i int, base uint64) (child *poolPage, more bool)) {
-	if s.root == nilIdx {
-		return
-	}
-	var visit func(pg *poolPage, level int, base uint64) bool
-	visit = func(pg *poolPage, level int, base uint64) bool {
-		shift := s.shw.Levels[level].Shift
-		for i := 0; i < len(pg.ents); i++ {
-			child, more := fn(pg, level, i, base)
+// tree is a hierarchy of host tables of type T in format f: the pool's
+// shadow (or nested) tables, or the intermediate context's. entries
+// reads a table; child finds the table a directory entry's frame holds,
+// nil when none.
+type tree[T any] struct {
+	f       *x86.Format
+	root    *T
+	entries func(*T) []uint64
+	child   func(x86.HPA) *T
+}
+
+// visitTree walks the tables of h below its root, depth first in address
+// order: the one traversal of a whole hierarchy. fn sees entry i of
+// table t, at level level, whose entry 0 maps address base; it returns
+// the table to descend into (nil: none) and whether to go on at all.
+func visitTree[T any](h tree[T], fn func(t *T, level, i int, base uint64) (child *T, more bool)) {
+	var visit func(t *T, level int, base uint64) bool
+	visit = func(t *T, level int, base uint64) bool {
+		shift := h.f.Levels[level].Shift
+		for i := range h.entries(t) {
+			child, more := fn(t, level, i, base)
 			if !more || child != nil && !visit(child, level+1, base|uint64(i)<<shift) {
 				return false
 			}
 		}
 		return true
 	}
-	visit(&s.pool.pages[s.root], 0, 0)
+	if h.root != nil {
+		visit(h.root, 0, 0)
+	}
+}
+
+// walk descends h along va to the last level and returns its entry and
+// level; ok is false at a not-present entry or a table h does not hold.
+// (The pool has poolPath, which the hot walks need concrete.)
+func (h tree[T]) walk(va x86.GVA) (e x86.Entry, lv *x86.Level, ok bool) {
+	t := h.root
+	for l := 0; l < h.f.N && t != nil; l++ {
+		lv = &h.f.Levels[l]
+		e = x86.Entry(h.entries(t)[lv.Index(va)])
+		if !e.Present() {
+			return e, lv, false
+		}
+		if l == h.f.N-1 {
+			return e, lv, true
+		}
+		t = h.child(x86.HPA(uint64(e) & lv.FrameMask))
+	}
+	return e, lv, false
+}
+
+// visitPool is visitTree over the pool's tables, from the shadow root.
+func (s *Shadow) visitPool(fn func(pg *poolPage, level, i int, base uint64) (child *poolPage, more bool)) {
+	if s.root == nilIdx {
+		return
+	}
+	visitTree(tree[poolPage]{f: s.shw, root: &s.pool.pages[s.root],
+		entries: func(pg *poolPage) []uint64 { return pg.ents }, child: s.pool.page}, fn)
 }
