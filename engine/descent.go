@@ -88,15 +88,25 @@ func (p *poolPath) into(c *poolPage) {
 	p.enter(c)
 }
 
-// tree is a hierarchy of host tables of type T in format f: the pool's
-// shadow (or nested) tables, or the intermediate context's. entries
-// reads a table; child finds the table a directory entry's frame holds,
-// nil when none.
+// tree is a hierarchy of tables of type T in format f: the pool's shadow
+// (or nested) tables, the intermediate context's host tables, or the
+// guest's tables in guest memory. size is the number of entries of a
+// table at a level, entry reads one, and child finds the table a
+// directory entry leads to (nil when none).
 type tree[T any] struct {
-	f       *x86.Format
-	root    *T
-	entries func(*T) []uint64
-	child   func(x86.HPA) *T
+	f     *x86.Format
+	root  *T
+	size  func(t *T, level int) int
+	entry func(t *T, level, i int) x86.Entry
+	child func(e x86.Entry, level int) *T
+}
+
+// hostTree is a tree of host tables held as entry slices.
+func hostTree[T any](f *x86.Format, root *T, ents func(*T) []uint64, table func(x86.HPA) *T) tree[T] {
+	return tree[T]{f: f, root: root,
+		size:  func(t *T, _ int) int { return len(ents(t)) },
+		entry: func(t *T, _, i int) x86.Entry { return x86.Entry(ents(t)[i]) },
+		child: func(e x86.Entry, level int) *T { return table(x86.HPA(uint64(e) & f.Levels[level].FrameMask)) }}
 }
 
 // visitTree walks the tables of h below its root, depth first in address
@@ -107,7 +117,7 @@ func visitTree[T any](h tree[T], fn func(t *T, level, i int, base uint64) (child
 	var visit func(t *T, level int, base uint64) bool
 	visit = func(t *T, level int, base uint64) bool {
 		shift := h.f.Levels[level].Shift
-		for i := range h.entries(t) {
+		for i, n := 0, h.size(t, level); i < n; i++ {
 			child, more := fn(t, level, i, base)
 			if !more || child != nil && !visit(child, level+1, base|uint64(i)<<shift) {
 				return false
@@ -127,14 +137,14 @@ func (h tree[T]) walk(va x86.GVA) (e x86.Entry, lv *x86.Level, ok bool) {
 	t := h.root
 	for l := 0; l < h.f.N && t != nil; l++ {
 		lv = &h.f.Levels[l]
-		e = x86.Entry(h.entries(t)[lv.Index(va)])
+		e = h.entry(t, l, int(lv.Index(va)))
 		if !e.Present() {
 			return e, lv, false
 		}
 		if l == h.f.N-1 {
 			return e, lv, true
 		}
-		t = h.child(x86.HPA(uint64(e) & lv.FrameMask))
+		t = h.child(e, l)
 	}
 	return e, lv, false
 }
@@ -144,6 +154,5 @@ func (s *Shadow) visitPool(fn func(pg *poolPage, level, i int, base uint64) (chi
 	if s.root == nilIdx {
 		return
 	}
-	visitTree(tree[poolPage]{f: s.shw, root: &s.pool.pages[s.root],
-		entries: func(pg *poolPage) []uint64 { return pg.ents }, child: s.pool.page}, fn)
+	visitTree(hostTree(s.shw, &s.pool.pages[s.root], func(pg *poolPage) []uint64 { return pg.ents }, s.pool.page), fn)
 }

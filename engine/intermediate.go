@@ -176,8 +176,7 @@ func (s *Shadow) intermediateTree(m x86.Mode) (tree[hostTable], bool) {
 	if err != nil {
 		return tree[hostTable]{}, false
 	}
-	return tree[hostTable]{f: f, root: s.hostTable(s.IntermediateCR3(m)),
-		entries: func(t *hostTable) []uint64 { return t.ents }, child: s.hostTable}, true
+	return hostTree(f, s.hostTable(s.IntermediateCR3(m)), func(t *hostTable) []uint64 { return t.ents }, s.hostTable), true
 }
 
 // VisitIntermediate calls fn for the present entries of the intermediate
