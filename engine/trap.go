@@ -325,7 +325,12 @@ func (s *Shadow) hostWalkTo(va x86.GVA, r *shadowResult) {
 // otherwise the shadow was fixed and the access must be retried.
 func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) (bool, error) {
 	tp := s.st.Trap0e.Begin()
-	defer s.st.Trap0e.End(tp)
+	done, err := s.trap0e(va, acc, sw, x)
+	s.st.Trap0e.End(tp) // not deferred: a deferred call cost much on the fault path
+	return done, err
+}
+
+func (s *Shadow) trap0e(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) (bool, error) {
 	s.countError(acc, sw)
 	s.st.TrapPD.Inc(sw.pdIndex % pdFamily)
 	gw := &s.gw
@@ -354,7 +359,9 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) (b
 		s.st.GuestPF.Inc()
 		s.st.GuestPFUnhandled.Inc()
 		s.st.T2GuestTrap.Inc()
-		*x = xlate{}
+		// Field by field: zeroing *x and then writing the fault over it
+		// stalled the stores.
+		x.gpa, x.data, x.emulate, x.path = 0, nil, false, PathNone
 		x.fault = gw.Fault
 		return true, nil
 	}
