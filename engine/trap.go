@@ -16,6 +16,7 @@ const maxTraps = 12
 type xlate struct {
 	gpa     x86.GPA
 	data    *[x86.PageSize]byte // host bytes; nil when the access is emulated
+	hpa     x86.HPA             // the frame of data (phys.Memory.BeforeWrite before writing it)
 	emulate bool
 	fault   x86.Fault
 	path    Path
@@ -73,6 +74,7 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 		off := x86.PageOffset(p.va)
 		switch {
 		case ev.Kind == EvWrite && x.data != nil:
+			s.mem.BeforeWrite(x.hpa)
 			storeLE(x.data[off:off+uint64(p.size)], ev.Value>>(8*uint(sizeBefore(ps, i))))
 		case ev.Kind == EvWrite:
 			s.emulateWrite(p.gpa, p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
@@ -112,6 +114,7 @@ func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
 	o.GPA, o.Path = gpa, PathTLBHit
 	switch ev.Kind {
 	case EvWrite:
+		s.mem.BeforeWrite(e.hpa)
 		storeLE(e.data[off:off+size], ev.Value)
 	case EvRead:
 		o.Value = loadLE(e.data[off : off+size])
@@ -163,7 +166,7 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
 	if e := s.tlbHit(va, acc); e != nil {
 		s.st.TLBHits.Inc()
-		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
+		x.gpa, x.data, x.hpa, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, e.hpa, PathTLBHit
 		return nil
 	}
 	*x, err = s.translateSlow(va, acc)
@@ -186,7 +189,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 		// hit the inline check refused.
 		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.nestedPermits(e, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}, nil
+			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, hpa: e.hpa, path: PathTLBHit}, nil
 		}
 		return s.translateNested(va, acc)
 	}
@@ -195,7 +198,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 		e := s.tlb.lookup(va)
 		if e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}, nil
+			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, hpa: e.hpa, path: path}, nil
 		}
 		s.st.TLBMisses.Inc()
 		var sw shadowResult
@@ -222,7 +225,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 						path = PathShadowHit
 						s.st.ShadowHits.Inc()
 					}
-					return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
+					return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, hpa: sw.hpa, path: path}, nil
 				}
 			}
 		}
