@@ -156,5 +156,5 @@ func (s *Shadow) translateNested(va x86.GVA, acc x86.Access) (xlate, error) {
 	dirty := leaf == nil || leaf.Entry.Dirty()
 	global := leaf != nil && leaf.Entry.Global() && s.regs.CR4&x86.CR4PGE != 0
 	s.tlb.fillNested(va, gw.GPA, r.hpa, rights, gw.Rights, pkOf(gw.Rights, gw.Key), dirty, global, data)
-	return xlate{gpa: gw.GPA, data: data, path: path}, nil
+	return xlate{gpa: gw.GPA, data: data, hpa: r.hpa, path: path}, nil
 }

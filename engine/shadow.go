@@ -144,7 +144,7 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsUnfix:
 		s.MappingsUnfix()
 	case k == EvSave:
-		err = s.snaps.save(ev.Text, s.stateReusing)
+		err = s.saveSnapshot(ev.Text)
 	case k == EvRestore:
 		err = s.restore(ev.Text, func(st *State) error { return s.load(st, false) })
 		if err == nil {

@@ -14,6 +14,7 @@ const maxTraps = 12
 type xlate struct {
 	gpa     x86.GPA
 	data    *[x86.PageSize]byte // host bytes; nil when the access is emulated
+	hpa     x86.HPA             // the frame of data (phys.Memory.BeforeWrite before writing it)
 	emulate bool
 	fault   x86.Fault
 	path    Path
@@ -69,6 +70,7 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 		off := x86.PageOffset(p.va)
 		switch {
 		case ev.Kind == EvWrite && x.data != nil:
+			s.mem.BeforeWrite(x.hpa)
 			phys.StoreLE(x.data[off:off+uint64(p.size)], p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
 		case ev.Kind == EvWrite:
 			s.emulateWrite(p.gpa, p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
@@ -113,6 +115,7 @@ func (s *Shadow) accessHit(ev *Event, o *Outcome) bool {
 	o.GPA, o.Path = gpa, PathTLBHit
 	switch ev.Kind {
 	case EvWrite:
+		s.mem.BeforeWrite(e.hpa)
 		phys.StoreLE(e.data[off:off+size], int(size), ev.Value)
 	case EvRead:
 		o.Value = phys.LoadLE(e.data[off:off+size], int(size))
@@ -164,7 +167,7 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) error {
 	if e := s.tlbHit(va, acc); e != nil {
 		s.st.TLBHits.Inc()
-		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
+		x.gpa, x.data, x.hpa, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, e.hpa, PathTLBHit
 		return nil
 	}
 	return s.translateSlow(va, acc, x)
@@ -187,7 +190,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access, x *xlate) error {
 		// hit the inline check refused.
 		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.nestedPermits(e, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}
+			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, hpa: e.hpa, path: PathTLBHit}
 			return nil
 		}
 		var err error
@@ -199,7 +202,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access, x *xlate) error {
 		e := s.tlb.lookup(va)
 		if e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}
+			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, hpa: e.hpa, path: path}
 			return nil
 		}
 		s.st.TLBMisses.Inc()
@@ -227,7 +230,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access, x *xlate) error {
 						path = PathShadowHit
 						s.st.ShadowHits.Inc()
 					}
-					*x = xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}
+					*x = xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, hpa: sw.hpa, path: path}
 					return nil
 				}
 			}

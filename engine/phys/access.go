@@ -70,6 +70,9 @@ func (m *Memory) Write(gpa x86.GPA, size int, v uint64) {
 		key, idx := pageKey(gpa)
 		if e := &m.ptlb[idx]; e.key == key && e.writable {
 			m.st.PageTLBHits++
+			if m.host.frozen != 0 {
+				m.host.thaw(e.page.Frame())
+			}
 			StoreLE(e.bytes[off:off+uint64(size)], size, v)
 			return
 		}
@@ -181,6 +184,9 @@ func (m *Memory) writeSegment(gpa x86.GPA, src []byte) int {
 		n = mmioSegment(gpa, len(src), e.rng)
 		m.writeMMIO(gpa, src[:n])
 	case e.writable:
+		if m.host.frozen != 0 {
+			m.host.thaw(e.page.Frame())
+		}
 		copy(e.bytes[x86.PageOffset(gpa):], src[:n])
 	case e.page.Type().Writable():
 		p, r := e.page, e.rng
