@@ -354,8 +354,10 @@ func TestSeekMatchesReplay(t *testing.T) {
 		"checkpoints": func() (*session.Session, error) {
 			return session.OpenFile(bin, session.Options{Seek: &traces.SeekOptions{MinInterval: 256, NoCache: true}})
 		},
-		"file":   func() (*session.Session, error) { return session.OpenFile(bin, session.Options{}) },
-		"events": func() (*session.Session, error) { return session.Open(session.Events("list", h, evs), session.Options{}) },
+		"file": func() (*session.Session, error) { return session.OpenFile(bin, session.Options{}) },
+		"events": func() (*session.Session, error) {
+			return session.Open(session.Events("list", h, evs), session.Options{})
+		},
 	}
 	for name, open := range opens {
 		t.Run(name, func(t *testing.T) {
