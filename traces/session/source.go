@@ -194,3 +194,16 @@ func (s *workloadSource) Close() error {
 	}
 	return nil
 }
+
+// EventCount is the number of events a binary trace's header announces
+// (for progress lines: a damaged trace has fewer).
+func (s *readerSource) EventCount() (uint64, bool) {
+	rd := s.rd
+	if f, ok := rd.(*traces.File); ok {
+		rd = f.Reader
+	}
+	if br, ok := rd.(*traces.BinaryReader); ok {
+		return br.EventCount()
+	}
+	return 0, false
+}
