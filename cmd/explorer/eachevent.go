@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-		"path/filepath"
+	"path/filepath"
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
