@@ -86,3 +86,10 @@ func (g *Growing) Next(*engine.Outcome) (engine.Event, error) {
 	}
 	return engine.Event{}, io.EOF
 }
+
+// Arrived is a copy of the events that have arrived.
+func (g *Growing) Arrived() []engine.Event {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]engine.Event(nil), g.evs...)
+}
