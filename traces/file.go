@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 )
@@ -47,4 +48,37 @@ func readAll(r io.Reader, name string, max int) (Header, []engine.Event, error) 
 		}
 		evs = append(evs, ev)
 	}
+}
+
+// WriteFile writes a whole trace to path, in the form FormOf(path)
+// names, through a temporary file beside it that is renamed into place:
+// path never holds a half-written trace, and what it held stays until
+// the new trace is complete. A binary trace announces its event count.
+func WriteFile(path string, h Header, events []engine.Event) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(name)
+		}
+	}()
+	// The form follows path's name, not the temporary file's.
+	w, err := createForm(name, FormOf(path), h, uint64(len(events)), true)
+	if err != nil {
+		return err
+	}
+	for i, ev := range events {
+		if err := w.WriteEvent(ev); err != nil {
+			w.Close()
+			return fmt.Errorf("%s: event %d: %w", path, i, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return os.Rename(name, path)
 }
