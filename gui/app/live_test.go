@@ -1,16 +1,11 @@
 package app
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"math"
 	"testing"
 	"time"
 
-	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/traces"
-	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces/session"
 )
 
@@ -18,29 +13,11 @@ import (
 // they arrive, waits (playing, not at an end) when it has applied all of
 // them, and reaches the end only when the source ends.
 func TestLiveSource(t *testing.T) {
-	data, err := samples.Read("modes.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, _, err := traces.NewReader(bytes.NewReader(data), "modes.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []engine.Event
-	for {
-		ev, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
-	g := session.NewGrowing("live", rd.Header())
+	h, evs := testkit.Sample(t, "modes.txt")
+	g := session.NewGrowing("live", h)
 	half := len(evs) / 2
 	g.Append(evs[:half]...)
-	a, err := New(Options{State: State{Source: Source{Events: &EventList{Name: "live", Title: "a live guest", Header: rd.Header(), Live: g}}},
+	a, err := New(Options{State: State{Source: Source{Events: &EventList{Name: "live", Title: "a live guest", Header: h, Live: g}}},
 		Play: true, Speed: math.Inf(1)})
 	if err != nil {
 		t.Fatal(err)

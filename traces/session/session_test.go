@@ -11,69 +11,18 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
 	"github.com/pgm-explorer/pgm-explorer/traces/session"
 	"github.com/pgm-explorer/pgm-explorer/traces/workload"
 )
 
-// sample reads an embedded sample's header and events.
-func sample(t *testing.T, name string) (traces.Header, []engine.Event) {
-	t.Helper()
-	data, err := samples.Read(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, _, err := traces.NewReader(bytes.NewReader(data), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []engine.Event
-	for {
-		ev, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			return rd.Header(), evs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
-}
-
-// writeTrace writes h and evs to a file in dir, of the form its name says.
-func writeTrace(t *testing.T, path string, h traces.Header, evs []engine.Event) {
-	t.Helper()
-	w, err := traces.Create(path, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range evs {
-		if err := w.WriteEvent(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // plain replays evs on a new shadow engine of cfg: the oracle.
 func plain(t *testing.T, cfg engine.Config, evs []engine.Event) ([]engine.Outcome, *engine.Shadow) {
 	t.Helper()
-	eng, err := engine.NewShadow(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []engine.Outcome
-	for i, ev := range evs {
-		o, err := eng.Apply(ev)
-		if err != nil {
-			t.Fatalf("event %d: %v", i, err)
-		}
-		out = append(out, o)
-	}
-	return out, eng
+	eng := testkit.Shadow(t, cfg)
+	return testkit.Replay(t, eng, evs), eng
 }
 
 // drain steps s to its end.
@@ -140,11 +89,11 @@ func equalConfig(a, b engine.Config) bool {
 // and without overrides, gives the outcomes a plain replay of the same
 // events on the overridden configuration gives.
 func TestSourcesReplayAlike(t *testing.T) {
-	h, evs := sample(t, "devices.txt")
+	h, evs := testkit.Sample(t, "devices.txt")
 	dir := t.TempDir()
 	txt, bin := filepath.Join(dir, "t.txt"), filepath.Join(dir, "t.pgmt")
-	writeTrace(t, txt, h, evs)
-	writeTrace(t, bin, h, evs)
+	testkit.WriteTrace(t, txt, h, evs)
+	testkit.WriteTrace(t, bin, h, evs)
 	data, _ := samples.Read("devices.txt")
 	sources := map[string]func() (session.Source, error){
 		"sample":      func() (session.Source, error) { return session.Sample("devices.txt") },
@@ -257,7 +206,7 @@ func TestWorkloadSource(t *testing.T) {
 
 // TestPeekThenStep: Step applies the event Peek read.
 func TestPeekThenStep(t *testing.T) {
-	h, evs := sample(t, "modes.txt")
+	h, evs := testkit.Sample(t, "modes.txt")
 	s, err := session.Open(session.Events("list", h, evs), session.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +259,7 @@ func TestStepError(t *testing.T) {
 
 // TestSnapshotLimit: the override reaches the engine.
 func TestSnapshotLimit(t *testing.T) {
-	h, evs := sample(t, "multiprocess.txt")
+	h, evs := testkit.Sample(t, "multiprocess.txt")
 	evs = append(evs[:len(evs):len(evs)], engine.Event{Kind: engine.EvSave, Text: "s"})
 	for _, tc := range []struct {
 		limit uint64
@@ -332,7 +281,7 @@ func TestSnapshotLimit(t *testing.T) {
 // of that many events reaches, and stepping on from there gives the
 // guest-visible outcomes of the plain replay.
 func TestSeekMatchesReplay(t *testing.T) {
-	h, base := sample(t, "multiprocess.txt")
+	h, base := testkit.Sample(t, "multiprocess.txt")
 	// A save and a restore, so that checkpoints carry a named snapshot
 	// and the engine must be kept across loads.
 	evs := append([]engine.Event{}, base[:len(base)/3]...)
@@ -342,7 +291,7 @@ func TestSeekMatchesReplay(t *testing.T) {
 	evs = append(evs, base[len(base)/3:len(base)/3+500]...)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "t.pgmt")
-	writeTrace(t, bin, h, evs)
+	testkit.WriteTrace(t, bin, h, evs)
 	wantOut, _ := plain(t, h.Config, evs)
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := uint64(len(evs))
@@ -397,7 +346,7 @@ func TestSeekMatchesReplay(t *testing.T) {
 // TestGrowing: a growing source says "no events yet" rather than the
 // end, until it ends.
 func TestGrowing(t *testing.T) {
-	h, evs := sample(t, "modes.txt")
+	h, evs := testkit.Sample(t, "modes.txt")
 	g := session.NewGrowing("live", h)
 	s, err := session.Open(g, session.Options{})
 	if err != nil {
