@@ -39,10 +39,14 @@ type LiveOptions struct {
 	qemu.FollowOptions
 	// Stops ends the following after this many stops (0: until Stop).
 	Stops int
-	// Save, when set, keeps the trace so far: after the first snapshot,
-	// after every stop and when following ends. It gets the follower's
-	// trace, as explorer attach writes it.
+	// Save, when set, keeps the trace so far: after the first snapshot
+	// and after every stop. It gets the follower's whole trace (the
+	// header with RAM up to the highest table page, unless Ranges says).
 	Save func(h traces.Header, events []engine.Event) error
+	// OnStop, when set, is called after each stop is recorded and saved,
+	// with how the guest stopped ("interrupted", "breakpoint") and how
+	// far the following has got. It runs on Live's goroutine.
+	OnStop func(why string, in LiveInfo)
 	// MinRAM is the least RAM the viewer's machine has when
 	// FollowOptions.Ranges is nil (0: 4 GiB). The viewer's header cannot
 	// grow while an engine runs it, so it is taken with room for the
@@ -90,6 +94,10 @@ func Attach(c *Client, o LiveOptions) (*Live, error) {
 // runs, and the end once following has ended (with its error, if any).
 func (l *Live) Source() *session.Growing { return l.src }
 
+// Done is closed when the following ends by itself: the stops are done,
+// or it failed (Stop says why).
+func (l *Live) Done() <-chan struct{} { return l.done }
+
 // Info is how far the following got.
 func (l *Live) Info() LiveInfo {
 	l.mu.Lock()
@@ -116,7 +124,7 @@ func (l *Live) run() {
 			return
 		default:
 		}
-		_, err := l.f.Step()
+		why, err := l.f.Step()
 		if err == nil {
 			err = l.save()
 		}
@@ -131,8 +139,12 @@ func (l *Live) run() {
 		l.src.Append(evs[l.sent:]...)
 		l.sent = len(evs)
 		l.mu.Lock()
-		l.info = LiveInfo{Stops: l.f.Stops, Switches: l.f.Switches, Changed: l.f.Changed, Events: len(evs)}
+		in := LiveInfo{Stops: l.f.Stops, Switches: l.f.Switches, Changed: l.f.Changed, Events: len(evs)}
+		l.info = in
 		l.mu.Unlock()
+		if l.o.OnStop != nil {
+			l.o.OnStop(why, in)
+		}
 	}
 	l.src.End(nil)
 }
@@ -162,11 +174,11 @@ func inRAM(evs []engine.Event, ranges []phys.RangeSpec) error {
 }
 
 // Stop ends the following (waiting for a stop under way), lets the
-// guest run on, saves the trace and closes the connection. It returns
-// why following ended early, if it did, or why saving or letting go
-// failed.
+// guest run on and closes the connection. It returns why following ended
+// early, if it did (what was recorded up to then is saved). Letting go
+// is done as well as it can be: a guest that has gone away, or that does
+// not stop to have its breakpoints removed, is simply left.
 func (l *Live) Stop() error {
-	var err error
 	l.once.Do(func() {
 		close(l.quit)
 		<-l.done
@@ -175,19 +187,16 @@ func (l *Live) Stop() error {
 		if d == 0 {
 			d = 5 * time.Second
 		}
-		// Let the guest go: QEMU's detach removes the breakpoints and
-		// resumes; a guest that is running already only needs
-		// stopping first so that the breakpoints come out.
-		var gerr error
-		if _, ierr := l.c.Interrupt(d); ierr == nil {
-			gerr = l.c.Detach()
+		// QEMU's detach removes the breakpoints and resumes; a guest
+		// that is running already only needs stopping first so that
+		// the breakpoints come out.
+		if _, err := l.c.Interrupt(d); err == nil {
+			l.c.Detach()
 		} else {
-			gerr = errors.Join(ierr, l.c.Close())
+			l.c.Close()
 		}
-		l.mu.Lock()
-		err = l.err
-		l.mu.Unlock()
-		err = errors.Join(err, l.save(), gerr)
 	})
-	return err
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
 }
