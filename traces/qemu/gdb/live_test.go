@@ -1,7 +1,9 @@
 package gdb
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -48,7 +50,7 @@ func stepUntil(t *testing.T, ss *session.Session, done func(o *engine.Outcome) b
 			return nil
 		}
 	}
-	t.Fatal("the live source did not deliver in time")
+	t.Fatalf("the live source did not deliver in time (%d events applied)", ss.Pos())
 	return nil
 }
 
@@ -170,4 +172,53 @@ func TestLiveRunaway(t *testing.T) {
 	if !slices.Equal(sv.events, l.Source().Arrived()) {
 		t.Errorf("saved %d events, %d arrived", len(sv.events), len(l.Source().Arrived()))
 	}
+}
+
+// TestLiveLinux follows the real guest live, as explorer gui --attach
+// does: a shadow session with a small pool applies each stop's events as
+// they arrive (the invariant checker passing on what each touched, and
+// on everything at the end); Stop
+// leaves the VM running and everything that arrived saved.
+func TestLiveLinux(t *testing.T) {
+	m, port := bootLinux(t)
+	c, err := Dial(context.Background(), fmt.Sprintf("127.0.0.1:%d", port), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sv saver
+	l, err := Attach(c, LiveOptions{FollowOptions: qemu.FollowOptions{Period: 100 * time.Millisecond, Options: qemu.Options{Source: "linux-guest"}},
+		Save: sv.save})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	ss, err := session.Open(l.Source(), session.Options{Overrides: session.Overrides{Pool: engine.MinPoolPages}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = stepUntil(t, ss, func(*engine.Outcome) bool {
+		if err := ss.Shadow().CheckTouched(); err != nil {
+			t.Fatalf("after event %d: %v", ss.Pos()-1, err)
+		}
+		in := l.Info()
+		return in.Stops >= 5 && ss.Pos() == uint64(in.Events)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.Shadow().Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := m.QMP.HMP("info status"); err != nil || !strings.Contains(st, "running") {
+		t.Errorf("after Stop the VM says %q (%v), want running", st, err)
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if arrived := l.Source().Arrived(); !slices.Equal(sv.events, arrived) {
+		t.Errorf("saved %d events, %d arrived", len(sv.events), len(arrived))
+	}
+	t.Logf("%+v", l.Info())
 }
