@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -96,23 +94,12 @@ func (l *liveAttach) stop() {
 	}
 }
 
-// parseRAM reads 256M, 8G, 4096 (powers of 1024).
+// parseRAM reads 256M, 8G, 4096 (powers of 1024) as the trace text
+// writes sizes.
 func parseRAM(s string) (uint64, error) {
-	mult := uint64(1)
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mult = 1 << 10
-	case strings.HasSuffix(s, "M"):
-		mult = 1 << 20
-	case strings.HasSuffix(s, "G"):
-		mult = 1 << 30
-	}
-	if mult != 1 {
-		s = s[:len(s)-1]
-	}
-	v, err := strconv.ParseUint(s, 0, 64)
-	if err != nil || v == 0 || v > (1<<52)/mult || v*mult%4096 != 0 {
+	v, err := traces.ParseSize(s)
+	if err != nil || v == 0 || v > 1<<52 || v%4096 != 0 {
 		return 0, fmt.Errorf("%q: want a page-aligned size such as 256M", s)
 	}
-	return v * mult, nil
+	return v, nil
 }

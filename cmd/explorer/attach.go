@@ -123,17 +123,12 @@ func attach(ctx context.Context, o attachOptions, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// parseRAMSize reads 256M, 1G, 4096 (powers of 1024).
+// parseRAMSize reads 256M, 1G, 4096 (powers of 1024) as the trace text
+// writes sizes, below 4 PiB.
 func parseRAMSize(s string) (uint64, error) {
-	mult := uint64(1)
-	for suffix, m := range map[string]uint64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30} {
-		if strings.HasSuffix(s, suffix) {
-			mult, s = m, strings.TrimSuffix(s, suffix)
-		}
+	v, err := traces.ParseSize(s)
+	if err == nil && v > 1<<52 {
+		err = fmt.Errorf("size %s is too large", s)
 	}
-	v, err := strconv.ParseUint(s, 0, 64)
-	if err != nil || v > (1<<52)/mult {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return v * mult, nil
+	return v, err
 }

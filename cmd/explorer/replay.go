@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -336,22 +334,10 @@ type sizeFlag uint64
 func (f *sizeFlag) String() string { return phys.FormatSize(uint64(*f)) }
 
 func (f *sizeFlag) Set(s string) error {
-	mult := uint64(1)
-	switch strings.ToUpper(s[len(s)-min(1, len(s)):]) {
-	case "K":
-		mult = 1 << 10
-	case "M":
-		mult = 1 << 20
-	case "G":
-		mult = 1 << 30
+	n, err := traces.ParseSize(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a size (N, or N followed by K, M or G): %v", s, err)
 	}
-	if mult != 1 {
-		s = s[:len(s)-1]
-	}
-	n, err := strconv.ParseUint(s, 0, 64)
-	if err != nil || n > math.MaxUint64/mult {
-		return fmt.Errorf("%q is not a size (N, or N followed by K, M or G)", s)
-	}
-	*f = sizeFlag(n * mult)
+	*f = sizeFlag(n)
 	return nil
 }
