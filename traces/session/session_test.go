@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit/rguest"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
 	"github.com/pgm-explorer/pgm-explorer/traces/session"
@@ -401,5 +403,44 @@ func TestGrowing(t *testing.T) {
 	}
 	if _, err := s2.Step(); !errors.Is(err, boom) {
 		t.Errorf("got %v, want %v", err, boom)
+	}
+}
+
+// TestSeekRandomGuests: random well-behaved guests (testkit/rguest) in
+// binary files, through checkpointed sessions under overrides: a seek to
+// any event reaches the state a plain replay of that configuration
+// reaches.
+func TestSeekRandomGuests(t *testing.T) {
+	modes := []x86.Mode{x86.Mode32Bit, x86.ModePAENX, x86.ModeAMD64NX, x86.ModeLA57NX}
+	for _, tc := range []struct {
+		name string
+		o    session.Overrides
+	}{
+		{"shadow", session.Overrides{}},
+		{"nested small pool", session.Overrides{Paging: engine.PagingNested, PagingSet: true, Pool: engine.MinPoolPages}},
+		{"pae host dirty-pt", session.Overrides{Host: engine.HostPAE, DirtyPT: true, DirtySet: true, Pool: 64}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := traces.Header{Config: engine.Config{Ranges: rguest.Ranges()}}
+			evs := rguest.New(11, modes).Events(3000)
+			path := testkit.TempTrace(t, "guest.pgmt", h, evs)
+			s, err := session.OpenFile(path, session.Options{Overrides: tc.o, Seek: &traces.SeekOptions{MinInterval: 200, NoCache: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			cfg, _ := tc.o.Apply(s.Header().Config)
+			rng := rand.New(rand.NewPCG(3, 4))
+			for range 8 {
+				k := rng.Uint64N(uint64(len(evs)) + 1)
+				if err := s.Seek(k); err != nil {
+					t.Fatalf("seek %d: %v", k, err)
+				}
+				_, ref := plain(t, cfg, evs[:k])
+				if !bytes.Equal(state(t, s.Engine().(traces.StateEngine)), state(t, ref)) {
+					t.Fatalf("seek %d: the state differs from a plain replay's", k)
+				}
+			}
+		})
 	}
 }
