@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 )
@@ -55,12 +57,10 @@ func readAll(r io.Reader, name string, max int) (Header, []engine.Event, error) 
 // path never holds a half-written trace, and what it held stays until
 // the new trace is complete. A binary trace announces its event count.
 func WriteFile(path string, h Header, events []engine.Event) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	name, err := tempBeside(path)
 	if err != nil {
 		return err
 	}
-	name := tmp.Name()
-	tmp.Close()
 	defer func() {
 		if err != nil {
 			os.Remove(name)
@@ -81,4 +81,33 @@ func WriteFile(path string, h Header, events []engine.Event) (err error) {
 		return err
 	}
 	return os.Rename(name, path)
+}
+
+// tempBeside creates a new empty file beside path, with the permissions
+// of the file at path if there is one, else those a new file gets (0666
+// less the umask, unlike os.CreateTemp's 0600), and returns its name.
+func tempBeside(path string) (string, error) {
+	dir, base := filepath.Split(path)
+	for range 100 {
+		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(rand.Uint64()%1e9, 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() {
+			err = f.Chmod(st.Mode().Perm())
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(name)
+			return "", err
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("%s: no free temporary name beside it", path)
 }

@@ -48,6 +48,16 @@ func TestWriteFile(t *testing.T) {
 			if !slices.Equal(got, evs) {
 				t.Errorf("read back %v, want %v", got, evs)
 			}
+			// Writing again keeps the file's permissions.
+			if err := os.Chmod(path, 0o604); err != nil {
+				t.Fatal(err)
+			}
+			if err := traces.WriteFile(path, h, evs); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o604 {
+				t.Errorf("rewritten: %v %v, want mode 0604", st.Mode(), err)
+			}
 			before, _ := os.ReadFile(path)
 			bad := append(slices.Clone(evs), engine.Event{Kind: engine.EvRead, Size: 3, Addr: 0x1000})
 			if err := traces.WriteFile(path, h, bad); err == nil {
