@@ -12,30 +12,10 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/workload"
 )
-
-// readTrace reads a whole trace file of either form.
-func readTrace(t *testing.T, path string) (traces.Header, []engine.Event) {
-	t.Helper()
-	f, err := traces.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var evs []engine.Event
-	for {
-		ev, err := f.Next()
-		if errors.Is(err, io.EOF) {
-			return f.Header(), evs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
-}
 
 // TestRecordSamples: explorer record writes, byte for byte, the sample
 // traces committed under traces/samples (whose own test keeps them in
@@ -117,8 +97,8 @@ func TestRecordBinary(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", out, code, stderr)
 		}
 	}
-	ht, et := readTrace(t, txt)
-	hb, eb := readTrace(t, bin)
+	ht, et := testkit.ReadTrace(t, txt)
+	hb, eb := testkit.ReadTrace(t, bin)
 	if !slices.Equal(et, eb) || len(et) == 0 {
 		t.Errorf("binary recording has %d events, text %d, or they differ", len(eb), len(et))
 	}
@@ -233,7 +213,7 @@ func TestRecordInterrupted(t *testing.T) {
 			if !errors.As(err, &ee) || ee.code != 130 || !strings.Contains(err.Error(), "interrupted") {
 				t.Fatalf("record: %v; want exit status 130 and a message", err)
 			}
-			_, evs := readTrace(t, out)
+			_, evs := testkit.ReadTrace(t, out)
 			if len(evs) < 1000 || len(evs) > 1100 || !strings.Contains(err.Error(), "first "+itoa(len(evs))+" events") {
 				t.Errorf("%d events in the trace; error %q", len(evs), err)
 			}
@@ -249,7 +229,7 @@ func TestRecordInterrupted(t *testing.T) {
 		if !errors.As(err, &ee) || ee.code != 130 {
 			t.Fatalf("record: %v; want exit status 130", err)
 		}
-		if h, evs := readTrace(t, out); len(evs) != 0 || h.Meta["workload"] != "boot" {
+		if h, evs := testkit.ReadTrace(t, out); len(evs) != 0 || h.Meta["workload"] != "boot" {
 			t.Errorf("%d events, meta %v: want a header and no event", len(evs), h.Meta)
 		}
 	})

@@ -117,10 +117,7 @@ func (a *App) layoutViz(w, h int) {
 	m.Timeline = a.p.timeline
 	m.History = a.p.history
 	m.Counter = a.counter
-	m.StatsFrom = 0
-	if a.p.seng != nil && a.p.eng == a.p.seng.cur {
-		m.StatsFrom = a.p.seng.since
-	}
+	m.StatsFrom = a.p.statsFrom()
 	m.View = a.view
 	m.VA, m.HasVA = a.va, a.hasVA
 	m.Width, m.Height = w, h
