@@ -233,8 +233,19 @@ func (c *ctx) logPanel(r Rect) {
 			}
 		case ev.Kind == engine.EvPhysRead || ev.Kind == engine.EvPhysWrite || ev.Kind == engine.EvInvlpg:
 			c.b = appendHex(c.b, ev.Addr)
-		case ev.Kind == engine.EvCPL:
+		case ev.Kind == engine.EvCPL || ev.Kind == engine.EvAC:
 			c.b = appendUint(c.b, ev.Value)
+		case ev.Kind == engine.EvPKRU:
+			c.b = appendHex(c.b, ev.Value)
+		case ev.Kind == engine.EvInvpcid:
+			c.b = append(c.b, " type "...) // "invpcid" fills the op column
+			c.b = appendUint(c.b, uint64(ev.Size))
+			c.b = append(c.b, " PCID "...)
+			c.b = appendUint(c.b, ev.Value)
+			if ev.Size == 0 {
+				c.b = append(c.b, ' ')
+				c.b = appendHex(c.b, ev.Addr)
+			}
 		default:
 			if _, ok := ev.Kind.Reg(); ok {
 				c.b = appendHex(c.b, ev.Value)
