@@ -46,7 +46,7 @@ func (a *App) openPicker() {
 	add := func(k pickKind, name, label, note string) {
 		pk.items = append(pk.items, pickItem{k, name, label, note})
 	}
-	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "real mode to 5-level paging, then the TLB, shadow and nested paging, step by step")
+	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "every x86 paging mode, shadow and nested paging, today's MMU")
 	for _, n := range samples.Names() {
 		switch {
 		case n == "modes-tour.txt":
@@ -55,7 +55,7 @@ func (a *App) openPicker() {
 			add(pickSample, n, n, "a real x86 guest's run in Unicorn, recorded")
 		case n == "linux.txt":
 			// make linux-sample: a QEMU core imported.
-			add(pickSample, n, n, "a real Debian Linux guest's page tables, from a QEMU core")
+			add(pickSample, n, n, "Debian Linux 6.1 under QEMU: 5-level paging, SMEP, SMAP, keys")
 		default:
 			add(pickSample, n, n, "sample trace")
 		}

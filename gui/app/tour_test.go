@@ -207,6 +207,10 @@ func TestTourChapters(t *testing.T) {
 		"Write monitoring":                       engine.PathMonitorWrite,
 		"The 2D walk":                            engine.PathNestedWalk,
 		"A nested fault":                         engine.PathNestedFault,
+		"CR3 bit 63":                             engine.PathTLBHit,
+		"SMEP (supervisor-mode":                  engine.PathSMEPFault,
+		"stac and clac":                          engine.PathSMAPFault,
+		"Now the program's write":                engine.PathKeyFault,
 	}
 	seen := map[string]bool{}
 	for i := range a.p.labels {
@@ -285,7 +289,7 @@ func TestLiveText(t *testing.T) {
 		run(a)
 	}
 	s := a.LiveText()
-	for _, want := range []string{"Step 9 of 44: Virtual 0x401000", "Look at: the walk stops", "Event 44 of 178, paused", "Last event: ", "Walk: 0x"} {
+	for _, want := range []string{"Step 9 of 51: Virtual 0x401000", "Look at: the walk stops", "Event 44 of 212, paused", "Last event: ", "Walk: 0x"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("live text %q lacks %q", s, want)
 		}
@@ -369,5 +373,68 @@ func convert(t *testing.T, from, to string) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLinuxTour: the real Linux sample opens with the tour on; each of
+// its labels has a step that says more than the importer's heading,
+// rings its element, opens its view and follows its address, and the
+// screen shows what the text says (key 1 in the walk, 2 MiB pages of
+// the direct map, the modern bits in the mode bar).
+func TestLinuxTour(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "linux.txt"}})
+	if !a.tour {
+		t.Fatal("the tour is off for linux.txt")
+	}
+	want := map[string][]string{
+		"registers: CR0":                       {"SMEP", "SMAP", "PKE", "LA57", "PKRU", "0x55555550"},
+		"user mappings, one read per region":   {" K1", "PML5"},
+		"kernel mappings, one read per region": {"PW-ADSGX", "PML5"},
+		"the vCPU at RIP":                      {"read, user"},
+	}
+	for i := range a.p.labels {
+		a.StepUntil(UntilLabel)
+		run(a)
+		run(a)
+		lab, _ := a.p.currentLabel()
+		st := tourStepFor(lab.Text)
+		if st == nil || st.text == "" {
+			t.Fatalf("step %d (%.50q) has no step of its own", i+1, lab.Text)
+		}
+		if _, _, body := a.tourText(); body != st.text {
+			t.Errorf("step %d: the panel says %.60q", i+1, body)
+		}
+		a.dirty = true
+		l, _ := a.Frame()
+		r, ok := a.lookRect()
+		var panel viz.Rect
+		for _, p := range l.Panels {
+			if p.Name == st.look.panel {
+				panel = p.R
+			}
+		}
+		if !ok || panel.Empty() || !r.In(panel) {
+			t.Errorf("step %d (%.50q): Look at %q: ring %v in panel %v", i+1, lab.Text, st.look.panel, r, panel)
+		}
+		if va, ok := a.model.SelectedVA(); st.va != 0 && (!ok || va != st.va) {
+			t.Errorf("step %d: the walk follows %#x, want %#x", i+1, uint64(va), uint64(st.va))
+		}
+		if st.setView && a.view != st.view {
+			t.Errorf("step %d: view %v, want %v", i+1, a.view, st.view)
+		}
+		for key, subs := range want {
+			if !strings.Contains(lab.Text, key) {
+				continue
+			}
+			delete(want, key)
+			for _, s := range subs {
+				if !hasText(a, s) {
+					t.Errorf("step %d (%s): nothing on the screen says %q", i+1, key, s)
+				}
+			}
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("steps not reached: %v", want)
 	}
 }

@@ -84,6 +84,7 @@ func (t *modesTour) run() {
 		t.fiveLevel()
 	}
 	t.hypervisor()
+	t.modern()
 	t.m.label("End of the tour. The same physical bytes were reached in real mode, in protected mode, and through 32-bit, PAE, " +
 		"long-mode and 5-level page tables: paging changes how an address is translated, not what memory holds. Under the " +
 		"guest, the hypervisor made it work with shadow tables it kept in step, or with nested tables.")
