@@ -96,11 +96,11 @@ var tourSteps = []tourStep{
 	{key: "The intermediate context", tip: "view 5: the intermediate tables beside the shadow ones", look: lookHier, view: viz.ViewIntermediate, setView: true},
 	{key: "Today's MMU, PCIDs", tip: "the mode bar: PCIDE in CR4, and PCID 1 since CR3's low bits say so", look: lookMode, view: viz.ViewOverview, setView: true},
 	{key: "CR3 bit 63", tip: "Recent events: after the cr3 with bit 63 (0x8000…), the reads of PCID 1 are tlb-hits", look: lookEvent},
-	{key: "SMEP (supervisor-mode execution prevention", tip: "the walk: fault: SMEP at the page table entry, the rule in words and error code 0x11 under it", look: walkLevel(x86.LevelPT), ask: true},
-	{key: "SMAP (supervisor-mode access prevention", tip: "the walk: SMAP: supervisor read of a user page with AC=0; SMAP and AC 0 in the mode bar", look: lookWalk, ask: true},
-	{key: "stac and clac", tip: "Recent events: ac 1, a read that works, ac 0, the same read refused (smap-fault)", look: lookEvent},
-	{key: "Protection keys (CR4.PKE)", tip: "K3 in the walk's page table entry; PKE and PKRU 0x80 in the mode bar", look: walkLevel(x86.LevelPT)},
-	{key: "Now the program's write", tip: "the walk: key 3: write disabled, error code 0x27 with the protection key bit", look: lookWalk, ask: true},
+	{key: "SMEP (supervisor-mode execution prevention", tip: "the walk: fault: SMEP at the page table entry, the rule in words and error code 0x11 under it", look: walkLevel(x86.LevelPT), ask: true, view: viz.ViewWalk, setView: true},
+	{key: "SMAP (supervisor-mode access prevention", tip: "the walk: SMAP: supervisor read of a user page with AC=0; SMAP and AC 0 in the mode bar", look: lookWalk, ask: true, view: viz.ViewWalk, setView: true},
+	{key: "stac and clac", tip: "Recent events: ac 1, a read that works, ac 0, the same read refused (smap-fault)", look: lookEvent, view: viz.ViewWalk, setView: true},
+	{key: "Protection keys (CR4.PKE)", tip: "K3 in the walk's page table entry; PKE and PKRU 0x80 in the mode bar", look: walkLevel(x86.LevelPT), view: viz.ViewWalk, setView: true},
+	{key: "Now the program's write", tip: "the walk: key 3: write disabled, error code 0x27 with the protection key bit", look: lookWalk, ask: true, view: viz.ViewWalk, setView: true},
 	{key: "End of the tour", tip: "press o to try the other scenarios, or change the host mode and replay", look: lookTimeline, view: viz.ViewOverview, setView: true},
 }
 
