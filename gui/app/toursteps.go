@@ -113,13 +113,14 @@ var linuxSteps = []tourStep{
 			"written into guest memory as they were: about ten thousand entries."},
 	{key: "registers: CR0", tip: "the mode bar: LA57, SMEP, SMAP and PKE in CR4; AC and PKRU after the CPL", look: lookMode,
 		text: "The vCPU's registers. CR4 = 0x751ef0 turns on 5-level paging (LA57), global pages, SMEP, SMAP and protection keys " +
-			"(PKE), as Linux does on a processor that has them; EFER has long mode and NX. QEMU's dump holds no PKRU, so it was given: " +
-			"0x55555550 leaves keys 0 and 1 open and takes access away from every other key (Linux opens only key 0; this program " +
-			"allocated key 1)."},
+			"(PKE), as Linux does on a processor that has them; EFER has long mode and NX. QEMU's dump holds no PKRU, so it is the value the " +
+			"process printed: 0x55555550 leaves keys 0 and 1 open and takes access away from every other key (Linux opens only key 0; " +
+			"this program allocated key 1)."},
 	{key: "user mappings, one read per region", tip: "K1 in the walk's page table entry: a page with protection key 1", look: walkLevel(x86.LevelPT),
 		va: 0x7f5ef3f49000, view: viz.ViewWalk, setView: true,
 		text: "User and kernel, seen from the process. At CPL 3 the importer reads one byte of each region of the lower half, " +
-			"the process's own: its code, data, heap, libraries and stack, every entry with U. The walk follows 0x7f5ef3f49000, " +
+			"the process's own: its code, data, heap, libraries and stack, every entry with U, and a page above 128 TiB that only " +
+			"5-level paging can map. The walk follows 0x7f5ef3f49000, " +
 			"eight pages the program protected with key 1 (K1 in the page table entry); PKRU leaves key 1 open, so the read works. " +
 			"Five levels: PML5 first."},
 	{key: "kernel mappings, one read per region", tip: "the hierarchy: PML5 and PML4 entries of the upper half, and the 2 MiB pages of the direct map", look: lookHier,
