@@ -26,10 +26,6 @@ var (
 	eferBits = []regBit{{0, "SCE"}, {8, "LME"}, {10, "LMA"}, {11, "NXE"}, {12, "SVME"}, {13, "LMSLE"}, {14, "FFXSR"}, {15, "TCE"}}
 	// Bits that decide the paging mode: drawn in bold.
 	pagingBits = map[string]bool{"PE": true, "PG": true, "WP": true, "PSE": true, "PAE": true, "PGE": true, "LA57": true, "LME": true, "LMA": true, "NXE": true, "PCIDE": true}
-	// Bits that add rights the entries alone do not decide (SMEP, SMAP,
-	// protection keys): drawn bold in the fault colour, since they are
-	// what a fault's reason names.
-	rightsBits = map[string]bool{"SMEP": true, "SMAP": true, "PKE": true}
 )
 
 func (c *ctx) modeBar(r Rect) {
@@ -86,23 +82,21 @@ type regItem struct {
 
 // regLine draws the control registers with their set bits, the CPL and,
 // when a guest turned them on, PCID, AC and PKRU. A line too long for
-// the bar (a real kernel sets many CR4 bits) drops the bits that decide
-// neither the paging mode nor the rights first, then is cut at the end.
+// the bar (a real kernel sets many CR4 bits) is made shorter step by
+// step (see regWords), then cut at the end.
 func (c *ctx) regLine(x, y, right int, guest x86.Mode, regs x86.Regs) {
 	t := c.t
-	// Four tries, each shorter: everything; without the minor bits;
-	// also without the leading zeros of the register values and with
-	// narrower gaps; also without EFER's bits (the guest mode on the
-	// first line says long mode and NX already).
-	var items []regItem
-	for try := 0; try < 4; try++ {
-		items = c.regItems(guest, &regs, try)
-		if x+c.regWidth(items) <= right {
+	w := regWords{t: &c.t, items: c.sc.regItems[:0]}
+	for w.squeeze = 0; w.squeeze < 4; w.squeeze++ {
+		w.items = w.items[:0]
+		w.build(guest, &regs)
+		if x+w.width() <= right {
 			break
 		}
 	}
-	for i := range items {
-		it := &items[i]
+	c.sc.regItems = w.items
+	for i := range w.items {
+		it := &w.items[i]
 		if x >= right {
 			return
 		}
@@ -110,94 +104,109 @@ func (c *ctx) regLine(x, y, right int, guest x86.Mode, regs x86.Regs) {
 		if it.small {
 			size, dy = t.small, 1
 		}
-		w := Measure(it.face, size, it.s)
-		if it.small && x+w > right {
+		if it.small && x+Measure(it.face, size, it.s) > right {
 			return // a bit name is not cut
 		}
 		x += c.textFit(x, y+dy, right-x, it.face, size, it.col, it.s) + it.gap
 	}
 }
 
-// regWidth is the width the register line's items take.
-func (c *ctx) regWidth(items []regItem) int {
-	w := 0
-	for i := range items {
-		size := c.t.fs
-		if items[i].small {
-			size = c.t.small
-		}
-		w += Measure(items[i].face, size, items[i].s) + items[i].gap
-	}
-	return w
+// regWords lists the register line's words. Each squeeze level makes the
+// line shorter: 1 leaves out the bits that decide neither the mode nor
+// the rights, 2 also the leading zeros of the values and half of each
+// gap, 3 also EFER's bits (the guest mode on the first line says long
+// mode and NX already).
+type regWords struct {
+	t       *theme
+	items   []regItem
+	squeeze int
 }
 
-// regItems lists the register line's words, shorter the higher squeeze
-// is (see regLine).
-func (c *ctx) regItems(guest x86.Mode, regs *x86.Regs, squeeze int) []regItem {
-	t := c.t
-	items := c.sc.regItems[:0]
-	dropMinor, unpadded := squeeze >= 1, squeeze >= 2
-	sep := 2 * t.pad
-	if unpadded {
-		sep = t.pad
+func (w *regWords) add(s string, f Face, small bool, col color.RGBA, gap int) {
+	w.items = append(w.items, regItem{s: s, face: f, small: small, col: col, gap: gap})
+}
+
+// sep is the space after a register's group.
+func (w *regWords) sep() int {
+	if w.squeeze >= 2 {
+		return w.t.pad
 	}
-	hex := func(v uint64, digits int) string {
-		if unpadded {
-			return string(appendHex(nil, v))
+	return 2 * w.t.pad
+}
+
+func (w *regWords) hex(v uint64, digits int) string {
+	if w.squeeze >= 2 {
+		return string(appendHex(nil, v))
+	}
+	return string(appendHexW(nil, v, digits))
+}
+
+// reg adds a register, its value and its set bits.
+func (w *regWords) reg(name string, v uint64, digits int, bits []regBit) {
+	t := w.t
+	w.add(name, FaceBold, false, ColText, t.fs/3)
+	w.add(w.hex(v, digits), FaceMono, false, ColText, t.fs/2)
+	if w.squeeze >= 3 && name == "EFER" {
+		bits = nil
+	}
+	for _, b := range bits {
+		if v&(1<<b.bit) == 0 {
+			continue
 		}
-		return string(appendHexW(nil, v, digits))
-	}
-	reg := func(name string, v uint64, digits int, bits []regBit) {
-		if squeeze >= 3 && name == "EFER" {
-			bits = nil
+		switch {
+		case rightsBit(b.name):
+			w.add(b.name, FaceBold, true, Vermilion, t.small/2)
+		case pagingBits[b.name]:
+			w.add(b.name, FaceBold, true, Blue, t.small/2)
+		case w.squeeze == 0:
+			w.add(b.name, FaceRegular, true, ColDim, t.small/2)
 		}
-		items = append(items, regItem{s: name, face: FaceBold, col: ColText, gap: t.fs / 3})
-		items = append(items, regItem{s: hex(v, digits), face: FaceMono, col: ColText, gap: t.fs / 2})
-		for _, b := range bits {
-			if v&(1<<b.bit) == 0 {
-				continue
-			}
-			it := regItem{s: b.name, face: FaceRegular, small: true, col: ColDim, gap: t.small / 2}
-			switch {
-			case rightsBits[b.name]:
-				it.face, it.col = FaceBold, Vermilion
-			case pagingBits[b.name]:
-				it.face, it.col = FaceBold, Blue
-			case dropMinor:
-				continue
-			}
-			items = append(items, it)
-		}
-		items[len(items)-1].gap += sep
 	}
-	value := func(name, v string) {
-		items = append(items, regItem{s: name, face: FaceBold, col: ColText, gap: t.fs / 3},
-			regItem{s: v, face: FaceMono, col: ColText, gap: t.fs/2 + sep})
-	}
-	reg("CR0", regs.CR0, 8, cr0Bits)
+	w.items[len(w.items)-1].gap += w.sep()
+}
+
+// value adds a name and its value.
+func (w *regWords) value(name, v string) {
+	w.add(name, FaceBold, false, ColText, w.t.fs/3)
+	w.add(v, FaceMono, false, ColText, w.t.fs/2+w.sep())
+}
+
+func (w *regWords) build(guest x86.Mode, regs *x86.Regs) {
+	w.reg("CR0", regs.CR0, 8, cr0Bits)
 	digits := 8
 	if guest.Long() || regs.CR3>>32 != 0 {
 		digits = 12
 	}
-	reg("CR3", regs.CR3, digits, nil)
-	reg("CR4", regs.CR4, 6, cr4Bits)
-	reg("EFER", regs.EFER, 4, eferBits)
-	value("CPL", string(appendUint(nil, uint64(regs.CPL))))
+	w.reg("CR3", regs.CR3, digits, nil)
+	w.reg("CR4", regs.CR4, 6, cr4Bits)
+	w.reg("EFER", regs.EFER, 4, eferBits)
+	w.value("CPL", string(appendUint(nil, uint64(regs.CPL))))
 	if regs.CR4&x86.CR4PCIDE != 0 {
-		value("PCID", string(appendUint(nil, uint64(regs.PCID()))))
+		w.value("PCID", string(appendUint(nil, uint64(regs.PCID()))))
 	}
 	if regs.CR4&x86.CR4SMAP != 0 {
 		ac := "0"
 		if regs.AC {
 			ac = "1"
 		}
-		value("AC", ac)
+		w.value("AC", ac)
 	}
 	if regs.CR4&x86.CR4PKE != 0 {
-		value("PKRU", hex(uint64(regs.PKRU), 8))
+		w.value("PKRU", w.hex(uint64(regs.PKRU), 8))
 	}
-	c.sc.regItems = items
-	return items
+}
+
+// width is the width the words take.
+func (w *regWords) width() int {
+	n := 0
+	for i := range w.items {
+		size := w.t.fs
+		if w.items[i].small {
+			size = w.t.small
+		}
+		n += Measure(w.items[i].face, size, w.items[i].s) + w.items[i].gap
+	}
+	return n
 }
 
 func guestModeName(m x86.Mode) string {
@@ -219,3 +228,8 @@ func pagingName(p engine.Paging) string {
 	}
 	return "shadow"
 }
+
+// rightsBit reports whether a CR4 bit adds rights the entries alone do
+// not decide (SMEP, SMAP, protection keys): drawn bold in the fault
+// colour, since they are what a fault's reason names.
+func rightsBit(name string) bool { return name == "SMEP" || name == "SMAP" || name == "PKE" }
