@@ -50,6 +50,8 @@ func (a *App) openPicker() {
 	for _, n := range samples.Names() {
 		switch {
 		case n == "modes-tour.txt":
+		case n == "x86-modern.txt":
+			add(pickSample, n, n, "a real x86 kernel in Unicorn: PCIDs, SMEP, SMAP, key faults")
 		case strings.HasPrefix(n, "x86-"):
 			// make x86-samples: the browser cannot run the emulator.
 			add(pickSample, n, n, "a real x86 guest's run in Unicorn, recorded")
@@ -67,6 +69,11 @@ func (a *App) openPicker() {
 			ps = append(ps, p.Name+"="+p.Default)
 		}
 		add(pickWorkload, n, n+" (live)", "seed=1 "+strings.Join(ps, " "))
+		if n == "multiprocess" {
+			// Today's MMU on a long run: the parameters are easy to miss
+			// at the end of a long line.
+			add(pickWorkload, n, n+", PCIDs, SMAP (live)", "seed=1 pcid=true smap=true")
+		}
 	}
 	add(pickFile, "", "Open a trace file…", "text or binary; read here, never uploaded")
 	add(pickHost, "", "Host paging mode", "")
@@ -76,6 +83,7 @@ func (a *App) openPicker() {
 	for i, it := range pk.items {
 		if it.kind == pickSample && it.name == a.p.src.Sample || it.kind == pickWorkload && it.name == a.p.src.Workload {
 			pk.sel = i
+			break
 		}
 	}
 	a.picker, a.help, a.prompt = pk, false, nil

@@ -438,3 +438,39 @@ func TestLinuxTour(t *testing.T) {
 		t.Errorf("steps not reached: %v", want)
 	}
 }
+
+// TestPickerModernMMU: the scenario list offers the multiprocess
+// workload with PCIDs, SMEP and SMAP on; choosing it runs the workload
+// with those parameters, and the mode bar shows them.
+func TestPickerModernMMU(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.openPicker()
+	i := -1
+	for j, it := range a.picker.items {
+		if it.kind == pickWorkload && strings.Contains(it.note, "pcid=true smap=true") {
+			i = j
+		}
+	}
+	if i < 0 {
+		t.Fatal("no multiprocess entry with PCIDs, SMEP and SMAP")
+	}
+	a.pick(i)
+	if a.prompt == nil {
+		t.Fatal("choosing it asked for nothing")
+	}
+	a.Update(Input{Keys: []Key{KeyEnter}})
+	if a.prompt != nil {
+		t.Fatalf("the prompt stayed: %q", a.prompt.err)
+	}
+	if src := a.p.src; src.Workload != "multiprocess" || src.Params["pcid"] != "true" || src.Params["smap"] != "true" {
+		t.Fatalf("opened %+v", src)
+	}
+	a.p.playing = false
+	a.Seek(3000)
+	a.Settle()
+	for _, s := range []string{"PCIDE", "SMEP", "SMAP", "PCID", "AC"} {
+		if !hasText(a, s) {
+			t.Errorf("at event 3000 the screen lacks %q", s)
+		}
+	}
+}
