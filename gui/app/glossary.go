@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/viz"
@@ -45,7 +46,6 @@ var glossary = []struct{ key, text string }{
 	{"AC", "AC: RFLAGS.AC, SMAP's override: while it is 1 (after stac) the kernel may read and write user pages; 0 (after clac) it may not"},
 	{"PKE", "PKE: protection keys (CR4 bit 22): each user page carries a key (bits 62:59 of its entry) whose rights PKRU restricts"},
 	{"PKRU", "PKRU: the protection-key rights register, two bits per key: AD (bit 2k) forbids every data access with key k, WD (bit 2k+1) forbids writes; set from user mode with wrpkru, no TLB flush"},
-	{" K", "K1–K15: the page's protection key (bits 62:59 of an IA-32e leaf entry); PKRU says what each key allows (K0 is not shown)"},
 	{"protection key", "protection key: a 4-bit tag in a user page's entry; PKRU can take away reading or writing for all pages of a key at once; a refusal sets PK (bit 5, 0x20) in the error code"},
 	// Tables and walks.
 	{"PML5", "PML5: the top table of 5-level paging"},
@@ -92,6 +92,15 @@ var glossary = []struct{ key, text string }{
 	{"/PGM", "/PGM counters: the page manager's statistics, named as in the original hypervisor; hover over one for what it counts"},
 	{"TLB", "TLB: translation lookaside buffer, the processor's cache of translations; invlpg drops one entry"},
 	{"invlpg", "invlpg: drop the TLB's translation of one page, after the guest changed its entry"},
+}
+
+// The protection keys an entry shows (" K1" to " K15"), each its own
+// key so that a word such as " Kernel" is not read as one.
+func init() {
+	for k := 1; k < 16; k++ {
+		glossary = append(glossary, struct{ key, text string }{" K" + strconv.Itoa(k),
+			"K" + strconv.Itoa(k) + ": the page's protection key (bits 62:59 of an IA-32e leaf entry); PKRU says what each key allows (K0 is not shown)"})
+	}
 }
 
 // glossaryFor is the explanation of the longest glossary key s holds.
