@@ -44,7 +44,7 @@ func TestModernRights(t *testing.T) {
 			mode: []string{"PCIDE", "SMEP", "SMAP", "PKE", "PCID", "AC", "PKRU"},
 			walk: []string{"fault: SMEP", "#PF to the guest: SMEP: supervisor fetch from a user page, error code 0x11 = present + fetch"}},
 		{name: "smap", sample: "x86-modern.txt", at: "3298", view: ViewWalk,
-			walk: []string{"fault: SMAP", "SMAP: supervisor read of a user page with AC=0, error code 0x1 = present"}},
+			walk: []string{"fault: SMAP", "SMAP: supervisor read of a user page with AC=0, error code 0x1 = present", "SMEP, SMAP and protection keys depend"}},
 		{name: "key", sample: "x86-modern.txt", at: "3475", view: ViewWalk,
 			mode: []string{"PCID", "1", "AC", "PKRU", "0x8"},
 			walk: []string{"fault: key 1", " K1", "key 1: write disabled, error code 0x23 = present + write + protection key"}},

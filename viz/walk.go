@@ -761,6 +761,10 @@ func (c *ctx) reasons(f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa
 	if !w.OK() && w.Fault.Kind != x86.Protection {
 		return append(out, "The guest's own tables do not map the address: the hypervisor reflects the page fault to the guest, whose handler decides what to do.")
 	}
+	if w.Fault.Kind == x86.Protection && w.Fault.Rule.Modern() {
+		// The rule is the guest's own; how the shadow still enforces it.
+		out = append(out, "SMEP, SMAP and protection keys depend on CR4, RFLAGS.AC and PKRU, not on the entry alone, so the shadow entry cannot say them: it keeps the guest's U bit and key, every TLB or shadow hit is checked against what the current CPL, AC and PKRU refuse, and a refused access traps and is reflected to the guest.")
+	}
 	for _, m := range e.Mappings() {
 		if m.Range().Contains(w.VA) && f.Mode.Paging() && !f.Mode.Long() {
 			out = append(out, fmt.Sprintf("The address lies in the hypervisor's own mapping %q: the guest must not use it (the mapping moves if the guest puts tables there).", m.Name))

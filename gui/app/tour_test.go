@@ -487,3 +487,21 @@ func TestPickerModernMMU(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveTextModern: at the tour's protection-key fault the words a
+// screen reader gets name the features in force and the refusing rule.
+func TestLiveTextModern(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
+	if err := a.GoTo("Now the program's write"); err != nil {
+		t.Fatal(err)
+	}
+	run(a)
+	run(a)
+	s := a.LiveText()
+	for _, want := range []string{"PCID 1, SMEP, SMAP (AC=0), PKE (PKRU 0x80)", "pkey-fault: key 3: write disabled"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("live text %q lacks %q", s, want)
+		}
+	}
+}
