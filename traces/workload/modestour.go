@@ -9,7 +9,7 @@ func init() {
 	register(&spec{
 		Info: Info{
 			Name:    "modes-tour",
-			Summary: "a short guided tour of every x86 paging mode, with an explanation at each step for someone who has just met page tables",
+			Summary: "a short guided tour of every x86 paging mode, the TLB, shadow and nested paging, and today's MMU (PCIDs, SMEP, SMAP, protection keys), with an explanation at each step for someone who has just met page tables",
 			Params: []Param{
 				boolParam("la57", true, "end with 5-level paging"),
 			},

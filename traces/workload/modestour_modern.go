@@ -10,7 +10,10 @@ import (
 // PCIDs, SMEP, SMAP with RFLAGS.AC, and protection keys. The guest is in
 // 4-level long mode on its PML4, where the hypervisor chapters left it;
 // page 0x400000 is a user page (U on every level, executable), and
-// 0xffff800000400000 maps the same physical page for the kernel.
+// 0xffff800000400000 maps the same physical page for the kernel. Each
+// step ends on the access it is about, since the explorer's walk shows
+// the last access with the registers of the moment; so the chapter ends
+// at CPL 3 with PKRU still forbidding the write.
 
 // tourKey is the protection key the chapter gives page 0x400000.
 const tourKey = 3
