@@ -126,8 +126,8 @@ var linuxSteps = []tourStep{
 	{key: "kernel mappings, one read per region", tip: "the hierarchy: PML5 and PML4 entries of the upper half, and the 2 MiB pages of the direct map", look: lookHier,
 		va: 0xff11000000000000, view: viz.ViewHierarchy, setView: true,
 		text: "The kernel's half. The upper half of the address space is the kernel's, the same tables in every process. At " +
-			"0xff11000000000000 the direct map maps all of physical memory once, mostly in 2 MiB pages (S, a big page in the page " +
-			"directory), broken into 4 KiB pages where the rights change. Kernel entries have no U, are global (G: they stay in the " +
+			"0xff11000000000000 the direct map maps all of physical memory once, mostly in 2 MiB pages (big pages, orange in the page " +
+			"directory, S among the flags), broken into 4 KiB pages where the rights change. Kernel entries have no U, are global (G: they stay in the " +
 			"TLB across CR3 loads) and NX unless they hold code."},
 	{key: "the vCPU at RIP", tip: "the walk of the program's code page: U on every level and no X (no-execute)", look: walkLevel(x86.LevelPT),
 		va: 0x4018a5, view: viz.ViewWalk, setView: true,
