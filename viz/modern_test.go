@@ -3,6 +3,8 @@ package viz
 import (
 	"strings"
 	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
 )
 
 // texts is every text of a laid-out frame, by panel name.
@@ -70,5 +72,42 @@ func TestModernRights(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTimelineModernFaults: faults that SMEP, SMAP or a key caused are
+// the guest's faults on the timeline, not the hypervisor's traps.
+func TestTimelineModernFaults(t *testing.T) {
+	tl := NewTimeline(64)
+	var want, modern uint32
+	replaySample(t, "x86-modern.txt", func(_ *engine.Shadow, o *engine.Outcome) {
+		tl.Add(o)
+		if !o.Event.Kind.Access() {
+			return
+		}
+		switch o.Path {
+		case engine.PathSMEPFault, engine.PathSMAPFault, engine.PathKeyFault:
+			modern++
+			want++
+		case engine.PathGuestFault, engine.PathGP:
+			want++
+		}
+	})
+	var faults uint32
+	for i := range tl.Buckets {
+		faults += tl.Buckets[i].Faults
+	}
+	if modern < 4 || faults != want {
+		t.Errorf("x86-modern.txt: the timeline counts %d guest faults, want %d (%d of them SMEP, SMAP or key faults, want at least 4)", faults, want, modern)
+	}
+	for _, p := range []engine.Path{engine.PathSMEPFault, engine.PathSMAPFault, engine.PathKeyFault, engine.PathGuestFault, engine.PathGP} {
+		if !GuestFault(p) || pathColor(p) != Vermilion {
+			t.Errorf("%v: guest fault %v, colour %v", p, GuestFault(p), pathColor(p))
+		}
+	}
+	for _, p := range []engine.Path{engine.PathTLBHit, engine.PathSyncPage, engine.PathDirtyTrap} {
+		if GuestFault(p) {
+			t.Errorf("%v counted as a guest fault", p)
+		}
 	}
 }

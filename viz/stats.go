@@ -17,6 +17,17 @@ import (
 // the event log lists the latest outcomes with their paths; the timeline
 // strip shows where the replay is.
 
+// GuestFault reports whether path p delivers a fault to the guest: its
+// own tables refused the access (a #PF, or SMEP, SMAP or a protection
+// key did), or the address was not canonical (#GP).
+func GuestFault(p engine.Path) bool {
+	switch p {
+	case engine.PathGuestFault, engine.PathGP, engine.PathSMEPFault, engine.PathSMAPFault, engine.PathKeyFault:
+		return true
+	}
+	return false
+}
+
 // pathColor is the colour of a path in the event log: cheap paths
 // green, syncs blue, traps yellow and orange, guest faults vermilion.
 func pathColor(p engine.Path) color.RGBA {
@@ -29,7 +40,7 @@ func pathColor(p engine.Path) color.RGBA {
 		return Yellow
 	case engine.PathMonitorWrite, engine.PathWPEmulation, engine.PathHandler:
 		return Orange
-	case engine.PathGuestFault, engine.PathGP:
+	case engine.PathGuestFault, engine.PathGP, engine.PathSMEPFault, engine.PathSMAPFault, engine.PathKeyFault:
 		return Vermilion
 	case engine.PathPoolEvict:
 		return Purple

@@ -505,3 +505,23 @@ func TestLiveTextModern(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultKeyModern: f stops at a fault SMEP caused as at any other
+// guest fault.
+func TestFaultKeyModern(t *testing.T) {
+	tourOff := false
+	a, err := New(Options{State: State{Source: Source{Sample: "modes-tour.txt"}}, Tour: &tourOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Settle()
+	if err := a.GoTo("SMEP (supervisor-mode"); err != nil {
+		t.Fatal(err)
+	}
+	a.Settle()
+	a.StepUntil(UntilFault)
+	run(a)
+	if a.p.last.Path != engine.PathSMEPFault {
+		t.Errorf("f from the SMEP step stopped after %v at %d", a.p.last.Path, a.p.pos())
+	}
+}
