@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
@@ -523,5 +524,32 @@ func TestFaultKeyModern(t *testing.T) {
 	run(a)
 	if a.p.last.Path != engine.PathSMEPFault {
 		t.Errorf("f from the SMEP step stopped after %v at %d", a.p.last.Path, a.p.pos())
+	}
+}
+
+// TestDescribeModern: hovering over the key fault's event says which
+// rule refused it, and a leaf with a protection key says its key.
+func TestDescribeModern(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
+	if err := a.GoTo("Now the program's write"); err != nil {
+		t.Fatal(err)
+	}
+	run(a)
+	run(a)
+	o := a.p.recent.LastAccess()
+	if o == nil || o.Path != engine.PathKeyFault {
+		t.Fatalf("the last access is %+v", o)
+	}
+	tip := strings.Join(a.describe(viz.HitID{Kind: viz.HitOutcome, Event: o.Index, Addr: o.Event.Addr}), "\n")
+	if !strings.Contains(tip, "key 3: write disabled") {
+		t.Errorf("the event's tooltip %q does not say the rule", tip)
+	}
+	v := engine.EntryView{Entry: x86.Entry(0x200067 | 3<<x86.KeyShift), Leaf: true, Covers: 4096}
+	if l := strings.Join(entryLines(v, true), "\n"); !strings.Contains(l, "protection key 3 (PKRU bits 6 and 7") {
+		t.Errorf("a leaf with key 3: %q", l)
+	}
+	if l := strings.Join(entryLines(v, false), "\n"); strings.Contains(l, "protection key") {
+		t.Errorf("a PAE entry's bits 62:59 read as a key: %q", l)
 	}
 }
