@@ -23,8 +23,8 @@ func (t *modesTour) modern() {
 	pg := &pager{m: m, f: m.format(x86.ModeAMD64NX, x86.CR4PAE), alloc: t.table}
 	cr4 := x86.CR4PAE
 
-	m.label("Today's MMU, PCIDs: a TLB without them must be emptied on every CR3 load, since its entries belong to " +
-		"the address space that is leaving. With CR4.PCIDE the low 12 bits of CR3 name the address space (its PCID) " +
+	m.label("Today's MMU, PCIDs: a TLB without them must drop its entries (all but the global ones) on every CR3 " +
+		"load, since they belong to the address space that is leaving. With CR4.PCIDE the low 12 bits of CR3 name the address space (its PCID) " +
 		"and every TLB entry is tagged with it. The guest turns PCIDE on and loads its PML4 as PCID 1; the mode bar " +
 		"shows PCID 1.")
 	cr4 |= x86.CR4PCIDE
