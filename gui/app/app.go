@@ -95,6 +95,7 @@ type App struct {
 	tourAt     uint64 // the label whose explanation is scrolled
 	tourShown  uint64 // the label whose step was last applied (view, engine)
 	tourOvr    bool   // the tour replays with nested paging for its step
+	ins        insight
 }
 
 // New opens the state's source. A bad source is an error; the caller may
@@ -268,6 +269,7 @@ func (a *App) Update(in Input) {
 	if err != nil {
 		a.setErr(err)
 	}
+	a.tickInsight(time.Now())
 	switch {
 	case changed && a.p.late:
 		a.stale = true

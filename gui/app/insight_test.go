@@ -1,0 +1,182 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/analysis"
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// countMatches replays the sample through a fresh engine and returns
+// the indexes a filter matches: the expectation the window's search
+// must meet, computed the plain way.
+func countMatches(t *testing.T, a *App, expr string) []uint64 {
+	t.Helper()
+	f, err := analysis.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStream(a.p.src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	eng, err := engine.NewShadow(a.p.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := analysis.Tracker{Eng: eng}
+	var got []uint64
+	var prev *engine.Outcome
+	for {
+		ev, err := st.next(prev)
+		if err != nil {
+			break
+		}
+		o, err := eng.Apply(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev = &o
+		r := tr.Next(&o)
+		if f.Match(&r) {
+			got = append(got, o.Index)
+		}
+	}
+	return got
+}
+
+func TestSearchMarksAndSteps(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 0})
+	const expr = "path==sync-page && op==w"
+	want := countMatches(t, a, expr)
+	if len(want) < 3 {
+		t.Fatalf("the sample has %d matches of %s: pick another filter", len(want), expr)
+	}
+	a.Update(Input{Chars: []rune("s" + expr + "\r")})
+	if a.prompt != nil {
+		t.Fatalf("the prompt stayed open: %q", a.prompt.err)
+	}
+	a.settleScans()
+	kept, total := a.SearchMatches()
+	if total != uint64(len(want)) || len(kept) != len(want) || kept[0] != want[0] || kept[len(kept)-1] != want[len(want)-1] {
+		t.Fatalf("matches %d (%v…), want %d (%v…)", total, kept[:min(3, len(kept))], len(want), want[:3])
+	}
+	// . goes just after the first match, then the second; , back.
+	for i, s := range []struct {
+		c    rune
+		want uint64
+	}{{'.', want[0] + 1}, {'.', want[1] + 1}, {'.', want[2] + 1}, {',', want[1] + 1}} {
+		a.Update(Input{Chars: []rune{s.c}})
+		a.Settle()
+		if a.p.pos() != s.want {
+			t.Errorf("step %d (%c): at %d, want %d", i, s.c, a.p.pos(), s.want)
+		}
+		if o := a.p.last; o.Index != s.want-1 || o.Path != engine.PathSyncPage {
+			t.Errorf("step %d: the event shown is %d on %v", i, o.Index, o.Path)
+		}
+	}
+	// The marks reach the timeline, with a text that says it all.
+	a.Frame()
+	m := a.VizModel().Marks
+	if m == nil || len(m.Events) != len(want) || !m.Done || !strings.Contains(m.Text, expr) {
+		t.Fatalf("timeline marks: %+v", m)
+	}
+	if !strings.Contains(m.Text, "in all") {
+		t.Errorf("the text does not say the whole trace was searched: %q", m.Text)
+	}
+}
+
+func TestSearchBadExpression(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "boot.txt"}})
+	a.Update(Input{Chars: []rune("spath==sync-page && gva in 0x1000\r")})
+	if a.prompt == nil || a.prompt.err == "" {
+		t.Fatal("a bad filter closed the prompt")
+	}
+	if a.prompt.errCol != 33 {
+		t.Errorf("error at column %d (%s), want 33 (just past the end, where .. is missing)", a.prompt.errCol, a.prompt.err)
+	}
+	var pe *analysis.ParseError
+	if err := a.SetSearch("op=="); !errors.As(err, &pe) {
+		t.Errorf("SetSearch(op==): %v, not a ParseError", err)
+	}
+	// Esc closes the prompt without a search.
+	a.Update(Input{Keys: []Key{KeyEscape}})
+	if a.prompt != nil || a.ins.search != nil {
+		t.Error("Esc left the prompt or a search")
+	}
+}
+
+// TestSearchLiveWorkload: a live workload has no end; the search covers
+// what the player replayed, and says so.
+func TestSearchLiveWorkload(t *testing.T) {
+	a := newTest(t, State{Source: Source{Workload: "multiprocess", Seed: 1}, Event: 2000})
+	if err := a.SetSearch("op==cr3"); err != nil {
+		t.Fatal(err)
+	}
+	a.settleScans()
+	n, done := a.ins.scanned(scanSearch)
+	if n != 2000 || done {
+		t.Fatalf("scanned %d (done %v), want the 2000 replayed", n, done)
+	}
+	if m := a.searchMarks(); !strings.Contains(m.Text, "replayed so far") {
+		t.Errorf("text %q", m.Text)
+	}
+	a.Seek(3000)
+	a.Settle()
+	a.settleScans()
+	if n, _ := a.ins.scanned(scanSearch); n != 3000 {
+		t.Errorf("after replaying to 3000 the search covers %d", n)
+	}
+}
+
+func TestHotSpots(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 100})
+	a.Update(Input{Chars: []rune("a")})
+	if a.ins.hot == nil || a.view != viz.ViewWalk {
+		t.Fatal("a did not open the hot spots beside the walk")
+	}
+	a.settleScans()
+	rep := a.ins.hot.report()
+	if len(rep.Rows) == 0 || rep.Events != a.p.total {
+		t.Fatalf("report of %d events, %d rows", rep.Events, len(rep.Rows))
+	}
+	// The top page's events, counted the plain way.
+	top := rep.Rows[0]
+	expr := "gva in " + hexs(top.Key) + ".." + hexs(top.Key+0x1000)
+	want := countMatches(t, a, expr)
+	a.Update(Input{Keys: []Key{KeyEnter}})
+	a.settleScans()
+	if !a.hasVA || uint64(a.va) != top.Key {
+		t.Errorf("the walk follows %#x (%v), want the page %#x", a.va, a.hasVA, top.Key)
+	}
+	kept, total := a.SearchMatches()
+	if total != uint64(len(want)) || top.Events != total || len(kept) == 0 {
+		t.Errorf("marked %d events of page %#x, want %d (the row says %d)", total, top.Key, len(want), top.Events)
+	}
+	// → to the next key kind until pool pages: the memory view, a ring.
+	for a.ins.hot.by != analysis.ByPoolPage {
+		a.Update(Input{Keys: []Key{KeyRight}})
+	}
+	a.settleScans()
+	if a.view != viz.ViewMemory {
+		t.Errorf("pool pages in view %v", a.view)
+	}
+	a.Update(Input{Keys: []Key{KeyEnter}})
+	a.dirty = true
+	l, _ := a.Frame()
+	ringed := false
+	for _, p := range l.Panels {
+		ringed = ringed || p.Name == "ring"
+	}
+	if !ringed || a.ins.hot.ring < 0 {
+		t.Errorf("no pool page ringed (ring %d)", a.ins.hot.ring)
+	}
+	a.Update(Input{Chars: []rune("a")})
+	if a.ins.hot != nil || a.view != viz.ViewOverview {
+		t.Errorf("a again: hot %v, view %v", a.ins.hot != nil, a.view)
+	}
+}

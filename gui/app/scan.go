@@ -1,0 +1,138 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces"
+)
+
+// scan is a second replay of the player's source, beside it, for what
+// needs every event rather than the one shown: the search's matches
+// and the hot spots. It has its own stream and engine, so it never
+// moves the player, and it runs in slices of each tick's time, so a
+// long trace is searched while the window stays live. A trace is
+// scanned to its end; a live workload, which has none, only as far as
+// the player has replayed it (the window says how far it got).
+type scan struct {
+	p    *player // the player whose source and configuration this replays
+	st   stream
+	eng  *engine.Shadow
+	last engine.Outcome
+	prev *engine.Outcome
+	// sinks see each outcome in order, right after the engine applied
+	// its event (the analyzer reads the engine's pool then).
+	sinks []func(o *engine.Outcome)
+	done  bool // the source ended
+	err   error
+}
+
+// newScan opens a second replay of p's source from its first event.
+func newScan(p *player) (*scan, error) {
+	s := &scan{p: p}
+	src := p.src
+	var err error
+	if src.File != "" && src.Data == nil {
+		s.st, err = openFileStream(src.File)
+	} else {
+		s.st, err = openStream(src)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.eng, err = engine.NewShadow(p.cfg); err != nil {
+		s.st.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// pos is the number of events scanned.
+func (s *scan) pos() uint64 { return s.eng.Events() }
+
+// finite reports whether the scan can reach the source's end.
+func (s *scan) finite() bool { return s.st.finite() }
+
+// limit is how far the scan may go: a trace's end, or the furthest a
+// live workload has been replayed.
+func (s *scan) limit() uint64 {
+	if s.st.finite() {
+		return ^uint64(0)
+	}
+	return max(s.p.timeline.Events, s.p.pos())
+}
+
+// complete reports whether there is nothing more to scan for now.
+func (s *scan) complete() bool {
+	return s.done || s.err != nil || s.pos() >= s.limit()
+}
+
+// run scans until the deadline, the limit or the end; it reports
+// whether it scanned anything.
+func (s *scan) run(deadline time.Time) bool {
+	lim := s.limit()
+	start := s.pos()
+	for n := 0; !s.done && s.err == nil && s.pos() < lim; n++ {
+		if n&255 == 255 && time.Now().After(deadline) {
+			break
+		}
+		ev, err := s.st.next(s.prev)
+		if errors.Is(err, io.EOF) {
+			s.done = true
+			break
+		}
+		if err != nil {
+			s.err = err
+			break
+		}
+		o, err := s.eng.Apply(ev)
+		if err != nil {
+			s.err = fmt.Errorf("event %d: %v", s.pos(), err)
+			break
+		}
+		s.last = o
+		s.prev = &s.last
+		for _, f := range s.sinks {
+			f(&s.last)
+		}
+	}
+	return s.pos() != start
+}
+
+func (s *scan) close() { s.st.close() }
+
+// fileStream reads a trace file from its start (the player reads the
+// same file through its checkpoints).
+type fileStream struct {
+	path string
+	f    *traces.File
+}
+
+func openFileStream(path string) (*fileStream, error) {
+	s := &fileStream{path: path}
+	return s, s.restart()
+}
+
+func (s *fileStream) header() traces.Header                      { return s.f.Header() }
+func (s *fileStream) finite() bool                               { return true }
+func (s *fileStream) next(*engine.Outcome) (engine.Event, error) { return s.f.Next() }
+
+func (s *fileStream) restart() error {
+	s.close()
+	f, err := traces.Open(s.path)
+	if err != nil {
+		return err
+	}
+	s.f = f
+	return nil
+}
+
+func (s *fileStream) close() {
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+}

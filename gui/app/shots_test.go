@@ -1,0 +1,70 @@
+package app
+
+import (
+	"flag"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/viz"
+)
+
+// -shots DIR writes the README's screenshots of the analysis features
+// (docs/) at 1366x768 and 1920x1080; without it the test is skipped,
+// as it checks nothing the golden frames do not.
+var shots = flag.String("shots", "", "write the analysis screenshots into this directory")
+
+func shot(t *testing.T, a *App, name string) {
+	t.Helper()
+	a.dirty = true
+	l, _ := a.Frame()
+	img := viz.Rasterize(l, l.Width, l.Height)
+	f, err := os.Create(filepath.Join(*shots, name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAnalysisShots(t *testing.T) {
+	if *shots == "" {
+		t.Skip("no -shots DIR")
+	}
+	for _, sz := range [][2]int{{1366, 768}, {1920, 1080}} {
+		suffix := "-" + itoa(sz[0]) + "x" + itoa(sz[1])
+		a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 0})
+		a.Resize(sz[0], sz[1])
+		if err := a.SetSearch("path==sync-page && op==w"); err != nil {
+			t.Fatal(err)
+		}
+		a.settleScans()
+		a.NextMatch(1)
+		a.NextMatch(1)
+		a.Settle()
+		shot(t, a, "search"+suffix)
+		a.Update(Input{Chars: []rune("sgva in 0x400000..\r")})
+		shot(t, a, "search-error"+suffix)
+		a.Update(Input{Keys: []Key{KeyEscape}})
+		a.ClearSearch()
+		a.ToggleHotSpots()
+		a.settleScans()
+		a.ChooseHotSpot(0)
+		a.settleScans()
+		a.NextMatch(1)
+		a.Settle()
+		shot(t, a, "hotspots"+suffix)
+	}
+}
+
+func itoa(n int) string { return string(appendInt(nil, n)) }
+
+func appendInt(b []byte, n int) []byte {
+	if n >= 10 {
+		b = appendInt(b, n/10)
+	}
+	return append(b, byte('0'+n%10))
+}
