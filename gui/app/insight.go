@@ -15,6 +15,7 @@ import (
 type insight struct {
 	search *searchBox
 	hot    *hotSpots
+	moment *moment
 	scans  [2]*scan // scanSearch, scanHot
 }
 

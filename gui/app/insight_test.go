@@ -180,3 +180,91 @@ func TestHotSpots(t *testing.T) {
 		t.Errorf("a again: hot %v, view %v", a.ins.hot != nil, a.view)
 	}
 }
+
+// replayTo replays the app's source through a fresh engine to event n.
+func replayTo(t *testing.T, a *App, n uint64) *engine.Shadow {
+	t.Helper()
+	st, err := openStream(a.p.src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	eng, err := engine.NewShadow(a.p.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for eng.Events() < n {
+		ev, err := st.next(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return eng
+}
+
+func TestWhatChanged(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 1000})
+	a.Update(Input{Chars: []rune("d")})
+	if a.ins.moment == nil || a.changes() != nil {
+		t.Fatal("d did not mark the moment, or shows changes at the moment itself")
+	}
+	a.Seek(1400)
+	a.Settle()
+	m := a.changes()
+	if m == nil {
+		t.Fatal("no changes after moving")
+	}
+	// The expectation: both moments replayed apart, both address
+	// spaces walked in each (the one loaded later existed at 1000 too).
+	e0 := replayTo(t, a, 1000)
+	e1 := replayTo(t, a, 1400)
+	spaces := []uint64{e0.Regs().CR3, e1.Regs().CR3}
+	if spaces[0] == spaces[1] {
+		t.Fatal("the sample does not switch address spaces between 1000 and 1400: pick other moments")
+	}
+	want := analysis.Diff(analysis.TakeSnapshot(e0, spaces, diffBudget), analysis.TakeSnapshot(e1, spaces, diffBudget))
+	for _, c := range [][2][]analysis.EntryChange{{m.diff.Guest, want.Guest}, {m.diff.Shadow, want.Shadow}} {
+		ga, gr, gc := analysis.Count(c[0])
+		wa, wr, wc := analysis.Count(c[1])
+		if ga != wa || gr != wr || gc != wc {
+			t.Errorf("changes +%d -%d ~%d, want +%d -%d ~%d", ga, gr, gc, wa, wr, wc)
+		}
+	}
+	if len(m.diff.Stats) != len(want.Stats) || len(m.diff.Pool) != len(want.Pool) {
+		t.Errorf("%d statistics, %d pool pages changed; want %d, %d", len(m.diff.Stats), len(m.diff.Pool), len(want.Stats), len(want.Pool))
+	}
+	// The frame outlines changed entries, and only those.
+	a.dirty = true
+	l, _ := a.Frame()
+	outlined := 0
+	for _, p := range l.Panels {
+		if p.Name != "changed" {
+			continue
+		}
+		outlined++
+		id, ok := l.HitTest(p.R.X+p.R.W/2, p.R.Y+p.R.H/2)
+		set := m.guest
+		if id.Hier != viz.HierGuest {
+			set = m.shadow
+		}
+		if _, hit := set[entryAt{id.Addr, id.Level}]; !ok || id.Kind != viz.HitEntry || !hit {
+			t.Errorf("outlined %v, which did not change", id)
+		}
+	}
+	if outlined == 0 {
+		t.Error("no entry outlined")
+	}
+	text := strings.Join(changeLines(m, 5), "\n")
+	if !strings.Contains(text, "registers: cr3") || !strings.Contains(text, "TLB/") {
+		t.Errorf("the panel's text:\n%s", text)
+	}
+	a.Seek(1000)
+	a.Settle()
+	a.MarkMoment()
+	if a.ins.moment != nil {
+		t.Error("d at the marked moment did not forget it")
+	}
+}

@@ -20,6 +20,7 @@ var KeyHelp = [][2]string{
 	{"g", "go to an event number or a label's text"},
 	{"/", "type a virtual address to follow"},
 	{"a", "hot spots: top addresses, pages, address spaces, paths, pool pages…; a row marks its events and the walk follows it"},
+	{"d", "what changed: mark this moment, move elsewhere: changed entries outlined, statistics' deltas; d again forgets it"},
 	{"s  ,  .", "search: a filter (path==sync-page, op==w && !ok, …) marks its matches on the timeline; previous / next match"},
 	{"click", "an entry or an event selects its address; the timeline seeks (drag it)"},
 	{"Tab  Enter", "move the focus ring over buttons, events, walk levels, statistics; Enter clicks"},
@@ -307,6 +308,8 @@ func (a *App) char(r rune) {
 		a.openSearch()
 	case 'a':
 		a.ToggleHotSpots()
+	case 'd':
+		a.MarkMoment()
 	case 'r':
 		if a.ins.hot != nil {
 			a.cycleHotSort()

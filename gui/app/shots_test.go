@@ -57,6 +57,14 @@ func TestAnalysisShots(t *testing.T) {
 		a.NextMatch(1)
 		a.Settle()
 		shot(t, a, "hotspots"+suffix)
+		a.ToggleHotSpots()
+		a.ClearSearch()
+		a.Seek(1000)
+		a.Settle()
+		a.MarkMoment()
+		a.Seek(1400)
+		a.Settle()
+		shot(t, a, "changes"+suffix)
 	}
 }
 
