@@ -194,7 +194,7 @@ func changeLines(m *moment, limit int) []string {
 		out = append(out, "registers: "+strings.Join(rs, ", "))
 	}
 	st := append([]analysis.StatDelta(nil), d.Stats...)
-	mag := func(s analysis.StatDelta) uint64 { return max(s.To-s.From, s.From-s.To) }
+	mag := func(s analysis.StatDelta) uint64 { return min(s.To-s.From, s.From-s.To) }
 	sort.SliceStable(st, func(i, j int) bool { return mag(st[i]) > mag(st[j]) })
 	for i, s := range st {
 		if i == limit {

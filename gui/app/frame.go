@@ -91,7 +91,9 @@ func (a *App) Frame() (*viz.List, bool) {
 	}
 	a.barY = y
 	a.drawBar(viz.R(0, y, w, bar))
-	if a.ins.moment != nil {
+	if a.ins.cmp != nil {
+		a.drawCompare()
+	} else if a.ins.moment != nil {
 		a.drawChanges()
 	}
 	if a.ins.hot != nil {

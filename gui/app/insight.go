@@ -16,6 +16,7 @@ type insight struct {
 	search *searchBox
 	hot    *hotSpots
 	moment *moment
+	cmp    *comparison
 	scans  [2]*scan // scanSearch, scanHot
 }
 
@@ -58,6 +59,7 @@ func (a *App) tickInsight(now time.Time) {
 		budget /= 4
 	}
 	deadline := now.Add(budget)
+	a.tickCompare(deadline)
 	for i := range in.scans {
 		k := in.sink(i)
 		if k == nil || in.scans[i] != nil && in.scans[i].p != a.p {
@@ -89,7 +91,7 @@ func (a *App) tickInsight(now time.Time) {
 func (a *App) settleScans() {
 	for {
 		a.tickInsight(time.Now())
-		busy := false
+		busy := a.ins.cmp != nil && (!a.ins.cmp.b.complete() || a.ins.cmp.cmp != nil && !a.ins.cmp.done && a.ins.cmp.err == nil)
 		for _, s := range a.ins.scans {
 			busy = busy || s != nil && !s.complete()
 		}

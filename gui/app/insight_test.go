@@ -268,3 +268,78 @@ func TestWhatChanged(t *testing.T) {
 		t.Error("d at the marked moment did not forget it")
 	}
 }
+
+func TestCompare(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 1500})
+	a.Update(Input{Chars: []rune("v")})
+	if a.prompt == nil || a.prompt.text != "paging=nested" {
+		t.Fatalf("v: prompt %+v", a.prompt)
+	}
+	a.Update(Input{Chars: []rune("\r")})
+	a.settleScans()
+	c := a.ins.cmp
+	if c == nil || c.cfg.Paging != engine.PagingNested || c.b.eng.Events() != 1500 {
+		t.Fatalf("compare: %+v", c)
+	}
+	// The cost curves end where explorer compare's totals do.
+	cmp, err := analysis.NewComparer(a.p.cfg, "", "paging=nested", analysis.DefaultCosts, 1<<62, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := openStream(a.p.src)
+	for {
+		ev, err := st.next(nil)
+		if err != nil {
+			break
+		}
+		if err := cmp.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := len(c.curve[0]) - 1
+	for i := range 2 {
+		if want := cmp.Model.Cycles(&cmp.Sides[i].Work); !c.done || c.curve[i][n] != want {
+			t.Errorf("side %d: curve ends at %v (done %v), want %v", i, c.curve[i][n], c.done, want)
+		}
+	}
+	if len(cmp.Mismatches) > 0 {
+		t.Errorf("guest-visible differences: %+v", cmp.Mismatches[0])
+	}
+	// Linked cursor: B follows the player back and forth.
+	for _, to := range []uint64{2500, 700} {
+		a.Seek(to)
+		a.Settle()
+		a.settleScans()
+		if got := c.b.eng.Events(); got != to {
+			t.Errorf("after seeking to %d, B is at %d", to, got)
+		}
+	}
+	// Both walk the same guest tables; the delta column is B - A.
+	e1 := replayTo(t, a, 700)
+	ds := statDeltas([2]*engine.Shadow{a.p.eng, c.b.eng})
+	if len(ds) == 0 {
+		t.Fatal("shadow and nested paging count nothing differently")
+	}
+	for k := 1; k < len(ds); k++ {
+		d0 := min(ds[k-1].v[0]-ds[k-1].v[1], ds[k-1].v[1]-ds[k-1].v[0])
+		d1 := min(ds[k].v[0]-ds[k].v[1], ds[k].v[1]-ds[k].v[0])
+		if d1 > d0 {
+			t.Fatalf("deltas not largest first: %v then %v", ds[k-1], ds[k])
+		}
+	}
+	if e1.Stats().AppendValues(nil)[0] != a.p.eng.Stats().AppendValues(nil)[0] {
+		t.Error("A is not the configuration replayed")
+	}
+	a.dirty = true
+	l, _ := a.Frame()
+	if _, ok := a.panelRect("compare"); !ok || l == nil {
+		t.Error("no split screen in the frame")
+	}
+	if err := a.Compare("paging=sideways"); err == nil {
+		t.Error("a bad spec was accepted")
+	}
+	a.Update(Input{Chars: []rune("v")})
+	if a.ins.cmp != nil {
+		t.Error("v did not close the split screen")
+	}
+}

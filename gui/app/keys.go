@@ -20,6 +20,7 @@ var KeyHelp = [][2]string{
 	{"g", "go to an event number or a label's text"},
 	{"/", "type a virtual address to follow"},
 	{"a", "hot spots: top addresses, pages, address spaces, paths, pool pages…; a row marks its events and the walk follows it"},
+	{"v", "compare side by side with another configuration (paging=nested, pool=64, …): both walks, pools, statistics, cost; v closes"},
 	{"d", "what changed: mark this moment, move elsewhere: changed entries outlined, statistics' deltas; d again forgets it"},
 	{"s  ,  .", "search: a filter (path==sync-page, op==w && !ok, …) marks its matches on the timeline; previous / next match"},
 	{"click", "an entry or an event selects its address; the timeline seeks (drag it)"},
@@ -66,6 +67,7 @@ const (
 	promptParams
 	promptWhatIf
 	promptSearch
+	promptCompare
 )
 
 func (a *App) openPrompt(k promptKind) {
@@ -83,6 +85,9 @@ func (a *App) openPrompt(k promptKind) {
 	case promptPath:
 		pr.title = "Open the trace file at the path"
 		pr.hint = "a text (.txt) or binary (.pgmt) trace · Enter to open · Esc to cancel"
+	case promptCompare:
+		pr.title = "Compare side by side with the configuration…"
+		pr.hint = "as explorer compare --b takes: paging=nested · pool=64 · host=amd64 · dirty-pt=on (comma-separated) · Enter · Esc"
 	case promptSearch:
 		pr.title = "Search the trace: a filter, as explorer replay --where takes"
 		pr.hint = "e.g. path==sync-page · op==w && !ok · gva in 0x400000..0x500000 · as==0x213000 · Enter · empty: no search · Esc"
@@ -113,6 +118,8 @@ func (a *App) submitPrompt() {
 		err = a.WhatIf(pr.text)
 	case promptSearch:
 		err = a.SetSearch(pr.text)
+	case promptCompare:
+		err = a.Compare(strings.TrimSpace(pr.text))
 	}
 	if err != nil {
 		searchPromptErr(pr, err)
@@ -310,6 +317,8 @@ func (a *App) char(r rune) {
 		a.ToggleHotSpots()
 	case 'd':
 		a.MarkMoment()
+	case 'v':
+		a.openCompare()
 	case 'r':
 		if a.ins.hot != nil {
 			a.cycleHotSort()

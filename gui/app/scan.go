@@ -28,10 +28,17 @@ type scan struct {
 	sinks []func(o *engine.Outcome)
 	done  bool // the source ended
 	err   error
+	// to, when set, is how far to go instead (the comparison's second
+	// engine follows the player's position).
+	to func() uint64
 }
 
 // newScan opens a second replay of p's source from its first event.
-func newScan(p *player) (*scan, error) {
+func newScan(p *player) (*scan, error) { return newScanCfg(p, p.cfg) }
+
+// newScanCfg opens a second replay of p's source in another
+// configuration.
+func newScanCfg(p *player, cfg engine.Config) (*scan, error) {
 	s := &scan{p: p}
 	src := p.src
 	var err error
@@ -43,7 +50,7 @@ func newScan(p *player) (*scan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.eng, err = engine.NewShadow(p.cfg); err != nil {
+	if s.eng, err = engine.NewShadow(cfg); err != nil {
 		s.st.close()
 		return nil, err
 	}
@@ -59,6 +66,9 @@ func (s *scan) finite() bool { return s.st.finite() }
 // limit is how far the scan may go: a trace's end, or the furthest a
 // live workload has been replayed.
 func (s *scan) limit() uint64 {
+	if s.to != nil {
+		return s.to()
+	}
 	if s.st.finite() {
 		return ^uint64(0)
 	}

@@ -65,6 +65,15 @@ func TestAnalysisShots(t *testing.T) {
 		a.Seek(1400)
 		a.Settle()
 		shot(t, a, "changes"+suffix)
+		a.MarkMoment()
+		a.Select(0x10003000)
+		if err := a.Compare("paging=nested"); err != nil {
+			t.Fatal(err)
+		}
+		a.Seek(2600)
+		a.Settle()
+		a.settleScans()
+		shot(t, a, "compare"+suffix)
 	}
 }
 

@@ -1,0 +1,186 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pgm-explorer/pgm-explorer/analysis"
+	"github.com/pgm-explorer/pgm-explorer/engine"
+)
+
+// costSamples is the number of points of each cost curve: when a trace
+// outgrows them, neighbours merge (every other point is dropped), as
+// the timeline's buckets do, so memory stays flat.
+const costSamples = 512
+
+// comparison is the split screen: the player's configuration (A)
+// beside another (B) at the same event. B is a second engine that
+// follows the player's position (a scan whose limit is the player's
+// position; going back replays it from the start, in slices of ticks),
+// and a Comparer replays the whole trace through both for the cost of
+// each over the timeline.
+type comparison struct {
+	p    *player
+	spec string
+	cfg  engine.Config // B's
+	b    *scan
+	// The cost curves: cumulative cycles of each side every per events.
+	cmp   *analysis.Comparer
+	cst   stream
+	per   uint64
+	curve [2][]float64
+	done  bool
+	err   error
+}
+
+// Compare shows the trace in the configuration spec (the overrides
+// `explorer compare --b` takes: paging=nested, pool=64, host=…,
+// dirty-pt=on) beside the one shown; "" closes the split screen.
+func (a *App) Compare(spec string) error {
+	if spec == "" {
+		a.ins.cmp = nil
+		a.dirty = true
+		return nil
+	}
+	cfg, err := analysis.ApplySpec(a.p.cfg, spec)
+	if err != nil {
+		return err
+	}
+	c := &comparison{p: a.p, spec: spec, cfg: cfg, per: 1}
+	if c.b, err = newScanCfg(a.p, cfg); err != nil {
+		return err
+	}
+	p := a.p
+	c.b.to = p.pos
+	if c.cst, err = a.costStream(); err == nil {
+		c.cmp, err = analysis.NewComparer(p.cfg, "", spec, analysis.DefaultCosts, 1<<62, 0)
+	}
+	if err != nil {
+		c.err = err
+	}
+	if c.cmp != nil {
+		c.cmp.SkipMemory = true
+	}
+	a.ins.cmp = c
+	a.dirty = true
+	return nil
+}
+
+// costStream opens the events for the cost curves: a trace's, from its
+// start. A live workload chooses its next event from the outcome of
+// the last, which the Comparer keeps to itself: no curves for it.
+func (a *App) costStream() (stream, error) {
+	src := a.p.src
+	if src.File != "" && src.Data == nil {
+		return openFileStream(src.File)
+	}
+	if src.Workload != "" {
+		return nil, errors.New("cost over the timeline: traces only (a live workload's next event depends on the last outcome)")
+	}
+	return openStream(src)
+}
+
+// tickCompare keeps B at the player's event and extends the curves.
+func (a *App) tickCompare(deadline time.Time) {
+	c := a.ins.cmp
+	if c == nil {
+		return
+	}
+	if c.p != a.p {
+		// Another source or configuration: compare it with B's spec.
+		if err := a.Compare(c.spec); err != nil {
+			a.ins.cmp = nil
+			a.setErr(err)
+		}
+		return
+	}
+	if a.p.pos() < c.b.pos() {
+		b, err := newScanCfg(a.p, c.cfg)
+		if err != nil {
+			c.err = err
+			return
+		}
+		c.b.close()
+		b.to = a.p.pos
+		c.b = b
+	}
+	if !c.b.complete() && c.b.run(deadline) {
+		a.dirty = true
+	}
+	if c.cmp != nil && !c.done && c.err == nil && time.Now().Before(deadline) {
+		if c.runCosts(deadline) {
+			a.dirty = true
+		}
+	}
+}
+
+// runCosts feeds the Comparer until the deadline or the end.
+func (c *comparison) runCosts(deadline time.Time) bool {
+	moved := false
+	for n := 0; ; n++ {
+		if n&255 == 255 && time.Now().After(deadline) {
+			return moved
+		}
+		ev, err := c.cst.next(nil)
+		if errors.Is(err, io.EOF) {
+			c.done = true
+			c.cmp.Finish()
+			c.sample()
+			return true
+		}
+		if err == nil {
+			err = c.cmp.Apply(ev)
+		}
+		if err != nil {
+			c.err = fmt.Errorf("cost curves: %v", err)
+			return true
+		}
+		moved = true
+		if c.cmp.Events%c.per == 0 {
+			c.sample()
+		}
+	}
+}
+
+// sample appends the cumulative cost of each side, merging when full.
+func (c *comparison) sample() {
+	if len(c.curve[0]) == costSamples {
+		for i := range c.curve {
+			for k := 0; k < costSamples/2; k++ {
+				c.curve[i][k] = c.curve[i][2*k+1]
+			}
+			c.curve[i] = c.curve[i][:costSamples/2]
+		}
+		c.per *= 2
+	}
+	for i, s := range c.cmp.Sides {
+		c.curve[i] = append(c.curve[i], c.cmp.Model.Cycles(&s.Work))
+	}
+}
+
+// costAt is each side's cumulative cost over the first n events, from
+// the nearest sample at or before n (ok false before the first).
+func (c *comparison) costAt(n uint64) (a, b float64, ok bool) {
+	k := int(n / c.per)
+	if k == 0 || len(c.curve[0]) == 0 {
+		return 0, 0, false
+	}
+	k = min(k, len(c.curve[0])) - 1
+	return c.curve[0][k], c.curve[1][k], true
+}
+
+// openCompare asks for the configuration to compare with.
+func (a *App) openCompare() {
+	if a.ins.cmp != nil {
+		a.Compare("")
+		return
+	}
+	a.openPrompt(promptCompare)
+	if a.p.cfg.Paging == engine.PagingNested {
+		a.prompt.text = "paging=shadow"
+	} else {
+		a.prompt.text = "paging=nested"
+	}
+}
