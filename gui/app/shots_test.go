@@ -17,6 +17,7 @@ var shots = flag.String("shots", "", "write the analysis screenshots into this d
 
 func shot(t *testing.T, a *App, name string) {
 	t.Helper()
+	a.toast = "" // a notice would hide what the picture shows
 	a.dirty = true
 	l, _ := a.Frame()
 	img := viz.Rasterize(l, l.Width, l.Height)
@@ -38,7 +39,7 @@ func TestAnalysisShots(t *testing.T) {
 		suffix := "-" + itoa(sz[0]) + "x" + itoa(sz[1])
 		a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 0})
 		a.Resize(sz[0], sz[1])
-		if err := a.SetSearch("path==sync-page && op==w"); err != nil {
+		if err := a.SetSearch("gva in 0x10006000..0x10007000 && !ok"); err != nil {
 			t.Fatal(err)
 		}
 		a.settleScans()
@@ -62,7 +63,7 @@ func TestAnalysisShots(t *testing.T) {
 		a.Seek(1000)
 		a.Settle()
 		a.MarkMoment()
-		a.Seek(1400)
+		a.Seek(2000)
 		a.Settle()
 		shot(t, a, "changes"+suffix)
 		a.MarkMoment()
