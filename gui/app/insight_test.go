@@ -343,3 +343,41 @@ func TestCompare(t *testing.T) {
 		t.Error("v did not close the split screen")
 	}
 }
+
+// TestAnalysisSnapshots checks the frames of the analysis features
+// pixel for pixel (testdata/golden, -update rewrites them): the search's
+// strip, the hot spots panel, the split screen and what changed.
+func TestAnalysisSnapshots(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}})
+	if err := a.SetSearch("gva in 0x10006000..0x10007000 && !ok"); err != nil {
+		t.Fatal(err)
+	}
+	a.settleScans()
+	a.NextMatch(1)
+	a.Settle()
+	a.toast = ""
+	snap(t, a, "search")
+	a.ClearSearch()
+	a.ToggleHotSpots()
+	a.settleScans()
+	a.ChooseHotSpot(0)
+	a.settleScans()
+	a.toast = ""
+	snap(t, a, "hotspots")
+	a.ToggleHotSpots()
+	a.ClearSearch()
+	a.Seek(1000)
+	a.Settle()
+	a.MarkMoment()
+	a.Seek(2000)
+	a.Settle()
+	a.toast = ""
+	snap(t, a, "changes")
+	a.MarkMoment()
+	if err := a.Compare("paging=nested"); err != nil {
+		t.Fatal(err)
+	}
+	a.settleScans()
+	a.toast = ""
+	snap(t, a, "compare")
+}
