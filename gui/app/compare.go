@@ -184,3 +184,15 @@ func (a *App) openCompare() {
 		a.prompt.text = "paging=nested"
 	}
 }
+
+// compareWithPicker compares, side by side, with the configuration the
+// scenario picker's host, paging and pool rows show, rather than
+// replacing the one replayed.
+func (a *App) compareWithPicker() {
+	pk := a.picker
+	cfg := applyOverrides(a.p.cfg, pk.ovr)
+	a.picker = nil
+	if err := a.Compare(analysis.DescribeConfig(cfg)); err != nil {
+		a.setErr(err)
+	}
+}

@@ -381,3 +381,30 @@ func TestAnalysisSnapshots(t *testing.T) {
 	a.toast = ""
 	snap(t, a, "compare")
 }
+
+// TestCompareFromPicker: the picker's configuration rows, then v,
+// compare side by side instead of replacing the replay.
+func TestCompareFromPicker(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 300})
+	a.openPicker()
+	for i, it := range a.picker.items {
+		if it.kind == pickPool {
+			a.picker.sel = i
+		}
+	}
+	a.Update(Input{Keys: []Key{KeyLeft}}) // a smaller pool
+	want := applyOverrides(a.p.cfg, a.picker.ovr)
+	if want.PoolPages == a.p.cfg.PoolPages {
+		t.Fatal("← did not change the pool")
+	}
+	player := a.p
+	a.Update(Input{Chars: []rune("v")})
+	a.settleScans()
+	c := a.ins.cmp
+	if a.picker != nil || c == nil || a.p != player {
+		t.Fatalf("v: picker %v, compare %v, replay replaced %v", a.picker != nil, c != nil, a.p != player)
+	}
+	if c.cfg.PoolPages != want.PoolPages || c.cfg.Paging != want.Paging || c.cfg.Host != want.Host || c.b.eng.Events() != 300 {
+		t.Errorf("B is %+v at %d, want the pool of %d at 300", c.cfg, c.b.eng.Events(), want.PoolPages)
+	}
+}

@@ -267,9 +267,12 @@ func (a *App) char(r rune) {
 		return
 	}
 	if a.picker != nil {
-		if r == 'o' || r == 'q' {
+		switch r {
+		case 'o', 'q':
 			a.picker = nil
 			a.dirty = true
+		case 'v':
+			a.compareWithPicker()
 		}
 		return
 	}

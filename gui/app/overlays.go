@@ -136,9 +136,9 @@ func (a *App) drawPicker(fw, fh int) {
 		a.text(nx, y, viz.FaceRegular, u.fs, viz.ColDim, fit(viz.FaceRegular, u.fs, in.Right()-nx, note))
 		y += rowH
 	}
-	hint := "↑ ↓ choose · Enter opens · ← → change a setting · Esc closes"
+	hint := "↑ ↓ choose · Enter opens · ← → change a setting · v compares with it side by side · Esc closes"
 	if shown < len(lines) {
-		hint = "↑ ↓ choose (the list scrolls: " + strconv.Itoa(len(pk.items)) + " entries) · Enter opens · ← → change a setting · Esc closes"
+		hint = "↑ ↓ choose (the list scrolls: " + strconv.Itoa(len(pk.items)) + " entries) · Enter opens · ← → change a setting · v: side by side · Esc closes"
 	}
 	a.text(in.X, in.Bottom()-u.lineH(u.small)+u.gap, viz.FaceRegular, u.small, viz.ColDim, fit(viz.FaceRegular, u.small, in.W, hint))
 }
