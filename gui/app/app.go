@@ -241,7 +241,7 @@ func (a *App) Invalidate() { a.dirty = true }
 // seeking, loading, a message to clear): when it has not, a platform may
 // sleep until the next input.
 func (a *App) Busy() bool {
-	return a.p.busy() || a.toast != ""
+	return a.p.busy() || a.toast != "" || a.ins.busy()
 }
 
 // Settle does all the pending seeking and loading at once, whatever it

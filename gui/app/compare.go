@@ -68,16 +68,13 @@ func (a *App) Compare(spec string) error {
 	return nil
 }
 
-// costStream opens the events for the cost curves: a trace's, from its
-// start. A live workload chooses its next event from the outcome of
-// the last, which the Comparer keeps to itself: no curves for it.
+// costStream opens the events for the cost curves from the first: a
+// trace's, or a live workload's (which choose each from the outcome
+// of the last: side a's, see runCosts).
 func (a *App) costStream() (stream, error) {
 	src := a.p.src
 	if src.File != "" && src.Data == nil {
 		return openFileStream(src.File)
-	}
-	if src.Workload != "" {
-		return nil, errors.New("cost over the timeline: traces only (a live workload's next event depends on the last outcome)")
 	}
 	return openStream(src)
 }
@@ -110,20 +107,33 @@ func (a *App) tickCompare(deadline time.Time) {
 		a.dirty = true
 	}
 	if c.cmp != nil && !c.done && c.err == nil && time.Now().Before(deadline) {
-		if c.runCosts(deadline) {
+		if c.runCosts(deadline, c.limit()) {
 			a.dirty = true
 		}
 	}
 }
 
-// runCosts feeds the Comparer until the deadline or the end.
-func (c *comparison) runCosts(deadline time.Time) bool {
+// limit is how far the cost curves go: a trace's end, or as far as the
+// player has replayed a live workload, which has none.
+func (c *comparison) limit() uint64 {
+	if c.cst == nil || c.cst.finite() {
+		return ^uint64(0)
+	}
+	return max(c.p.timeline.Events, c.p.pos())
+}
+
+// runCosts feeds the Comparer until the deadline, event lim or the end.
+func (c *comparison) runCosts(deadline time.Time, lim uint64) bool {
 	moved := false
-	for n := 0; ; n++ {
+	for n := 0; c.cmp.Events < lim; n++ {
 		if n&255 == 255 && time.Now().After(deadline) {
 			return moved
 		}
-		ev, err := c.cst.next(nil)
+		var prev *engine.Outcome
+		if c.cmp.Events > 0 {
+			prev = &c.cmp.Last
+		}
+		ev, err := c.cst.next(prev)
 		if errors.Is(err, io.EOF) {
 			c.done = true
 			c.cmp.Finish()
@@ -142,6 +152,7 @@ func (c *comparison) runCosts(deadline time.Time) bool {
 			c.sample()
 		}
 	}
+	return moved
 }
 
 // sample appends the cumulative cost of each side, merging when full.

@@ -32,6 +32,9 @@ type hotSpots struct {
 	prev  viz.View   // the view to go back to on close
 	// ring is the pool page a pool-page row rings (-1: none).
 	ring int
+	// final: the scan has counted all it will for now; the report is
+	// then always up to date.
+	final bool
 }
 
 func (h *hotSpots) reset(eng engine.Engine) {
@@ -45,7 +48,9 @@ func (h *hotSpots) report() *analysis.Report {
 	if h.an == nil {
 		return nil
 	}
-	if h.rep == nil || h.repAt != h.an.Events {
+	// Top sorts every key (up to hotKeys): while the scan counts, the
+	// table is sorted again only every sixteenth more events.
+	if n := h.an.Events; h.rep == nil || n != h.repAt && (h.final || n-h.repAt >= max(4096, h.repAt/16)) {
 		h.rep, h.repAt = h.an.Report(HotRows, analysis.SortBy[h.sort]), h.an.Events
 		h.sel = min(h.sel, max(len(h.rep.Rows)-1, 0))
 	}

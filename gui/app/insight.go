@@ -84,18 +84,29 @@ func (a *App) tickInsight(now time.Time) {
 		if !s.complete() && s.run(deadline) {
 			a.dirty = true
 		}
+		if in.hot != nil && i == scanHot {
+			in.hot.final = s.complete()
+		}
 	}
+}
+
+// busy reports whether a scan, the comparison's second engine or its
+// cost curves have work left for the next tick.
+func (in *insight) busy() bool {
+	for _, s := range in.scans {
+		if s != nil && !s.complete() {
+			return true
+		}
+	}
+	c := in.cmp
+	return c != nil && (!c.b.complete() || c.cmp != nil && !c.done && c.err == nil && c.cmp.Events < c.limit())
 }
 
 // settleScans runs the scans to their limits: for tests and screenshots.
 func (a *App) settleScans() {
 	for {
 		a.tickInsight(time.Now())
-		busy := a.ins.cmp != nil && (!a.ins.cmp.b.complete() || a.ins.cmp.cmp != nil && !a.ins.cmp.done && a.ins.cmp.err == nil)
-		for _, s := range a.ins.scans {
-			busy = busy || s != nil && !s.complete()
-		}
-		if !busy {
+		if !a.ins.busy() {
 			return
 		}
 	}

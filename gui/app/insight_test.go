@@ -408,3 +408,31 @@ func TestCompareFromPicker(t *testing.T) {
 		t.Errorf("B is %+v at %d, want the pool of %d at 300", c.cfg, c.b.eng.Events(), want.PoolPages)
 	}
 }
+
+// TestCompareLiveWorkload: a live workload's cost curves follow the
+// replay, choosing each event from the outcome of the last.
+func TestCompareLiveWorkload(t *testing.T) {
+	a := newTest(t, State{Source: Source{Workload: "multiprocess", Seed: 2}, Event: 1500})
+	if err := a.Compare("paging=nested"); err != nil {
+		t.Fatal(err)
+	}
+	a.settleScans()
+	c := a.ins.cmp
+	if c.err != nil || c.cmp.Events != 1500 || c.b.eng.Events() != 1500 || c.cmp.Mismatched != 0 {
+		t.Fatalf("curves to %d (%v), B at %d, %d mismatches", c.cmp.Events, c.err, c.b.eng.Events(), c.cmp.Mismatched)
+	}
+	ca, cb, ok := c.costAt(1500)
+	if !ok || ca <= 0 || cb <= 0 {
+		t.Errorf("cost at 1500: %v %v %v", ca, cb, ok)
+	}
+	// B's engine went through the same events as A's: same guest view.
+	if a.p.eng.Regs() != c.b.eng.Regs() {
+		t.Errorf("registers differ: %+v, %+v", a.p.eng.Regs(), c.b.eng.Regs())
+	}
+	a.Seek(2500)
+	a.Settle()
+	a.settleScans()
+	if c.cmp.Events != 2500 {
+		t.Errorf("after replaying to 2500 the curves reach %d", c.cmp.Events)
+	}
+}
