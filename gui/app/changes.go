@@ -16,14 +16,20 @@ import (
 // address spaces), as `explorer diff --budget` does.
 const diffBudget = 1 << 16
 
-// moment is a moment marked (key d) for "what changed": the engine's
-// visible state then and the state to walk its guest tables again in
-// address spaces loaded only later. The diff against the moment shown
-// is kept until the replay moves.
+// moment is a moment marked (key d) for "what changed". For a source
+// the player replays from its start (a sample, a workload, a trace in
+// memory), the player's engine is one continuous replay: the snapshot
+// taken at the mark (with the state to walk its guest tables again in
+// address spaces loaded only later) is compared with one taken where
+// the player is. A trace file is different: its seeks load checkpoints
+// into a fresh engine, whose shadow tables and statistics start over,
+// so the two moments come from a replay of their own (replay).
 type moment struct {
 	p     *player // the replay it belongs to
+	mark  uint64  // events applied at the mark
 	snap  *analysis.Snapshot
 	saved *engine.State
+	rp    *momentReplay // trace files
 	diff  *analysis.DiffReport
 	at    uint64 // the moment the diff is about (events applied)
 	// guest and shadow are the changed entries by address and level,
@@ -39,20 +45,30 @@ type entryAt struct {
 // MarkMoment marks the moment shown for "what changed"; marking again
 // the same moment forgets it.
 func (a *App) MarkMoment() {
-	if m := a.ins.moment; m != nil && m.p == a.p && m.snap.At == a.p.pos() {
+	if m := a.ins.moment; m != nil && m.rp != nil {
+		m.rp.close()
+	}
+	if m := a.ins.moment; m != nil && m.p == a.p && m.mark == a.p.pos() {
 		a.ins.moment = nil
 		a.notify("the marked moment is forgotten")
 		a.dirty = true
 		return
 	}
 	eng := a.p.eng
-	a.ins.moment = &moment{p: a.p, snap: analysis.TakeSnapshot(eng, []uint64{eng.Regs().CR3}, diffBudget), saved: eng.State()}
+	m := &moment{p: a.p, mark: a.p.pos()}
+	if a.p.sk != nil {
+		m.rp = &momentReplay{}
+	} else {
+		m.snap, m.saved = analysis.TakeSnapshot(eng, []uint64{eng.Regs().CR3}, diffBudget), eng.State()
+	}
+	a.ins.moment = m
 	a.notify(fmt.Sprintf("moment marked at event %d: move elsewhere to see what changed (d here again forgets it)", a.p.pos()))
 	a.dirty = true
 }
 
 // changes is the diff between the marked moment and the one shown, or
-// nil (nothing marked, or the same moment).
+// nil (nothing marked, the same moment, or a file's replay not there
+// yet: see pending).
 func (a *App) changes() *moment {
 	m := a.ins.moment
 	if m == nil {
@@ -63,34 +79,38 @@ func (a *App) changes() *moment {
 		return nil
 	}
 	now := a.p.pos()
-	if now == m.snap.At || a.p.seeking || a.p.loading != nil {
+	if now == m.mark || a.p.seeking || a.p.loading != nil {
 		return nil
 	}
 	if m.diff != nil && m.at == now {
 		return m
 	}
-	eng := a.p.eng
-	spaces := []uint64{m.snap.Regs.CR3}
-	if cr3 := eng.Regs().CR3; cr3 != m.snap.Regs.CR3 {
-		spaces = append(spaces, cr3)
-	}
-	cur := analysis.TakeSnapshot(eng, spaces, diffBudget)
-	from := *m.snap
-	if len(spaces) > len(from.Spaces) && from.Mode.Paging() {
-		// The address space loaded now existed at the mark too: walk
-		// it in the state kept then.
-		if ref, err := engine.NewReference(eng.Config()); err == nil && ref.LoadState(m.saved) == nil {
-			from.WalkGuests(ref, spaces, diffBudget)
+	var from, to *analysis.Snapshot
+	var saved *engine.State
+	if m.rp != nil {
+		var ok bool
+		if from, to, saved, ok = m.rp.ready(min(m.mark, now), max(m.mark, now)); !ok {
+			return nil
+		}
+	} else {
+		eng := a.p.eng
+		spaces := []uint64{m.snap.Regs.CR3}
+		if cr3 := eng.Regs().CR3; cr3 != m.snap.Regs.CR3 {
+			spaces = append(spaces, cr3)
+		}
+		cur := analysis.TakeSnapshot(eng, spaces, diffBudget)
+		snap := *m.snap
+		from, to, saved = &snap, cur, m.saved
+		rewalk(from, spaces, saved, eng.Config())
+		if from.At > to.At {
+			from, to = to, from // marked later than shown: still old to new
 		}
 	}
-	a0, b0 := &from, cur
-	if from.At > cur.At {
-		a0, b0 = cur, &from // marked later than shown: still old to new
-	}
-	m.diff, m.at = analysis.Diff(a0, b0), now
+	m.diff, m.at = analysis.Diff(from, to), now
 	m.guest, m.shadow = map[entryAt]byte{}, map[entryAt]byte{}
+	cr3 := a.p.eng.Regs().CR3
 	for _, c := range m.diff.Guest {
-		if c.Key.AS == eng.Regs().CR3 {
+		if c.Key.AS == cr3 {
 			m.guest[entryAt{uint64(c.Key.VA), c.Level}] = c.Op
 		}
 	}
@@ -98,6 +118,17 @@ func (a *App) changes() *moment {
 		m.shadow[entryAt{uint64(c.Key.VA), c.Level}] = c.Op
 	}
 	return m
+}
+
+// rewalk walks, in the state saved with snapshot s, the address spaces
+// s did not: they existed then too (their tables were in memory).
+func rewalk(s *analysis.Snapshot, spaces []uint64, saved *engine.State, cfg engine.Config) {
+	if len(spaces) <= len(s.Spaces) || !s.Mode.Paging() {
+		return
+	}
+	if ref, err := engine.NewReference(cfg); err == nil && ref.LoadState(saved) == nil {
+		s.WalkGuests(ref, spaces, diffBudget)
+	}
 }
 
 // changeColor is the outline of a changed entry: green added, vermilion

@@ -15,7 +15,11 @@ func (a *App) drawChanges() {
 	m := a.changes()
 	if m == nil {
 		if mm := a.ins.moment; mm != nil && mm.p == a.p {
-			a.drawMomentNote(mm.snap.At)
+			s := fmt.Sprintf("moment marked at event %d: move to see what changed", mm.mark)
+			if now := a.p.pos(); mm.rp != nil && now != mm.mark {
+				s = fmt.Sprintf("what changed: replaying the trace to event %d (now at %d)…", max(mm.mark, now), mm.rp.progress())
+			}
+			a.drawMomentNote(s)
 		}
 		return
 	}
@@ -57,15 +61,14 @@ func (a *App) drawChanges() {
 	}
 }
 
-// drawMomentNote says, while the marked moment is the one shown, that
-// there is nothing to compare yet.
-func (a *App) drawMomentNote(at uint64) {
+// drawMomentNote says why there is nothing to show yet: the marked
+// moment is the one shown, or a trace file's replay is on its way.
+func (a *App) drawMomentNote(s string) {
 	r, ok := a.panelRect("timeline")
 	if !ok {
 		return
 	}
 	u := &a.ui
-	s := fmt.Sprintf("moment marked at event %d: move to see what changed", at)
 	w := viz.Measure(viz.FaceBold, u.small, s) + 2*u.pad
 	br := viz.R(r.Right()-w-u.pad, r.Y+u.gap, w, u.lineH(u.small))
 	a.list.BeginPanel("moment", br)

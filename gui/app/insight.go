@@ -60,6 +60,7 @@ func (a *App) tickInsight(now time.Time) {
 	}
 	deadline := now.Add(budget)
 	a.tickCompare(deadline)
+	a.tickMoment(deadline)
 	for i := range in.scans {
 		k := in.sink(i)
 		if k == nil || in.scans[i] != nil && in.scans[i].p != a.p {
@@ -97,6 +98,9 @@ func (in *insight) busy() bool {
 		if s != nil && !s.complete() {
 			return true
 		}
+	}
+	if m := in.moment; m != nil && m.rp != nil && m.rp.s != nil && m.rp.hiSnap == nil && m.rp.err == nil {
+		return true
 	}
 	c := in.cmp
 	return c != nil && (!c.b.complete() || c.cmp != nil && !c.done && c.err == nil && c.cmp.Events < c.limit())

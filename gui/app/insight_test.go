@@ -2,11 +2,14 @@ package app
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/analysis"
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces/samples"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -434,5 +437,58 @@ func TestCompareLiveWorkload(t *testing.T) {
 	a.settleScans()
 	if c.cmp.Events != 2500 {
 		t.Errorf("after replaying to 2500 the curves reach %d", c.cmp.Events)
+	}
+}
+
+// TestWhatChangedFile: in a trace file, seeks load checkpoints into a
+// fresh engine, so the two moments come from a replay of their own;
+// the diff is the one a continuous replay gives.
+func TestWhatChangedFile(t *testing.T) {
+	data, err := samples.Read("multiprocess.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "multiprocess.txt")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := newTest(t, State{Source: Source{File: path}, Event: 2000})
+	if a.p.sk == nil {
+		t.Fatal("the file is not read through checkpoints")
+	}
+	a.MarkMoment()
+	a.Seek(1000)
+	a.Settle()
+	if a.changes() != nil {
+		t.Fatal("changes before the replay got there")
+	}
+	a.settleScans()
+	m := a.changes()
+	if m == nil {
+		t.Fatal("no changes once the replay is done")
+	}
+	mem := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}})
+	e0, e1 := replayTo(t, mem, 1000), replayTo(t, mem, 2000)
+	spaces := []uint64{e0.Regs().CR3, e1.Regs().CR3}
+	want := analysis.Diff(analysis.TakeSnapshot(e0, spaces, diffBudget), analysis.TakeSnapshot(e1, spaces, diffBudget))
+	if m.diff.From != 1000 || m.diff.To != 2000 {
+		t.Errorf("diff from %d to %d", m.diff.From, m.diff.To)
+	}
+	for i, c := range [][2][]analysis.EntryChange{{m.diff.Guest, want.Guest}, {m.diff.Shadow, want.Shadow}} {
+		ga, gr, gc := analysis.Count(c[0])
+		wa, wr, wc := analysis.Count(c[1])
+		if ga != wa || gr != wr || gc != wc {
+			t.Errorf("%d: changes +%d -%d ~%d, want +%d -%d ~%d", i, ga, gr, gc, wa, wr, wc)
+		}
+	}
+	if len(m.diff.Stats) != len(want.Stats) || len(m.diff.Pool) != len(want.Pool) {
+		t.Errorf("%d statistics, %d pool pages changed; want %d, %d", len(m.diff.Stats), len(m.diff.Pool), len(want.Stats), len(want.Pool))
+	}
+	// Moving the later moment on continues the same replay.
+	a.Seek(2500)
+	a.Settle()
+	a.settleScans()
+	if m := a.changes(); m == nil || m.diff.To != 2500 || m.diff.From != 2000 {
+		t.Errorf("after moving to 2500: %+v", m)
 	}
 }
