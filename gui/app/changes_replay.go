@@ -13,14 +13,14 @@ import (
 // Moving the later moment forward continues it; moving either before
 // where it got replays from the start, in slices of ticks as scans do.
 type momentReplay struct {
-	s            *scan
-	lo, hi       uint64
-	loSnap       *analysis.Snapshot
-	loState      *engine.State
-	hiSnap       *analysis.Snapshot
-	loWalked     *analysis.Snapshot // loSnap walked in hiSnap's spaces too
-	cfg          engine.Config
-	err          error
+	s        *scan
+	lo, hi   uint64
+	loSnap   *analysis.Snapshot
+	loState  *engine.State
+	hiSnap   *analysis.Snapshot
+	loWalked *analysis.Snapshot // loSnap walked in hiSnap's spaces too
+	cfg      engine.Config
+	err      error
 }
 
 // tickMoment moves a trace file's "what changed" replay towards the
