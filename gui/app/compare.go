@@ -26,6 +26,11 @@ type comparison struct {
 	spec string
 	cfg  engine.Config // B's
 	b    *scan
+	// a, for a trace file only, replays the configuration shown beside
+	// B: the player's engine restarts from a checkpoint at each seek,
+	// with its shadow tables and statistics, which would not compare
+	// with B's continuous replay.
+	a *scan
 	// The cost curves: cumulative cycles of each side every per events.
 	cmp   *analysis.Comparer
 	cst   stream
@@ -39,6 +44,9 @@ type comparison struct {
 // `explorer compare --b` takes: paging=nested, pool=64, host=…,
 // dirty-pt=on) beside the one shown; "" closes the split screen.
 func (a *App) Compare(spec string) error {
+	if c := a.ins.cmp; c != nil {
+		c.close()
+	}
 	if spec == "" {
 		a.ins.cmp = nil
 		a.dirty = true
@@ -54,6 +62,12 @@ func (a *App) Compare(spec string) error {
 	}
 	p := a.p
 	c.b.to = p.pos
+	if p.sk != nil {
+		if c.a, err = newScan(p); err != nil {
+			return err
+		}
+		c.a.to = p.pos
+	}
 	if c.cst, err = a.costStream(); err == nil {
 		c.cmp, err = analysis.NewComparer(p.cfg, "", spec, analysis.DefaultCosts, 1<<62, 0)
 	}
@@ -66,6 +80,31 @@ func (a *App) Compare(spec string) error {
 	a.ins.cmp = c
 	a.dirty = true
 	return nil
+}
+
+// engines are what the split screen shows of A and B.
+func (c *comparison) engines(p *player) [2]*engine.Shadow {
+	if c.a != nil {
+		return [2]*engine.Shadow{c.a.eng, c.b.eng}
+	}
+	return [2]*engine.Shadow{p.eng, c.b.eng}
+}
+
+// caughtUp reports whether both sides are at the player's event.
+func (c *comparison) caughtUp(p *player) bool {
+	e := c.engines(p)
+	return e[0].Events() == p.pos() && e[1].Events() == p.pos()
+}
+
+func (c *comparison) close() {
+	for _, s := range []*scan{c.a, c.b} {
+		if s != nil {
+			s.close()
+		}
+	}
+	if c.cst != nil {
+		c.cst.close()
+	}
 }
 
 // costStream opens the events for the cost curves from the first: a
@@ -93,18 +132,28 @@ func (a *App) tickCompare(deadline time.Time) {
 		}
 		return
 	}
-	if a.p.pos() < c.b.pos() {
-		b, err := newScanCfg(a.p, c.cfg)
-		if err != nil {
-			c.err = err
-			return
+	for i, s := range []**scan{&c.a, &c.b} {
+		if *s == nil {
+			continue
 		}
-		c.b.close()
-		b.to = a.p.pos
-		c.b = b
-	}
-	if !c.b.complete() && c.b.run(deadline) {
-		a.dirty = true
+		if a.p.pos() < (*s).pos() {
+			// Back: replay from the start, in slices of ticks.
+			cfg := c.cfg
+			if i == 0 {
+				cfg = a.p.cfg
+			}
+			n, err := newScanCfg(a.p, cfg)
+			if err != nil {
+				c.err = err
+				return
+			}
+			(*s).close()
+			n.to = a.p.pos
+			*s = n
+		}
+		if !(*s).complete() && (*s).run(deadline) {
+			a.dirty = true
+		}
 	}
 	if c.cmp != nil && !c.done && c.err == nil && time.Now().Before(deadline) {
 		if c.runCosts(deadline, c.limit()) {

@@ -37,7 +37,7 @@ func (a *App) drawCompare() {
 	top, curves := area.CutBottom(curveH, g)
 	cols, stats := top.CutBottom(top.H*2/5, g)
 	left, right := cols.CutLeft((cols.W-g)/2, g)
-	engs := [2]*engine.Shadow{a.p.eng, c.b.eng}
+	engs := c.engines(a.p)
 	cfgs := [2]engine.Config{a.p.cfg, c.cfg}
 	va, hasVA := a.model.SelectedVA()
 	for i, r := range []viz.Rect{left, right} {
@@ -72,7 +72,7 @@ func (a *App) drawSide(r viz.Rect, i int, eng *engine.Shadow, cfg engine.Config,
 	y += u.lineH(u.fs)
 	a.text(in.X, y, viz.FaceMono, u.small, viz.ColDim, fit(viz.FaceMono, u.small, in.W, analysis.DescribeConfig(cfg)))
 	y += lh
-	if i == 1 && eng.Events() != a.p.pos() {
+	if eng.Events() != a.p.pos() {
 		a.text(in.X, y, viz.FaceRegular, u.small, viz.Vermilion, fmt.Sprintf("catching up: event %d of %d", eng.Events(), a.p.pos()))
 	} else {
 		a.text(in.X, y, viz.FaceRegular, u.small, viz.ColDim, fmt.Sprintf("at event %d", eng.Events()))

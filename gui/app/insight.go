@@ -103,7 +103,7 @@ func (in *insight) busy() bool {
 		return true
 	}
 	c := in.cmp
-	return c != nil && (!c.b.complete() || c.cmp != nil && !c.done && c.err == nil && c.cmp.Events < c.limit())
+	return c != nil && (!c.b.complete() || c.a != nil && !c.a.complete() || c.cmp != nil && !c.done && c.err == nil && c.cmp.Events < c.limit())
 }
 
 // settleScans runs the scans to their limits: for tests and screenshots.

@@ -492,3 +492,38 @@ func TestWhatChangedFile(t *testing.T) {
 		t.Errorf("after moving to 2500: %+v", m)
 	}
 }
+
+// TestCompareFile: in a trace file both sides are continuous replays,
+// so the statistics compare (the player's engine restarts at seeks).
+func TestCompareFile(t *testing.T) {
+	data, err := samples.Read("multiprocess.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "multiprocess.txt")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := newTest(t, State{Source: Source{File: path}, Event: 3000})
+	if err := a.Compare("pool=64"); err != nil {
+		t.Fatal(err)
+	}
+	a.Seek(1200)
+	a.Settle()
+	a.settleScans()
+	c := a.ins.cmp
+	if !c.caughtUp(a.p) {
+		t.Fatalf("sides at %d and %d, the player at %d", c.engines(a.p)[0].Events(), c.engines(a.p)[1].Events(), a.p.pos())
+	}
+	mem := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}})
+	want := replayTo(t, mem, 1200).Stats().AppendValues(nil)
+	got := c.engines(a.p)[0].Stats().AppendValues(nil)
+	if len(got) != len(want) {
+		t.Fatalf("%d statistics, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("statistic %d of A: %d, a continuous replay has %d", i, got[i], want[i])
+		}
+	}
+}
