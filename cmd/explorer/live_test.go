@@ -29,7 +29,7 @@ func TestLiveAndRecordX86(t *testing.T) {
 		t.Skipf("no Unicorn library: run `make unicorn` to get one (%v)", err)
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"live", "--x86", "mmio", "--check"}, &out, &errb); code != 0 {
+	if code := run([]string{"live", "--x86", "mmio", "--check", "--max-time", "10m"}, &out, &errb); code != 0 {
 		t.Fatalf("live: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "same:") {

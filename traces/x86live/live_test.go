@@ -27,6 +27,13 @@ func needUnicorn(t testing.TB) {
 	}
 }
 
+// testMaxDuration replaces the default time limit of a run in tests: the
+// limit is for a person waiting at a terminal, while under the race
+// detector, with the checker after every event and ten runs sharing two
+// busy CPUs, a built-in guest can take much longer than 5 s. The
+// instruction limit still stops a guest that loops.
+const testMaxDuration = 10 * time.Minute
+
 // TestGuestsBothWays runs every guest with Unicorn's MMU and with the
 // engine as the MMU, shadow and nested, the invariant checker after every
 // engine event, and requires the same observations and final state, and
@@ -41,11 +48,11 @@ func TestGuestsBothWays(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ref, err := RunProgram(p, WayUnicorn, Options{})
+				ref, err := RunProgram(p, WayUnicorn, Options{MaxDuration: testMaxDuration})
 				if err != nil {
 					t.Fatalf("reference: %v", err)
 				}
-				eng, err := RunProgram(p, WayEngine, Options{Paging: paging, Check: true})
+				eng, err := RunProgram(p, WayEngine, Options{Paging: paging, Check: true, MaxDuration: testMaxDuration})
 				if err != nil {
 					t.Fatalf("engine: %v", err)
 				}

@@ -25,7 +25,7 @@ func TestModernGuest(t *testing.T) {
 	}
 	for _, paging := range []engine.Paging{engine.PagingShadow, engine.PagingNested} {
 		t.Run(paging.String(), func(t *testing.T) {
-			r, err := RunProgram(p, WayEngine, Options{Paging: paging})
+			r, err := RunProgram(p, WayEngine, Options{Paging: paging, MaxDuration: testMaxDuration})
 			if err != nil {
 				t.Fatal(err)
 			}
