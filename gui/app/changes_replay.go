@@ -27,7 +27,15 @@ type momentReplay struct {
 // moments marked and shown.
 func (a *App) tickMoment(deadline time.Time) {
 	m := a.ins.moment
-	if m == nil || m.rp == nil || m.p != a.p {
+	if m != nil && m.p != a.p {
+		// Another source or configuration: the mark is gone.
+		if m.rp != nil {
+			m.rp.close()
+		}
+		a.ins.moment = nil
+		return
+	}
+	if m == nil || m.rp == nil {
 		return
 	}
 	now := a.p.pos()
