@@ -42,20 +42,26 @@ var hotColumns = []struct {
 func (a *App) drawHotSpots() {
 	h := a.ins.hot
 	u := &a.ui
-	var r viz.Rect
+	// Over the event log beside the walk (the memory map beside the
+	// pool for pool pages); in a view without it, over the first panel
+	// tall enough for a dozen rows, the last one whatever its size.
+	hosts := []string{"log", "walk", "stats", "memory", "mappings", "hierarchy"}
 	if h.by == analysis.ByPoolPage {
-		m, ok := a.panelRect("memory")
-		if !ok {
-			return
-		}
-		r = m
 		a.ringPoolPage(h.ring)
-	} else {
-		lg, ok := a.panelRect("log")
-		if !ok {
-			return
+		hosts = []string{"memory", "hierarchy", "walk", "log"}
+	}
+	var r viz.Rect
+	ok := false
+	for _, name := range hosts {
+		if pr, found := a.panelRect(name); found {
+			r, ok = pr, true
+			if pr.H >= 16*u.lineH(u.small) {
+				break
+			}
 		}
-		r = lg
+	}
+	if !ok {
+		return
 	}
 	l := &a.list
 	l.BeginPanel("hotspots", r)

@@ -527,3 +527,22 @@ func TestCompareFile(t *testing.T) {
 		}
 	}
 }
+
+// TestHotSpotsInEveryView: the panel stays in sight whatever the view.
+func TestHotSpotsInEveryView(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "boot.txt"}})
+	a.ToggleHotSpots()
+	a.settleScans()
+	for v := range viz.ViewNames() {
+		a.SetView(viz.View(v))
+		a.dirty = true
+		l, _ := a.Frame()
+		found := false
+		for _, p := range l.Panels {
+			found = found || p.Name == "hotspots"
+		}
+		if !found || len(a.ins.hot.rects) == 0 {
+			t.Errorf("view %v: hot spots drawn %v, %d rows", viz.View(v), found, len(a.ins.hot.rects))
+		}
+	}
+}

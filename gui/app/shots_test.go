@@ -47,7 +47,9 @@ func TestAnalysisShots(t *testing.T) {
 		a.NextMatch(1)
 		a.Settle()
 		shot(t, a, "search"+suffix)
-		a.Update(Input{Chars: []rune("sgva in 0x400000..\r")})
+		a.Update(Input{Chars: []rune("s")})
+		a.prompt.text = "" // s edits the search shown: start afresh
+		a.Update(Input{Chars: []rune("op==w && gva in 0x400000..\r")})
 		shot(t, a, "search-error"+suffix)
 		a.Update(Input{Keys: []Key{KeyEscape}})
 		a.ClearSearch()
