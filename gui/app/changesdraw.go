@@ -24,13 +24,23 @@ func (a *App) drawChanges() {
 		return
 	}
 	a.highlightChanges(m)
-	r, ok := a.panelRect("stats")
-	if !ok {
-		if r, ok = a.panelRect("log"); !ok {
-			return
+	u := &a.ui
+	// Over the statistics, or where a view has none (or too small), the
+	// event log, the memory map or the walk: not over the hierarchy,
+	// whose outlines it explains.
+	var r viz.Rect
+	ok := false
+	for _, name := range []string{"stats", "log", "memory", "walk"} {
+		if pr, found := a.panelRect(name); found {
+			r, ok = pr, true
+			if pr.H >= 10*u.lineH(u.small) {
+				break
+			}
 		}
 	}
-	u := &a.ui
+	if !ok {
+		return
+	}
 	l := &a.list
 	l.BeginPanel("changes", r)
 	l.Fill(r, viz.ColPanel)
