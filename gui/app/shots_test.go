@@ -5,14 +5,16 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
-// -shots DIR writes the README's screenshots of the analysis features
-// (docs/) at 1366x768 and 1920x1080; without it the test is skipped,
-// as it checks nothing the golden frames do not.
+// -shots DIR writes screenshots of the analysis features at 1366x768
+// and 1920x1080 to look at; DOCS=../../docs writes the README's (the
+// 1366x768 ones, as TestDocsPictures does). Without either the test is
+// skipped: it checks nothing the golden frames do not.
 var shots = flag.String("shots", "", "write the analysis screenshots into this directory")
 
 func shot(t *testing.T, a *App, name string) {
@@ -21,7 +23,16 @@ func shot(t *testing.T, a *App, name string) {
 	a.dirty = true
 	l, _ := a.Frame()
 	img := viz.Rasterize(l, l.Width, l.Height)
-	f, err := os.Create(filepath.Join(*shots, name+".png"))
+	dir, docs := *shots, os.Getenv("DOCS")
+	if docs != "" {
+		// The README's pictures: analysis-NAME.png, 1366x768 only.
+		base, size, _ := strings.Cut(name, "-1")
+		if size != "366x768" {
+			return
+		}
+		dir, name = docs, "analysis-"+base
+	}
+	f, err := os.Create(filepath.Join(dir, name+".png"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +43,8 @@ func shot(t *testing.T, a *App, name string) {
 }
 
 func TestAnalysisShots(t *testing.T) {
-	if *shots == "" {
-		t.Skip("no -shots DIR")
+	if *shots == "" && os.Getenv("DOCS") == "" {
+		t.Skip("neither -shots DIR nor DOCS")
 	}
 	for _, sz := range [][2]int{{1366, 768}, {1920, 1080}} {
 		suffix := "-" + itoa(sz[0]) + "x" + itoa(sz[1])
