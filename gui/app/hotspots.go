@@ -157,12 +157,12 @@ func (a *App) ChooseHotSpot(i int) {
 		expr = "path==" + name
 	case analysis.ByLabel:
 		expr = "label==" + strconv.Quote(name)
-	case analysis.ByPoolPage:
-		h.ring = int(key)
-		a.notify(fmt.Sprintf("pool page %s is ringed in the pool panel", name))
-		return
-	case analysis.ByGuestTable:
-		a.notify("no filter names a guest table: its events are not marked (the table is " + name + ")")
+	case analysis.ByPoolPage, analysis.ByGuestTable:
+		// No filter names these: the row's own key finds its events.
+		if r.By == analysis.ByPoolPage {
+			h.ring = int(key)
+		}
+		a.setSearch(&searchBox{expr: r.By.String() + " " + name, title: "hot spot", key: &hotKey{r.By, key}})
 		return
 	}
 	f, err := analysis.Parse(expr)

@@ -546,3 +546,34 @@ func TestHotSpotsInEveryView(t *testing.T) {
 		}
 	}
 }
+
+// TestHotSpotMarksEveryKind: choosing the top row of every key kind
+// marks as many events as the row counts, guest tables and pool pages
+// (which no filter names) included.
+func TestHotSpotMarksEveryKind(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}, Event: 10})
+	a.Reconfigure(Overrides{Pool: 32}) // a pool that churns
+	a.Settle()
+	a.ToggleHotSpots()
+	for k := analysis.KeyKind(0); k < hotKinds; k++ {
+		a.SetHotBy(k)
+		a.settleScans()
+		rep := a.ins.hot.report()
+		if len(rep.Rows) == 0 {
+			t.Errorf("%v: no rows", k)
+			continue
+		}
+		a.ChooseHotSpot(0)
+		a.settleScans()
+		kept, total := a.SearchMatches()
+		want := rep.Rows[0].Events
+		if k == analysis.ByPoolPage && total <= want && 2*total >= want {
+			// A pool page's row counts its changes, one event can free
+			// and take it again: the marks are the distinct events.
+			want = total
+		}
+		if total != want || len(kept) == 0 {
+			t.Errorf("%v: row %s counts %d events, %d marked", k, rep.KeyName(rep.Rows[0].Key), rep.Rows[0].Events, total)
+		}
+	}
+}

@@ -21,12 +21,43 @@ type searchBox struct {
 	expr  string
 	title string // shown before the count: "search", or the hot spot's name
 	f     *analysis.Filter
-	s     *analysis.Search
+	// key, when f is nil: the events a hot spot row counts, by key
+	// (guest tables and pool pages, which no filter names).
+	key   *hotKey
+	s     finder
 	marks viz.Marks
 }
 
-func (b *searchBox) reset(eng engine.Engine) { b.s = analysis.NewSearch(b.f, MaxMatches, eng) }
-func (b *searchBox) add(o *engine.Outcome)   { b.s.Add(o) }
+// hotKey is a hot spot row: its key of a kind.
+type hotKey struct {
+	by  analysis.KeyKind
+	key uint64
+}
+
+// finder is what a search keeps: analysis.Search for a filter, or
+// keyFinder for a hot spot's key.
+type finder interface {
+	Add(o *engine.Outcome) bool
+	Matches() []uint64
+	Truncated() bool
+	Next(i uint64) (uint64, bool)
+	Prev(i uint64) (uint64, bool)
+	count() uint64
+}
+
+type filterFinder struct{ *analysis.Search }
+
+func (f filterFinder) count() uint64 { return f.Total }
+
+func (b *searchBox) reset(eng engine.Engine) {
+	if b.key != nil {
+		b.s = newKeyFinder(eng, *b.key)
+		return
+	}
+	b.s = filterFinder{analysis.NewSearch(b.f, MaxMatches, eng)}
+}
+
+func (b *searchBox) add(o *engine.Outcome) { b.s.Add(o) }
 
 // SetSearch searches for a filter expression and marks its matches on
 // the timeline; "" ends the search. A bad expression is an error with
@@ -62,7 +93,7 @@ func (a *App) ClearSearch() {
 // all (the scan may still be going: see the timeline's text).
 func (a *App) SearchMatches() (kept []uint64, total uint64) {
 	if b := a.ins.search; b != nil && b.s != nil {
-		return b.s.Matches(), b.s.Total
+		return b.s.Matches(), b.s.count()
 	}
 	return nil, 0
 }
@@ -112,7 +143,7 @@ func (a *App) noMatch(dir int) string {
 	case dir < 0:
 		return "no earlier match"
 	case b.s.Truncated():
-		return fmt.Sprintf("no further match kept (the first %d of %d are)", len(b.s.Matches()), b.s.Total)
+		return fmt.Sprintf("no further match kept (the first %d of %d are)", len(b.s.Matches()), b.s.count())
 	case !done:
 		return "no further match yet: the search is still going"
 	}
@@ -129,8 +160,8 @@ func (a *App) searchMarks() *viz.Marks {
 	m := &b.marks
 	m.Events, m.Scanned, m.Done = b.s.Matches(), n, done
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s %s: %d match", b.title, b.expr, b.s.Total)
-	if b.s.Total != 1 {
+	fmt.Fprintf(&sb, "%s %s: %d match", b.title, b.expr, b.s.count())
+	if b.s.count() != 1 {
 		sb.WriteString("es")
 	}
 	if b.s.Truncated() {
