@@ -17,8 +17,8 @@ import (
 type tableSpec struct {
 	kind  PoolKind
 	key   x86.GPA
-	flags uint64 // flags of the parent entry pointing at the table
-	big   bool   // a piece of a guest big page
+	flags x86.Entry // flags of the parent entry pointing at the table
+	big   bool      // a piece of a guest big page
 }
 
 // family is the shadow format family used to pick kinds.
@@ -166,22 +166,22 @@ func (s *Shadow) rootSpec() (PoolKind, x86.GPA) {
 
 // dirFlags are the flags of a shadow directory entry for a guest entry
 // (or for none: synthetic). A legacy PAE PDPT holds only P.
-func (s *Shadow) dirFlags(parentLevel int, g *x86.Step) uint64 {
+func (s *Shadow) dirFlags(parentLevel int, g *x86.Step) x86.Entry {
 	if s.shw.Levels[parentLevel].Register {
-		return uint64(x86.P)
+		return x86.Entry(x86.P)
 	}
-	f := uint64(x86.P | x86.A | x86.RW | x86.US)
+	f := x86.Entry(x86.P | x86.A | x86.RW | x86.US)
 	if g == nil || g.Register {
 		return f
 	}
 	if !g.Entry.Writable() {
-		f &^= uint64(x86.RW)
+		f &^= x86.Entry(x86.RW)
 	}
 	if !g.Entry.User() {
-		f &^= uint64(x86.US)
+		f &^= x86.Entry(x86.US)
 	}
 	if s.shw.NX && s.format.NX && g.Entry.NoExec() {
-		f |= uint64(x86.NX)
+		f |= x86.Entry(x86.NX)
 	}
 	return f
 }
@@ -229,7 +229,7 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 			// by every mapping of the same physical range and rights.
 			top := !specs[l-1].big
 			if top && big.Entry.Writable() && !big.Entry.Dirty() {
-				sp.flags = sp.flags&^uint64(x86.RW) | shwTrackDirtyPDE
+				sp.flags = sp.flags&^x86.Entry(x86.RW) | shwTrackDirtyPDE
 			}
 			continue
 		}

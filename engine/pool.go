@@ -28,7 +28,7 @@ type poolPage struct {
 	kind PoolKind
 	hpa  x86.HPA
 	key  x86.GPA // the guest address shadowed (table, big-page piece or physical base)
-	ents []uint64
+	ents []x86.Entry
 	gpas []x86.GPA
 	// stale marks directory entries whose guest entry was written since
 	// they were last checked (32-bit and PAE shadows resolve guest PDE

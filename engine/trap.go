@@ -296,11 +296,11 @@ func (s *Shadow) hostWalkTo(va x86.GVA, r *shadowResult) {
 	for l := 0; l < f.N; l++ {
 		lv := &f.Levels[l]
 		i := lv.Index(va)
-		e := x86.Entry(pg.ents[i])
+		e := pg.ents[i]
 		if l == f.N-2 {
 			r.pdIndex = int(i)
 		}
-		if !e.Present() || uint64(e)&shwMapping != 0 {
+		if !e.Present() || e&shwMapping != 0 {
 			// A hypervisor mapping is no translation for the guest.
 			r.notPres = true
 			return
