@@ -19,7 +19,7 @@ const (
 
 var errPoolFull = errors.New("shadow pool exhausted")
 
-// poolPage is one shadow table. Entries are kept as uint64 whatever the
+// poolPage is one shadow table. Entries are kept 64 bits wide whatever the
 // shadow format (32-bit tables use the low half); gpas remembers, for
 // each present PTE of a page table, which guest page it maps, so that
 // dereferencing its tracking needs no search.
