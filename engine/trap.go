@@ -84,9 +84,9 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 
 // accessHit is the hot path of every replay: an access within one page
 // that the TLB translates to host bytes. It reports false, having changed
-// nothing, for everything else; the caller then calls access. A non-canonical address cannot hit (see
-// translate), and an access within one page is canonical when its first
-// byte is.
+// nothing, for everything else; the caller then calls access. A
+// non-canonical address cannot hit (see translate), and an access within
+// one page is canonical when its first byte is.
 func (s *Shadow) accessHit(ev *Event, o *Outcome) bool {
 	size := uint64(ev.Size)
 	if ev.Kind == EvExec {
