@@ -61,6 +61,10 @@ func newAssets(build fs.FS) (*assets, error) {
 			return nil, err
 		}
 	}
+	// What the browser build reads its samples from (samples_js.go).
+	if err := a.load(samples.FS(), samples.PackName, samples.PackName); err != nil {
+		return nil, err
+	}
 	for _, name := range buildFiles {
 		if err := a.load(build, name, name); err != nil {
 			return nil, err

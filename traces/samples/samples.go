@@ -3,9 +3,9 @@
 // them without touching the file system.
 //
 // Native builds embed the text files as they are. The browser build
-// embeds samples.pack, the same files deflated into one (a quarter of
-// their size), because the WebAssembly download is what a visitor waits
-// for; TestPack keeps the pack equal to the files (`go test
+// reads samples.pack, the same files deflated into one (a quarter of
+// their size), which the page downloads beside the WebAssembly module
+// (samples_js.go); TestPack keeps the pack equal to the files (`go test
 // ./traces/samples -update` rewrites it).
 package samples
 
@@ -16,6 +16,10 @@ import (
 	"fmt"
 	"io"
 )
+
+// PackName is the file holding every sample deflated: the form the
+// browser build downloads (see samples_js.go).
+const PackName = "samples.pack"
 
 // maxPacked bounds what unpack inflates: the pack is embedded, but a
 // bound keeps a damaged one from taking the memory of a tab.

@@ -3,21 +3,36 @@
 package samples
 
 import (
-	_ "embed"
+	"fmt"
 	"io/fs"
 	"sync"
+	"syscall/js"
 )
 
-//go:embed samples.pack
-var pack []byte
-
+// The browser build does not embed the samples: the page downloads
+// PackName beside the WebAssembly module, in parallel, and hands it over
+// as the global pgmSamplesPack (a Uint8Array) before the module starts.
+// Kept out of the module, the samples (over 120 KB deflated) do not count
+// against its download budget, and a page without them still runs (the
+// picker then lists none).
 var unpacked = sync.OnceValues(func() ([]string, map[string][]byte) {
+	v := js.Global().Get("pgmSamplesPack")
+	if v.IsUndefined() || v.IsNull() || v.Get("length").Int() == 0 {
+		packErr = fmt.Errorf("the samples were not downloaded (%s)", PackName)
+		return nil, nil
+	}
+	pack := make([]byte, v.Get("length").Int())
+	js.CopyBytesToGo(pack, v)
 	names, files, err := unpack(pack)
 	if err != nil {
-		panic(err) // the pack is part of the binary and TestPack checks it
+		packErr = err
+		return nil, nil
 	}
 	return names, files
 })
+
+// packErr says why there are no samples.
+var packErr error
 
 // Names lists the sample traces, sorted.
 func Names() []string {
@@ -29,6 +44,9 @@ func Names() []string {
 func Read(name string) ([]byte, error) {
 	_, files := unpacked()
 	b, ok := files[name]
+	if !ok && packErr != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: packErr}
+	}
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}

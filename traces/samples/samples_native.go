@@ -8,7 +8,10 @@ import (
 	"sort"
 )
 
-//go:embed *.txt
+// files holds the samples and their pack (PackName), which the demo
+// server sends to the browser build.
+//
+//go:embed *.txt samples.pack
 var files embed.FS
 
 // Names lists the sample traces, sorted.
@@ -16,7 +19,9 @@ func Names() []string {
 	ents, _ := fs.ReadDir(files, ".")
 	var names []string
 	for _, e := range ents {
-		names = append(names, e.Name())
+		if e.Name() != PackName {
+			names = append(names, e.Name())
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -25,5 +30,6 @@ func Names() []string {
 // Read returns the contents of the named sample.
 func Read(name string) ([]byte, error) { return files.ReadFile(name) }
 
-// FS is the samples as a file system, for serving them.
+// FS is the samples as a file system, for serving them; it also holds
+// PackName.
 func FS() fs.FS { return files }
