@@ -1,42 +1,18 @@
+//go:build !js
+
 package analysis
 
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/workload"
 )
-
-// readTrace reads every event of a text or binary trace.
-func readTrace(t *testing.T, path string) (traces.Header, []engine.Event) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd, _, err := traces.NewReader(f, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []engine.Event
-	for {
-		ev, err := rd.Next()
-		if err != nil {
-			if strings.Contains(err.Error(), "EOF") {
-				break
-			}
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
-	return rd.Header(), evs
-}
 
 func compareEvents(t *testing.T, h traces.Header, evs []engine.Event, a, b string, m CostModel, window uint64) *Comparer {
 	t.Helper()
@@ -56,7 +32,7 @@ func compareEvents(t *testing.T, h traces.Header, evs []engine.Event, a, b strin
 // TestCompareCostByHand: the work of twoproc.txt counted by hand from
 // its outcomes (see the trace), under a cost model with round figures.
 func TestCompareCostByHand(t *testing.T) {
-	h, evs := readTrace(t, "testdata/twoproc.txt")
+	h, evs := testkit.ReadTrace(t, "testdata/twoproc.txt")
 	m := CostModel{1000, 500, 10, 2, 1}
 	c := compareEvents(t, h, evs, "paging=shadow", "paging=nested", m, 8)
 	a, b := c.Sides[0], c.Sides[1]
@@ -277,7 +253,7 @@ func TestChargeModern(t *testing.T) {
 // TestCompareMemory: a byte of guest memory that differs at the end (as
 // a dirty bit one engine forgot would) is reported, after the events.
 func TestCompareMemory(t *testing.T) {
-	h, evs := readTrace(t, "testdata/twoproc.txt")
+	h, evs := testkit.ReadTrace(t, "testdata/twoproc.txt")
 	c, err := NewComparer(h.Config, "", "paging=nested", DefaultCosts, 100, 1)
 	if err != nil {
 		t.Fatal(err)

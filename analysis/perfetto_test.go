@@ -1,3 +1,5 @@
+//go:build !js
+
 package analysis
 
 import (
@@ -9,12 +11,13 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 )
 
 // perfettoOf exports testdata/twoproc.txt and parses the file back.
 func perfettoOf(t *testing.T, filter string, every, maxInstants uint64) []map[string]any {
 	t.Helper()
-	h, evs := readTrace(t, "testdata/twoproc.txt")
+	h, evs := testkit.ReadTrace(t, "testdata/twoproc.txt")
 	sh, err := engine.NewShadow(h.Config)
 	if err != nil {
 		t.Fatal(err)

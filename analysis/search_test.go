@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 )
 
 func searchTwoProc(t *testing.T, expr string, max int) *Search {
 	t.Helper()
-	h, evs := readTrace(t, "testdata/twoproc.txt")
+	h, evs := testkit.ReadTrace(t, "testdata/twoproc.txt")
 	sh, err := engine.NewShadow(h.Config)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 )
 
 // ApplySpec puts a configuration spec over cfg (a trace header's): a
@@ -13,6 +14,16 @@ import (
 // have, paging=shadow|nested|ept, host=MODE, pool=PAGES, and
 // dirty-pt=on|off. An empty spec changes nothing.
 func ApplySpec(cfg engine.Config, spec string) (engine.Config, error) {
+	o, err := ParseSpec(spec)
+	if err != nil {
+		return cfg, err
+	}
+	return o.Apply(cfg)
+}
+
+// ParseSpec reads a configuration spec (see ApplySpec) as overrides.
+func ParseSpec(spec string) (session.Overrides, error) {
+	var o session.Overrides
 	for _, kv := range strings.Split(spec, ",") {
 		kv = strings.TrimSpace(kv)
 		if kv == "" {
@@ -20,42 +31,42 @@ func ApplySpec(cfg engine.Config, spec string) (engine.Config, error) {
 		}
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return cfg, fmt.Errorf("%q: want key=value (paging, host, pool or dirty-pt)", kv)
+			return o, fmt.Errorf("%q: want key=value (paging, host, pool or dirty-pt)", kv)
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		switch k {
 		case "paging":
 			p, err := engine.ParsePaging(v)
 			if err != nil {
-				return cfg, err
+				return o, err
 			}
-			cfg.Paging = p
+			o.Paging, o.PagingSet = p, true
 		case "host":
 			h, err := engine.ParseHostMode(v)
 			if err != nil {
-				return cfg, err
+				return o, err
 			}
-			cfg.Host = h
+			o.Host = h
 		case "pool":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < engine.MinPoolPages || n > engine.MaxPoolPages {
-				return cfg, fmt.Errorf("pool %q: want %d..%d pages", v, engine.MinPoolPages, engine.MaxPoolPages)
+				return o, fmt.Errorf("pool %q: want %d..%d pages", v, engine.MinPoolPages, engine.MaxPoolPages)
 			}
-			cfg.PoolPages = n
+			o.Pool = n
 		case "dirty-pt":
 			switch v {
 			case "on", "true", "1":
-				cfg.DirtyPT = true
+				o.DirtyPT, o.DirtySet = true, true
 			case "off", "false", "0":
-				cfg.DirtyPT = false
+				o.DirtyPT, o.DirtySet = false, true
 			default:
-				return cfg, fmt.Errorf("dirty-pt %q: want on or off", v)
+				return o, fmt.Errorf("dirty-pt %q: want on or off", v)
 			}
 		default:
-			return cfg, fmt.Errorf("unknown key %q (want paging, host, pool or dirty-pt)", k)
+			return o, fmt.Errorf("unknown key %q (want paging, host, pool or dirty-pt)", k)
 		}
 	}
-	return cfg, nil
+	return o, nil
 }
 
 // DescribeConfig is a configuration in the spec's own terms.

@@ -4,10 +4,8 @@ package e2e
 
 import (
 	"bytes"
-	"errors"
 	"image"
 	"image/png"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +19,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/gui/app"
 	"github.com/pgm-explorer/pgm-explorer/gui/x86guest"
-	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -123,22 +121,8 @@ func TestDesktopX86(t *testing.T) {
 // readList reads a trace into the list of events the window holds.
 func readList(t *testing.T, path string) *app.EventList {
 	t.Helper()
-	f, err := traces.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	l := &app.EventList{Name: "x86-multiproc", Title: x86guest.Title("multiproc"), Header: f.Header()}
-	for {
-		ev, err := f.Next()
-		if errors.Is(err, io.EOF) {
-			return l
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.Events = append(l.Events, ev)
-	}
+	h, evs := testkit.ReadTrace(t, path)
+	return &app.EventList{Name: "x86-multiproc", Title: x86guest.Title("multiproc"), Header: h, Events: evs}
 }
 
 func decode(t *testing.T, data []byte) image.Image {

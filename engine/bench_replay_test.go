@@ -4,9 +4,9 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit/rguest"
 )
 
 // replayRate applies every event to a fresh engine per iteration and

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit/rguest"
 )
 
 // The differential tests with the modern features: random guests that

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit/rguest"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 

@@ -37,7 +37,8 @@ func NewReference(cfg Config) (*Reference, error) {
 
 // Apply performs one event.
 func (r *Reference) Apply(ev Event) (Outcome, error) {
-	o := Outcome{Index: r.next, Event: ev, OK: true, AS: r.regs.CR3}
+	var o Outcome
+	r.startOutcome(&o, &ev)
 	err := r.begin(ev)
 	if err != nil {
 		return o, err

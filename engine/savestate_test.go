@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit/rguest"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 

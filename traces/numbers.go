@@ -70,6 +70,11 @@ var sizeUnits = [...]struct {
 	shift  uint
 }{{'K', 10}, {'M', 20}, {'G', 30}}
 
+// ParseSize reads a byte count as the text form writes range sizes:
+// decimal or 0x hexadecimal, optionally followed by K, M or G (powers of
+// 1024), e.g. 256M. The command-line flags that take sizes use it too.
+func ParseSize(s string) (uint64, error) { return parseSize([]byte(s)) }
+
 // parseSize reads a byte count: a number, optionally followed by K, M or
 // G (powers of 1024).
 func parseSize(b []byte) (uint64, error) {

@@ -1,16 +1,12 @@
 package viz
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"strconv"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
-	"github.com/pgm-explorer/pgm-explorer/traces"
-	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 )
 
 // scenario is a sample trace replayed to a moment.
@@ -32,15 +28,8 @@ type scenario struct {
 // replay builds the model of a scenario.
 func replay(t testing.TB, sc scenario) *Model {
 	t.Helper()
-	data, err := samples.Read(sc.sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, _, err := traces.NewReader(bytes.NewReader(data), sc.sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := rd.Header().Config
+	hdr, evs := testkit.Sample(t, sc.sample)
+	cfg := hdr.Config
 	cfg.Paging = sc.paging
 	if sc.host != engine.HostInvalid {
 		cfg.Host = sc.host
@@ -52,10 +41,7 @@ func replay(t testing.TB, sc scenario) *Model {
 		}
 		cfg.Host = h
 	}
-	eng, err := engine.NewShadow(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := testkit.Shadow(t, cfg)
 	stop, isIndex := uint64(0), false
 	if n, err := strconv.ParseUint(sc.at, 0, 64); err == nil {
 		stop, isIndex = n, true
@@ -63,21 +49,11 @@ func replay(t testing.TB, sc scenario) *Model {
 	m := &Model{Engine: eng, Recent: NewRecent(64), Timeline: NewTimeline(256), View: sc.view,
 		History: NewStatsHistory(1024), Counter: sc.counter,
 		VA: x86.GVA(sc.va), HasVA: sc.hasVA, Width: sc.w, Height: sc.h, Title: sc.sample}
-	for n := uint64(0); ; n++ {
-		if isIndex && n == stop {
+	for n, ev := range evs {
+		if isIndex && uint64(n) == stop {
 			break
 		}
-		ev, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := eng.Apply(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := testkit.Replay(t, eng, evs[n:n+1])[0]
 		m.Recent.Add(o)
 		m.Timeline.Add(&o)
 		m.Timeline.SampleStats(eng)

@@ -1,47 +1,23 @@
 package viz
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
-	"github.com/pgm-explorer/pgm-explorer/traces"
-	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 )
 
 // replaySample applies a sample trace event by event, calling fn after
 // each with the engine and the outcome.
 func replaySample(t *testing.T, name string, fn func(e *engine.Shadow, o *engine.Outcome)) {
 	t.Helper()
-	data, err := samples.Read(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, _, err := traces.NewReader(bytes.NewReader(data), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.NewShadow(rd.Header().Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		ev, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := e.Apply(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
+	hdr, evs := testkit.Sample(t, name)
+	e := testkit.Shadow(t, hdr.Config)
+	for i := range evs {
+		o := testkit.Replay(t, e, evs[i:i+1])[0]
 		fn(e, &o)
 	}
 }

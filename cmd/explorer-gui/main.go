@@ -7,11 +7,14 @@
 //
 //	explorer-gui [flags] [TRACE]
 //	explorer-gui --x86 PROGRAM [--paging shadow|nested] [--unicorn PATH] [flags]
-//	explorer-gui --attach 127.0.0.1:PORT [--stops N] [--period D] [flags]
+//	explorer-gui --attach 127.0.0.1:PORT [--period D] [--save TRACE] [flags]
 //
 // With no source it opens the guided tour of the paging modes. With
 // --x86 it runs a real x86 guest in Unicorn with the engine as its MMU
-// (package x86guest) and steps through what it did.
+// (package x86guest) and steps through what it did. With --attach it
+// follows a running QEMU guest while the window is open, playing its
+// stops as they arrive; closing the window or Ctrl-C lets the guest run
+// on and leaves the trace saved.
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -75,10 +79,12 @@ func run(args []string, stderr io.Writer) int {
 		tour     = fs.String("tour", "", "the tour's explanation panel: on or off (default: on for modes-tour)")
 		location = fs.String("state", "", "open the state of a browser link (the part after '#')")
 		exitFor  = fs.Duration("for", 0, "exit after this long, printing the frames drawn per second (benchmarks)")
-		attach   = fs.String("attach", "", "follow a running QEMU guest through its gdbstub at `ADDR` (127.0.0.1:PORT) for --stops stops before the window opens")
-		stops    = fs.Int("stops", 10, "with --attach: how many stops to record")
+		attach   = fs.String("attach", "", "follow a running QEMU guest through its gdbstub at `ADDR` (127.0.0.1:PORT) while the window is open")
+		stops    = fs.Int("stops", 0, "with --attach: stop following after this many stops (0: while the window is open)")
 		period   = fs.Duration("period", 200*time.Millisecond, "with --attach: how long the guest runs between two stops")
 		remote   = fs.Bool("allow-remote", false, "with --attach: allow a stub that is not on this machine")
+		save     = fs.String("save", "", "with --attach: the trace `FILE` to keep, rewritten after every stop (default: a new attach-DATE-TIME.pgmt here)")
+		ram      = fs.String("ram", "", "with --attach: the guest's RAM `SIZE` from address 0 (default 4G, or up to its highest table page)")
 	)
 	fs.Var(ps, "param", "a workload parameter `NAME=VALUE` (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -112,14 +118,25 @@ func run(args []string, stderr io.Writer) int {
 	case *wl != "":
 		st.Source = app.Source{Workload: *wl, Seed: *seed, Params: ps}
 	case *attach != "":
-		if *stops < 1 || *period <= 0 {
-			return fail(2, "--stops must be at least 1 and --period positive")
+		if *stops < 0 || *period <= 0 {
+			return fail(2, "--stops must not be negative and --period must be positive")
 		}
-		src, err := attachSource(*attach, *remote, *stops, *period)
+		o := attachOptions{addr: *attach, allowRemote: *remote, stops: *stops, period: *period, save: *save}
+		if *ram != "" {
+			if o.ram, err = parseRAM(*ram); err != nil {
+				return fail(2, "--ram %v", err)
+			}
+		}
+		l, src, err := startAttach(o, stderr)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
+		defer l.stop()
 		st.Source = src
+		if *speed == 0 {
+			*speed = math.Inf(1) // follow: each stop's events as soon as they arrive
+		}
+		*play = true
 	case *x86prog != "":
 		// The guest runs to its end here, before the window opens (the
 		// built-in ones take milliseconds); the window then steps

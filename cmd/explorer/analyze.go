@@ -69,15 +69,12 @@ func analyze(path string, o analyzeOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tf, err := openTrace(path, "analyze", stderr)
+	tf, err := openTrace(path, "analyze", &o.replay, stderr)
 	if err != nil {
 		return err
 	}
 	defer tf.Close()
-	sh, err := shadowFor(tf.Header(), o.replay)
-	if err != nil {
-		return err
-	}
+	sh := tf.shadow()
 	var flt *analysis.Filter
 	if where != nil {
 		flt = where.f
@@ -85,7 +82,7 @@ func analyze(path string, o analyzeOptions, stdout, stderr io.Writer) error {
 	an := analysis.NewAnalyzer(sh, by, flt, o.maxKeys)
 	stopped := false
 	for {
-		ev, err := tf.next()
+		_, err := tf.next()
 		if isEOF(err) {
 			break
 		}
@@ -96,7 +93,7 @@ func analyze(path string, o analyzeOptions, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		oc, err := tf.apply(sh, ev)
+		oc, err := tf.apply()
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu/gdb"
 )
@@ -86,18 +87,9 @@ func attach(ctx context.Context, o attachOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Let the guest go: QEMU's detach removes the breakpoints and
-		// resumes; a guest that is running already only needs stopping
-		// first so that the breakpoints come out.
-		if _, err := c.Interrupt(5 * time.Second); err == nil {
-			c.Detach()
-		} else {
-			c.Close()
-		}
-	}()
 	for _, b := range o.breaks {
 		if err := c.SetBreakpoint(b); err != nil {
+			c.Close()
 			return err
 		}
 	}
@@ -106,50 +98,37 @@ func attach(ctx context.Context, o attachOptions, stdout, stderr io.Writer) erro
 		fo.Ranges = []phys.RangeSpec{{Type: phys.TypeRAM, Size: o.ram, Name: "ram"}}
 	}
 	t0 := time.Now()
-	f, err := qemu.Follow(c.Target(), fo)
+	live, err := gdb.Attach(c, gdb.LiveOptions{FollowOptions: fo, Stops: o.stops,
+		Save: func(h traces.Header, events []engine.Event) error { return writeEvents(o.out, stdout, h, events) },
+		OnStop: func(why string, in gdb.LiveInfo) {
+			fmt.Fprintf(stderr, "stop %d (%s): %d CR3 switches, %d entries changed so far\n", in.Stops, why, in.Switches, in.Changed)
+		}})
 	if err != nil {
-		return err
-	}
-	save := func() error {
-		h, events := f.Trace()
-		return writeEvents(o.out, stdout, h, events)
-	}
-	if err := save(); err != nil {
+		c.Close()
 		return err
 	}
 	fmt.Fprintf(stderr, "%s: snapshot in %v\n", o.addr, time.Since(t0).Round(time.Millisecond))
-	for o.stops == 0 || f.Stops < o.stops {
-		if ctx.Err() != nil {
-			break
-		}
-		why, err := f.Step()
-		if err != nil {
-			if serr := save(); serr != nil {
-				return errors.Join(err, serr)
-			}
-			return fmt.Errorf("%w (the trace up to stop %d is saved in %s)", err, f.Stops, o.out)
-		}
-		if err := save(); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "stop %d (%s): %d CR3 switches, %d entries changed so far\n", f.Stops, why, f.Switches, f.Changed)
+	select {
+	case <-ctx.Done():
+	case <-live.Done():
 	}
-	_, events := f.Trace()
-	fmt.Fprintf(stderr, "%s: %d events, %d stops, %d CR3 switches; the guest runs on\n", o.out, len(events), f.Stops, f.Switches)
+	// Stop lets the guest go (QEMU's detach removes the breakpoints and
+	// resumes) and saves the trace once more.
+	err = live.Stop()
+	in := live.Info()
+	if err != nil {
+		return fmt.Errorf("%w (the trace up to stop %d is saved in %s)", err, in.Stops, o.out)
+	}
+	fmt.Fprintf(stderr, "%s: %d events, %d stops, %d CR3 switches; the guest runs on\n", o.out, in.Events, in.Stops, in.Switches)
 	return nil
 }
 
-// parseRAMSize reads 256M, 1G, 4096 (powers of 1024).
+// parseRAMSize reads 256M, 1G, 4096 (powers of 1024) as the trace text
+// writes sizes, below 4 PiB.
 func parseRAMSize(s string) (uint64, error) {
-	mult := uint64(1)
-	for suffix, m := range map[string]uint64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30} {
-		if strings.HasSuffix(s, suffix) {
-			mult, s = m, strings.TrimSuffix(s, suffix)
-		}
+	v, err := traces.ParseSize(s)
+	if err == nil && v > 1<<52 {
+		err = fmt.Errorf("size %s is too large", s)
 	}
-	v, err := strconv.ParseUint(s, 0, 64)
-	if err != nil || v > (1<<52)/mult {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return v * mult, nil
+	return v, err
 }

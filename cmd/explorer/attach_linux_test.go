@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu/vm"
 )
 
@@ -70,21 +70,13 @@ func TestAttachCommandLinux(t *testing.T) {
 			t.Fatalf("attach %v: exit %d\n%s", tc.args, code, stderr)
 		}
 		running()
-		f, err := traces.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, events := testkit.ReadTrace(t, out)
 		var stops []string
-		for {
-			e, err := f.Next()
-			if err != nil {
-				break
-			}
+		for _, e := range events {
 			if strings.HasPrefix(e.Text, "stop ") {
 				stops = append(stops, e.Text)
 			}
 		}
-		f.Close()
 		if len(stops) != tc.stops || !strings.Contains(stops[len(stops)-1], "("+tc.why+")") {
 			t.Errorf("attach %v: stops %q", tc.args, stops)
 		}

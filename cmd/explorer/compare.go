@@ -82,7 +82,7 @@ func compare(path string, o compareOptions, stdout, stderr io.Writer) error {
 			return &exitError{2, err}
 		}
 	}
-	tf, err := openTrace(path, "compare", stderr)
+	tf, err := openTrace(path, "compare", nil, stderr)
 	if err != nil {
 		return err
 	}
@@ -107,9 +107,9 @@ func compare(path string, o compareOptions, stdout, stderr io.Writer) error {
 		}
 		if err := cmp.Apply(ev); err != nil {
 			if !errors.Is(err, analysis.ErrDiverged) {
-				return fmt.Errorf("%s: %w", tf.rd.Position(), err)
+				return fmt.Errorf("%s: %w", tf.src.Position(), err)
 			}
-			runErr = fmt.Errorf("%s: %w", tf.rd.Position(), err)
+			runErr = fmt.Errorf("%s: %w", tf.src.Position(), err)
 			break
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
@@ -238,7 +239,7 @@ func TestConvertInterruptedPartial(t *testing.T) {
 			}
 			continue
 		}
-		if h, evs := readTrace(t, out); len(evs) != 0 || len(h.Config.Ranges) == 0 {
+		if h, evs := testkit.ReadTrace(t, out); len(evs) != 0 || len(h.Config.Ranges) == 0 {
 			t.Errorf("--partial: %d events, header %+v; want a complete trace of none", len(evs), h)
 		}
 	}

@@ -100,15 +100,12 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 			return usageErrorf("--to %d is before --from %d", to.index, from.index)
 		}
 	}
-	tf, err := openTrace(path, "diff", stderr)
+	tf, err := openTrace(path, "diff", &o.replay, stderr)
 	if err != nil {
 		return err
 	}
 	defer tf.Close()
-	sh, err := shadowFor(tf.Header(), o.replay)
-	if err != nil {
-		return err
-	}
+	sh := tf.shadow()
 	spaces := analysis.NewSpaces(o.maxSpaces)
 	spaces.Only = only
 	spaces.Note(sh)
@@ -136,7 +133,7 @@ func diff(path string, o diffOptions, stdout, stderr io.Writer) error {
 		if snapA != nil && !toEnd && to.reached(n, ev) && (to.label || n >= from.index) && !(to.label && from.label && n == snapA.At && to.text == from.text) {
 			break
 		}
-		oc, err := tf.apply(sh, ev)
+		oc, err := tf.apply()
 		if err != nil {
 			return err
 		}

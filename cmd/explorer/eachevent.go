@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 )
 
 // The analysis commands (analyze, compare, diff, export) read a trace
@@ -25,10 +25,11 @@ func overrideFlags(fs *flag.FlagSet, o *replayOptions) {
 	fs.IntVar(&o.pool, "pool", 0, fmt.Sprintf("shadow page pool size in pages (%d..%d), overriding the trace header", engine.MinPoolPages, engine.MaxPoolPages))
 }
 
-// traceFile is an open trace.
+// traceFile is an open trace, replayed through a session (s) or, for
+// commands that run engines of their own, only read (src).
 type traceFile struct {
-	f     *os.File
-	rd    traces.Reader
+	src   session.Source
+	s     *session.Session // nil: read only
 	path  string
 	prog  *progress
 	count uint64 // events read so far
@@ -53,35 +54,43 @@ func interrupted(n uint64, what string) error {
 	return &exitError{130, fmt.Errorf("interrupted after %d events; %s", n, what)}
 }
 
-func openTrace(path, what string, stderr io.Writer) (*traceFile, error) {
-	f, err := os.Open(path)
+// openTrace opens the trace at path; with o, replayed through the shadow
+// engine with o's overrides, else only to be read.
+func openTrace(path, what string, o *replayOptions, stderr io.Writer) (*traceFile, error) {
+	src, err := session.File(path)
 	if err != nil {
 		return nil, err
 	}
-	rd, _, err := traces.NewReader(f, path)
-	if err != nil {
-		f.Close()
-		return nil, err
+	t := &traceFile{src: src, path: path}
+	if o != nil {
+		ro := *o
+		ro.engine = "shadow"
+		if t.s, err = openSession(src, ro); err != nil {
+			return nil, err
+		}
 	}
 	total := uint64(0)
-	if br, ok := rd.(*traces.BinaryReader); ok {
-		total, _ = br.EventCount()
+	if f, ok := src.(interface{ EventCount() (uint64, bool) }); ok {
+		total, _ = f.EventCount()
 	}
-	ctx, stop := interruptContext()
-	return &traceFile{f: f, rd: rd, path: path, prog: newProgress(stderr, what+" "+filepath.Base(path), "events", total),
-		ctx: ctx, stop: stop}, nil
+	t.ctx, t.stop = interruptContext()
+	t.prog = newProgress(stderr, what+" "+filepath.Base(path), "events", total)
+	return t, nil
 }
 
 func (t *traceFile) Close() error {
 	t.stop()
 	t.prog.Done()
-	return t.f.Close()
+	return t.src.Close()
 }
 
-func (t *traceFile) Header() traces.Header { return t.rd.Header() }
+func (t *traceFile) Header() traces.Header { return t.src.Header() }
 
-// next reads the next event; io.EOF at the end, errInterrupted after
-// Ctrl-C.
+// shadow is the engine of a replayed trace.
+func (t *traceFile) shadow() *engine.Shadow { return t.s.Shadow() }
+
+// next reads the next event (for a replayed trace, without applying it:
+// apply does); io.EOF at the end, errInterrupted after Ctrl-C.
 func (t *traceFile) next() (engine.Event, error) {
 	if testHookNext != nil {
 		testHookNext(t.count)
@@ -89,7 +98,13 @@ func (t *traceFile) next() (engine.Event, error) {
 	if t.count%256 == 0 && t.ctx.Err() != nil {
 		return engine.Event{}, errInterrupted
 	}
-	ev, err := t.rd.Next()
+	var ev engine.Event
+	var err error
+	if t.s != nil {
+		ev, err = t.s.Peek()
+	} else {
+		ev, err = t.src.Next(nil)
+	}
 	if err == nil {
 		t.count++
 		t.prog.Add(1)
@@ -97,32 +112,12 @@ func (t *traceFile) next() (engine.Event, error) {
 	return ev, err
 }
 
-// apply applies ev to eng, naming the trace position on error as
-// replay does.
-func (t *traceFile) apply(eng engine.Engine, ev engine.Event) (engine.Outcome, error) {
-	oc, err := eng.Apply(ev)
-	if err != nil {
-		text := string(traces.AppendEvent(nil, ev))
-		if strings.HasPrefix(err.Error(), text) {
-			return oc, fmt.Errorf("%s: %w", t.rd.Position(), err)
-		}
-		return oc, fmt.Errorf("%s: %s: %w", t.rd.Position(), text, err)
-	}
-	return oc, nil
-}
+// apply applies the event next returned, naming the trace position on
+// error as replay does.
+func (t *traceFile) apply() (engine.Outcome, error) { return t.s.Step() }
 
 // isEOF reports the end of the events.
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
-
-// shadowFor builds the shadow engine for the trace's header with the
-// overrides of o.
-func shadowFor(h traces.Header, o replayOptions) (*engine.Shadow, error) {
-	cfg, err := applyOverrides(h.Config, o)
-	if err != nil {
-		return nil, err
-	}
-	return engine.NewShadow(cfg)
-}
 
 // permute lets the analysis commands take their flags after the FILE as
 // well as before it (`explorer analyze FILE --by va`, as the README

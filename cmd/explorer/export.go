@@ -56,15 +56,12 @@ func export(path string, o exportOptions, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
-	tf, err := openTrace(path, "export", stderr)
+	tf, err := openTrace(path, "export", &o.replay, stderr)
 	if err != nil {
 		return err
 	}
 	defer tf.Close()
-	sh, err := shadowFor(tf.Header(), o.replay)
-	if err != nil {
-		return err
-	}
+	sh := tf.shadow()
 	out, err := createOutput(o.out, stdout, path)
 	if err != nil {
 		return err
@@ -80,7 +77,7 @@ func export(path string, o exportOptions, stdout, stderr io.Writer) (err error) 
 		p.Filter = where.f
 	}
 	for {
-		ev, err := tf.next()
+		_, err := tf.next()
 		if isEOF(err) {
 			break
 		}
@@ -90,7 +87,7 @@ func export(path string, o exportOptions, stdout, stderr io.Writer) (err error) 
 		if err != nil {
 			return err
 		}
-		oc, err := tf.apply(sh, ev)
+		oc, err := tf.apply()
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 )
 
 func init() {
@@ -69,24 +70,20 @@ func infoAt(path, at string, o replayOptions, cmd string, args []string, w io.Wr
 			stop, isIndex = n, true
 		}
 	}
-	f, err := traces.Open(path)
+	src, err := session.File(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	cfg, err := applyOverrides(f.Header().Config, o)
+	s, err := openSession(src, o)
 	if err != nil {
 		return err
 	}
-	eng, err := engine.NewShadow(cfg)
-	if err != nil {
-		return err
-	}
+	defer s.Close()
 	for n := uint64(0); ; n++ {
 		if isIndex && n == stop {
 			break
 		}
-		ev, err := f.Next()
+		ev, err := s.Peek()
 		if errors.Is(err, io.EOF) {
 			if at != "" {
 				if isIndex {
@@ -102,12 +99,12 @@ func infoAt(path, at string, o replayOptions, cmd string, args []string, w io.Wr
 		if !isIndex && at != "" && ev.Kind == engine.EvLabel && ev.Text == at {
 			break
 		}
-		if _, err := eng.Apply(ev); err != nil {
-			return fmt.Errorf("%s: %w", f.Position(), err)
+		if _, err := s.Step(); err != nil {
+			return err
 		}
 	}
-	fmt.Fprintf(w, "# %s at event %d\n", path, eng.Events())
-	return eng.Info(w, cmd, args...)
+	fmt.Fprintf(w, "# %s at event %d\n", path, s.Pos())
+	return s.Shadow().Info(w, cmd, args...)
 }
 
 // traceLabel is a label event and where it is.

@@ -2,15 +2,14 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
-	"github.com/pgm-explorer/pgm-explorer/traces/x86live/unicorn"
 )
 
 func TestLiveUsage(t *testing.T) {
@@ -25,11 +24,9 @@ func TestLiveUsage(t *testing.T) {
 }
 
 func TestLiveAndRecordX86(t *testing.T) {
-	if err := x86live.Available(""); errors.Is(err, unicorn.ErrNotFound) {
-		t.Skipf("no Unicorn library: run `make unicorn` to get one (%v)", err)
-	}
+	testkit.NeedUnicorn(t)
 	var out, errb bytes.Buffer
-	if code := run([]string{"live", "--x86", "mmio", "--check", "--max-time", "10m"}, &out, &errb); code != 0 {
+	if code := run([]string{"live", "--x86", "mmio", "--check", "--check-every", "5", "--max-time", "10m"}, &out, &errb); code != 0 {
 		t.Fatalf("live: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "same:") {
@@ -49,9 +46,7 @@ func TestLiveAndRecordX86(t *testing.T) {
 // seconds, with a message that says why and how to change the limits;
 // --max-instructions sets the limit.
 func TestLiveRunaway(t *testing.T) {
-	if err := x86live.Available(""); errors.Is(err, unicorn.ErrNotFound) {
-		t.Skipf("no Unicorn library: run `make unicorn` to get one (%v)", err)
-	}
+	testkit.NeedUnicorn(t)
 	loop := filepath.Join(t.TempDir(), "loop.bin")
 	if err := os.WriteFile(loop, []byte{0xeb, 0xfe}, 0o644); err != nil { // jmp $
 		t.Fatal(err)

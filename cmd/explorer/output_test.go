@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
@@ -289,7 +290,7 @@ func TestWriteReplacesOut(t *testing.T) {
 			if err != nil || st.Mode().Perm() != 0o600 {
 				t.Errorf("OUT after: %v, %v; want mode 0600 kept", st, err)
 			}
-			if _, got := readTrace(t, out); !reflect.DeepEqual(got, wantEvs) {
+			if _, got := testkit.ReadTrace(t, out); !reflect.DeepEqual(got, wantEvs) {
 				t.Errorf("OUT does not hold the trace")
 			}
 			if k.name == "symlink" {

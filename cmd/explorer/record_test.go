@@ -12,30 +12,10 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/workload"
 )
-
-// readTrace reads a whole trace file of either form.
-func readTrace(t *testing.T, path string) (traces.Header, []engine.Event) {
-	t.Helper()
-	f, err := traces.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var evs []engine.Event
-	for {
-		ev, err := f.Next()
-		if errors.Is(err, io.EOF) {
-			return f.Header(), evs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
-}
 
 // TestRecordSamples: explorer record writes, byte for byte, the sample
 // traces committed under traces/samples (whose own test keeps them in
@@ -117,8 +97,8 @@ func TestRecordBinary(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", out, code, stderr)
 		}
 	}
-	ht, et := readTrace(t, txt)
-	hb, eb := readTrace(t, bin)
+	ht, et := testkit.ReadTrace(t, txt)
+	hb, eb := testkit.ReadTrace(t, bin)
 	if !slices.Equal(et, eb) || len(et) == 0 {
 		t.Errorf("binary recording has %d events, text %d, or they differ", len(eb), len(et))
 	}
@@ -148,12 +128,24 @@ func TestRecordDeterministic(t *testing.T) {
 	}
 }
 
-// TestRecordCheck: --check runs the invariant checker on every event.
+// TestRecordCheck: --check runs the invariant checker on every event,
+// incrementally by default and fully after each with --check-every 1; a
+// --check-every below 1 is a usage error.
 func TestRecordCheck(t *testing.T) {
+	for _, every := range []string{"10000", "7", "1"} {
+		out := filepath.Join(t.TempDir(), "tour.txt")
+		code, stdout, stderr := explorer(t, "record", "--workload", "modes-tour", "--check", "--check-every", every, "-o", out)
+		if code != 0 || stderr != "" || !strings.Contains(stdout, "events of modes-tour") {
+			t.Fatalf("--check-every %s: exit %d, stdout %q, stderr %q", every, code, stdout, stderr)
+		}
+	}
 	out := filepath.Join(t.TempDir(), "tour.txt")
-	code, stdout, stderr := explorer(t, "record", "--workload", "modes-tour", "--check", "-o", out)
-	if code != 0 || stderr != "" || !strings.Contains(stdout, "events of modes-tour") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	code, _, stderr := explorer(t, "record", "--workload", "modes-tour", "--check", "--check-every", "0", "-o", out)
+	if code != 2 || !strings.Contains(stderr, "--check-every 0") {
+		t.Fatalf("--check-every 0: exit %d, stderr %q; want a usage error", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a usage error wrote the trace")
 	}
 }
 
@@ -221,7 +213,7 @@ func TestRecordInterrupted(t *testing.T) {
 			if !errors.As(err, &ee) || ee.code != 130 || !strings.Contains(err.Error(), "interrupted") {
 				t.Fatalf("record: %v; want exit status 130 and a message", err)
 			}
-			_, evs := readTrace(t, out)
+			_, evs := testkit.ReadTrace(t, out)
 			if len(evs) < 1000 || len(evs) > 1100 || !strings.Contains(err.Error(), "first "+itoa(len(evs))+" events") {
 				t.Errorf("%d events in the trace; error %q", len(evs), err)
 			}
@@ -237,7 +229,7 @@ func TestRecordInterrupted(t *testing.T) {
 		if !errors.As(err, &ee) || ee.code != 130 {
 			t.Fatalf("record: %v; want exit status 130", err)
 		}
-		if h, evs := readTrace(t, out); len(evs) != 0 || h.Meta["workload"] != "boot" {
+		if h, evs := testkit.ReadTrace(t, out); len(evs) != 0 || h.Meta["workload"] != "boot" {
 			t.Errorf("%d events, meta %v: want a header and no event", len(evs), h.Meta)
 		}
 	})

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
-	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -145,25 +145,22 @@ func render(ctx context.Context, path string, o renderOptions, stdout io.Writer)
 	if err := notAnInput(o.out, []string{path}); err != nil {
 		return err
 	}
-	f, err := traces.Open(path)
+	src, err := session.File(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	cfg, err := applyOverrides(f.Header().Config, o.replayOptions)
+	s, err := openSession(src, o.replayOptions)
 	if err != nil {
 		return err
 	}
-	eng, err := engine.NewShadow(cfg)
-	if err != nil {
-		return err
-	}
+	defer s.Close()
+	eng := s.Shadow()
 	m := &viz.Model{Engine: eng, Recent: viz.NewRecent(256), Timeline: viz.NewTimeline(512),
 		History: viz.NewStatsHistory(viz.RateWindow), View: view, Width: w, Height: h, Title: filepath.Base(path)}
-	apply := func(ev engine.Event) error {
-		oc, err := eng.Apply(ev)
+	apply := func() error {
+		oc, err := s.Step()
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.Position(), err)
+			return err
 		}
 		m.Recent.Add(oc)
 		m.Timeline.Add(&oc)
@@ -178,7 +175,7 @@ func render(ctx context.Context, path string, o renderOptions, stdout io.Writer)
 		if n%1024 == 0 && ctx.Err() != nil {
 			return &exitError{130, fmt.Errorf("interrupted after %d events; %s not written", n, o.out)}
 		}
-		ev, err := f.Next()
+		ev, err := s.Peek()
 		if errors.Is(err, io.EOF) {
 			if o.at != "" {
 				if isIndex {
@@ -191,7 +188,7 @@ func render(ctx context.Context, path string, o renderOptions, stdout io.Writer)
 		if err != nil {
 			return err
 		}
-		if err := apply(ev); err != nil {
+		if err := apply(); err != nil {
 			return err
 		}
 		if !isIndex && o.at != "" && ev.Kind == engine.EvLabel && ev.Text == o.at {

@@ -7,16 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 )
 
 func init() {
@@ -74,39 +73,49 @@ func replayInterruptible(path string, o replayOptions, stdout, stderr io.Writer)
 	return replay(ctx, path, o, stdout, stderr)
 }
 
-func newEngine(kind string, cfg engine.Config) (engine.Engine, error) {
-	switch kind {
-	case "ref":
-		return engine.NewReference(cfg)
-	case "shadow":
-		return engine.NewShadow(cfg)
-	}
-	return nil, usageErrorf("unknown engine %q (want shadow or ref)", kind)
-}
-
-// applyOverrides puts the command-line choices over the trace header's.
-func applyOverrides(cfg engine.Config, o replayOptions) (engine.Config, error) {
+// overrides are the command line's choices over the trace header's.
+func (o replayOptions) overrides() (session.Overrides, error) {
+	ov := session.Overrides{Pool: o.pool, SnapshotLimit: uint64(o.snapMem)}
 	if o.host != "" {
 		h, err := engine.ParseHostMode(o.host)
 		if err != nil {
-			return cfg, &exitError{2, err}
+			return ov, &exitError{2, err}
 		}
-		cfg.Host = h
+		ov.Host = h
 	}
 	if o.paging != "" {
 		p, err := engine.ParsePaging(o.paging)
 		if err != nil {
-			return cfg, &exitError{2, err}
+			return ov, &exitError{2, err}
 		}
-		cfg.Paging = p
+		ov.Paging, ov.PagingSet = p, true
 	}
-	if o.pool != 0 {
-		if o.pool < engine.MinPoolPages || o.pool > engine.MaxPoolPages {
-			return cfg, usageErrorf("--pool %d outside %d..%d", o.pool, engine.MinPoolPages, engine.MaxPoolPages)
+	return ov, nil
+}
+
+// openSession replays src through the engine --engine names (shadow
+// when not given), with the overrides of o. On error src is closed.
+func openSession(src session.Source, o replayOptions) (*session.Session, error) {
+	kind := session.Shadow
+	if o.engine != "" {
+		k, err := session.ParseKind(o.engine)
+		if err != nil {
+			src.Close()
+			return nil, &exitError{2, err}
 		}
-		cfg.PoolPages = o.pool
+		kind = k
 	}
-	return cfg, nil
+	ov, err := o.overrides()
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	s, err := session.Open(src, session.Options{Overrides: ov, Engine: kind})
+	var pe *session.PoolError
+	if errors.As(err, &pe) {
+		return nil, usageErrorf("--pool %d outside %d..%d", pe.Pages, engine.MinPoolPages, engine.MaxPoolPages)
+	}
+	return s, err
 }
 
 // checker is an engine that can verify its own invariants, all of them
@@ -146,18 +155,12 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	cfg, err := applyOverrides(rd.Header().Config, o)
+	ss, err := openSession(session.FromReader(rd), o)
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(o.engine, cfg)
-	if err != nil {
-		return err
-	}
+	eng := ss.Engine()
 	where.follow(eng)
-	if sl, ok := eng.(interface{ SetSnapshotLimit(uint64) }); ok {
-		sl.SetSnapshotLimit(uint64(o.snapMem))
-	}
 	if sh, ok := eng.(*engine.Shadow); ok && o.stats {
 		sh.SetTiming(true) // profiles show time per call; outcomes do not depend on it
 	}
@@ -218,33 +221,25 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 	for n := uint64(0); ; n++ {
 		if n%256 == 0 && n > 0 {
 			if ctx.Err() != nil {
-				return replayInterrupted(rd, n, o, &sum, start, eng, out != nil, finish, prog, stderr)
+				return replayInterrupted(ss, n, o, &sum, start, eng, out != nil, finish, prog, stderr)
 			}
 			if !known && n%(1<<16) == 0 {
 				prog.estimate(n, src.n, size)
 			}
 		}
-		ev, err := rd.Next()
+		// An error names the position (FILE:LINE, or FILE: event N for
+		// a binary trace) and the event (session.StepError).
+		oc, err := ss.Step()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil {
-			return fail(err)
-		}
-		oc, err := eng.Apply(ev)
 		if errors.Is(err, engine.ErrSnapshotMemory) {
 			err = fmt.Errorf("%w (--snapshot-memory raises the limit)", err)
 		}
 		if err != nil {
-			// Name the position (FILE:LINE, or FILE: event N for a
-			// binary trace) and the event, unless the error already
-			// starts with the event (a #GP names register and value).
-			text := string(traces.AppendEvent(nil, ev))
-			if strings.HasPrefix(err.Error(), text) {
-				return fail(fmt.Errorf("%s: %w", rd.Position(), err))
-			}
-			return fail(fmt.Errorf("%s: %s: %w", rd.Position(), text, err))
+			return fail(err)
 		}
+		ev := oc.Event
 		if o.check {
 			check, what := chk.CheckTouched, ""
 			if (n+1)%uint64(o.every) == 0 {
@@ -252,7 +247,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 				lastFull = n + 1
 			}
 			if err := check(); err != nil {
-				return fail(fmt.Errorf("%s: after %s: invariant violated%s:\n%w", rd.Position(), traces.AppendEvent(nil, ev), what, err))
+				return fail(fmt.Errorf("%s: after %s: invariant violated%s:\n%w", ss.Position(), traces.AppendEvent(nil, ev), what, err))
 			}
 		}
 		sum.add(&oc)
@@ -287,7 +282,7 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 
 // replayInterrupted ends a replay stopped by Ctrl-C after n events: what
 // was printed is flushed, the statistics so far printed if asked for.
-func replayInterrupted(rd traces.Reader, n uint64, o replayOptions, sum *replaySummary, start time.Time,
+func replayInterrupted(rd *session.Session, n uint64, o replayOptions, sum *replaySummary, start time.Time,
 	eng engine.Engine, out bool, finish func() error, prog *progress, stderr io.Writer) error {
 	prog.Done()
 	sum.elapsed = time.Since(start)
@@ -339,22 +334,10 @@ type sizeFlag uint64
 func (f *sizeFlag) String() string { return phys.FormatSize(uint64(*f)) }
 
 func (f *sizeFlag) Set(s string) error {
-	mult := uint64(1)
-	switch strings.ToUpper(s[len(s)-min(1, len(s)):]) {
-	case "K":
-		mult = 1 << 10
-	case "M":
-		mult = 1 << 20
-	case "G":
-		mult = 1 << 30
+	n, err := traces.ParseSize(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a size (N, or N followed by K, M or G): %v", s, err)
 	}
-	if mult != 1 {
-		s = s[:len(s)-1]
-	}
-	n, err := strconv.ParseUint(s, 0, 64)
-	if err != nil || n > math.MaxUint64/mult {
-		return fmt.Errorf("%q is not a size (N, or N followed by K, M or G)", s)
-	}
-	*f = sizeFlag(n * mult)
+	*f = sizeFlag(n)
 	return nil
 }

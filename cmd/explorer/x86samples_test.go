@@ -2,15 +2,13 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
-	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
-	"github.com/pgm-explorer/pgm-explorer/traces/x86live/unicorn"
 )
 
 // TestX86Samples records each guest that ships as a sample trace
@@ -29,9 +27,7 @@ func TestX86Samples(t *testing.T) {
 	if len(names) < 2 {
 		t.Fatalf("x86 sample traces: %v, want the recordings of `make x86-samples`", names)
 	}
-	if err := x86live.Available(""); errors.Is(err, unicorn.ErrNotFound) {
-		t.Skipf("no Unicorn library: run `make unicorn` to get one (%v)", err)
-	}
+	testkit.NeedUnicorn(t)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			want, err := samples.Read(name)

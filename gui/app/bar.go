@@ -103,6 +103,8 @@ func (a *App) statusWord() string {
 		return "stopped: error"
 	case p.ended:
 		return "end of the trace"
+	case p.waiting && p.playing:
+		return "following: waiting for the guest's next stop"
 	case p.playing:
 		return "playing"
 	}

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/traces/workload"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 )
 
 // batcher is a stream that is read fastest from a goroutine of its own:
@@ -19,7 +19,7 @@ type batcher interface {
 
 // serve answers the model's requests until req is closed: single
 // events for next, and batches.
-func (s *workloadStream) serve(w workload.Workload, req <-chan *engine.Outcome, rep chan<- wlReply, run <-chan func()) {
+func (s *workloadStream) serve(w session.Source, req <-chan *engine.Outcome, rep chan<- wlReply, run <-chan func()) {
 	for {
 		select {
 		case prev, ok := <-req:
@@ -85,7 +85,7 @@ func (p *player) run(deadline time.Time, max uint64, stop Until) (n uint64, why 
 		}
 		why = runCount
 	}
-	if b, ok := p.st.(batcher); ok && max > 1 {
+	if b, ok := p.ss.Source().(batcher); ok && max > 1 {
 		b.batch(loop)
 	} else {
 		loop()

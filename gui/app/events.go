@@ -1,10 +1,9 @@
 package app
 
 import (
-	"io"
-
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 )
 
 // EventList is a run computed up front and held in memory: a trace
@@ -18,25 +17,8 @@ type EventList struct {
 	Title  string // what the title shows, e.g. "multiproc: x86 guest in Unicorn"
 	Header traces.Header
 	Events []engine.Event
-}
-
-// eventsStream replays an EventList. It is a trace as far as the player
-// is concerned (finite: the first pass learns its length, labels and
-// timeline), but one already decoded, so restarting costs nothing.
-type eventsStream struct {
-	list *EventList
-	i    int
-}
-
-func (s *eventsStream) header() traces.Header { return s.list.Header }
-func (s *eventsStream) finite() bool          { return true }
-func (s *eventsStream) close()                {}
-func (s *eventsStream) restart() error        { s.i = 0; return nil }
-
-func (s *eventsStream) next(*engine.Outcome) (engine.Event, error) {
-	if s.i >= len(s.list.Events) {
-		return engine.Event{}, io.EOF
-	}
-	s.i++
-	return s.list.Events[s.i-1], nil
+	// Live, when set, is where the events come from instead of Events:
+	// a guest followed while the window is open, whose events arrive as
+	// it runs (explorer gui --attach). Header is its header.
+	Live *session.Growing
 }

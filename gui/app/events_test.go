@@ -1,15 +1,11 @@
 package app
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/traces"
-	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -17,25 +13,8 @@ import (
 // window's live x86 guests hand theirs over.
 func sampleList(t *testing.T, name string) *EventList {
 	t.Helper()
-	data, err := samples.Read(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, _, err := traces.NewReader(bytes.NewReader(data), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &EventList{Name: "mp", Title: name + ", held in memory", Header: rd.Header()}
-	for {
-		ev, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			return l
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.Events = append(l.Events, ev)
-	}
+	h, evs := testkit.Sample(t, name)
+	return &EventList{Name: "mp", Title: name + ", held in memory", Header: h, Events: evs}
 }
 
 // TestEventList opens a list of events in memory and drives it like any

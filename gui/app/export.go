@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -111,7 +112,9 @@ type Status struct {
 	Host     string  `json:"host"`
 	Paging   string  `json:"paging"`
 	Pool     int     `json:"pool"`
-	FPS      float64 `json:"fps"` // as the platform measures it
+	Matches  uint64  `json:"matches"`  // the search's matches found so far (0: none or no search)
+	Searched uint64  `json:"searched"` // the events the search has looked at
+	FPS      float64 `json:"fps"`      // as the platform measures it
 	Costs    Costs   `json:"costs"`
 }
 
@@ -133,7 +136,14 @@ func (a *App) Status() Status {
 			s.Walk = fmt.Sprintf("%#x -> %#x", uint64(va), uint64(w.GPA))
 		} else {
 			s.Walk = fmt.Sprintf("%#x: %v", uint64(va), w.Fault)
+			if w.Fault.Kind == x86.Protection {
+				s.Walk += ", " + w.Fault.Reason() // which rule, in words
+			}
 		}
+	}
+	if _, n := a.SearchMatches(); a.ins.search != nil {
+		s.Matches = n
+		s.Searched, _ = a.ins.scanned(scanSearch)
 	}
 	s.Mode = p.eng.Format().Mode.String()
 	if l, ok := p.currentLabel(); ok {
@@ -227,7 +237,11 @@ func (a *App) LiveText() string {
 	if s.Total > 0 {
 		pos += " of " + group(s.Total)
 	}
-	b = append(b, pos+", "+a.statusWord()+". Mode: "+s.Mode+", "+s.Paging+" paging.")
+	mode := pos + ", " + a.statusWord() + ". Mode: " + s.Mode + ", " + s.Paging + " paging"
+	if regs := a.p.eng.Regs(); regs.Features() != "" {
+		mode += "; " + regs.Features() // PCID, SMEP, SMAP with AC, PKE with PKRU
+	}
+	b = append(b, mode+".")
 	if o := a.p.recent.Last(); o != nil {
 		line := "Last event: " + o.Event.Op()
 		if hasVA(o.Event.Kind) {
@@ -235,6 +249,9 @@ func (a *App) LiveText() string {
 		}
 		if o.Path != engine.PathNone {
 			line += ", " + o.Path.String()
+		}
+		if !o.OK && o.Fault.Kind == x86.Protection {
+			line += ": " + o.Fault.Reason()
 		}
 		b = append(b, line+".")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -19,8 +20,7 @@ type loadJob struct {
 	phase    atomic.Value  // string
 	// results, valid once done is closed
 	err      error
-	sk       *traces.Seeker
-	eng      *seekEngine
+	ss       *session.Session
 	timeline *viz.Timeline
 	labels   []Label
 	total    uint64
@@ -33,72 +33,56 @@ func (p *player) startLoad(want uint64) error {
 		return err
 	}
 	p.hdr = f.Header()
-	p.cfg = applyOverrides(p.hdr.Config, p.ovr)
 	f.Close()
+	if p.cfg, err = p.ovr.Apply(p.hdr.Config); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
 	if p.eng, err = engine.NewShadow(p.cfg); err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	j := &loadJob{done: make(chan struct{})}
 	j.phase.Store("reading the trace")
 	p.loading, p.after = j, want
-	cfg := p.cfg
+	ovr := p.ovr
 	go func() {
 		defer close(j.done)
-		j.err = j.run(path, cfg)
+		j.err = j.run(path, ovr)
 	}()
 	return nil
 }
 
-func (j *loadJob) run(path string, cfg engine.Config) error {
-	f, err := traces.Open(path)
+func (j *loadJob) run(path string, ovr Overrides) error {
+	s, err := session.OpenFile(path, session.Options{Overrides: ovr})
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	eng, err := engine.NewShadow(cfg)
-	if err != nil {
-		return err
-	}
+	defer s.Close()
 	tl := viz.NewTimeline(512)
-	saves := false
 	for {
-		ev, err := f.Next()
+		o, err := s.Step()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		o, err := eng.Apply(ev)
-		if err != nil {
-			return fmt.Errorf("%s: %v", f.Position(), err)
+		if o.Event.Kind == engine.EvLabel {
+			j.labels = append(j.labels, Label{o.Index, o.Event.Text})
 		}
-		if ev.Kind == engine.EvLabel {
-			j.labels = append(j.labels, Label{o.Index, ev.Text})
-		}
-		saves = saves || ev.Kind == engine.EvSave
 		tl.Add(&o)
-		tl.SampleStats(eng)
+		tl.SampleStats(s.Shadow())
 		if tl.Events&0xffff == 0 {
 			j.progress.Store(min(tl.Events/20_000, 400))
 		}
 	}
 	j.timeline, j.total = tl, tl.Events
 	j.phase.Store("building checkpoints")
-	seng, err := newSeekEngine(cfg, saves)
-	if err != nil {
-		return err
-	}
-	sk, err := traces.OpenSeeker(path, seng, &traces.SeekOptions{Progress: func(done, total uint64) {
+	j.ss, err = session.OpenFile(path, session.Options{Overrides: ovr, Seek: &traces.SeekOptions{Progress: func(done, total uint64) {
 		if total > 0 {
 			j.progress.Store(400 + done*600/total)
 		}
-	}})
-	if err != nil {
-		return err
-	}
-	j.sk, j.eng = sk, seng
-	return nil
+	}}})
+	return err
 }
 
 // pollLoad adopts a finished background load; it reports whether the
@@ -117,8 +101,7 @@ func (p *player) pollLoad() (bool, error) {
 	if j.err != nil {
 		return true, j.err
 	}
-	p.sk, p.seng, p.eng = j.sk, j.eng, j.eng.cur
-	p.st = &seekStream{sk: j.sk}
+	p.ss, p.eng = j.ss, j.ss.Shadow()
 	p.timeline, p.labels = j.timeline, j.labels
 	p.total, p.totalKnown = j.total, true
 	p.seekTo(min(p.after, p.total))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -41,7 +42,7 @@ func (u Until) String() string { return untilNames[u] }
 func (u Until) matches(o *engine.Outcome) bool {
 	switch u {
 	case UntilFault:
-		return o.Path == engine.PathGuestFault || o.Path == engine.PathGP
+		return viz.GuestFault(o.Path)
 	case UntilMode:
 		return o.Notes&engine.NoteModeChange != 0
 	case UntilLabel:
@@ -64,18 +65,16 @@ const TPS = 60
 type player struct {
 	src Source
 	ovr Overrides
-	cfg engine.Config
+	cfg engine.Config // the session's: the header's with the overrides
 	hdr traces.Header
 
-	st   stream
-	sk   *traces.Seeker // file sources: the checkpoints
-	seng *seekEngine    // file sources: the engine sk drives (p.eng is its current one)
-	eng  *engine.Shadow
+	ss  *session.Session // nil while a file is loading
+	eng *engine.Shadow   // the session's engine (it changes on seeks through checkpoints)
 
-	last  engine.Outcome
-	prev  *engine.Outcome // the outcome a workload needs to choose its next event
-	ended bool            // the source has no event at the current position
-	err   error           // the source or the engine failed at the current position
+	last    engine.Outcome
+	ended   bool  // the source has no event at the current position
+	waiting bool  // a live source has no event yet at the current position (not the end)
+	err     error // the source or the engine failed at the current position
 
 	// total is the number of events once known: a trace's length after
 	// the first pass, a workload's when it has ended.
@@ -96,10 +95,9 @@ type player struct {
 	runLabel     bool   // the current run has applied a label
 	missed       Until  // a run found nothing ahead and went back (the app says so)
 
-	// pending is the next event, read ahead to see whether a tour step
-	// ends before it (hasPending); step applies it first.
-	pending    engine.Event
-	hasPending bool
+	// pending is the next event, read ahead (session.Peek) to see
+	// whether a tour step ends before it; step applies it.
+	pending engine.Event
 
 	seeking bool
 	target  uint64
@@ -121,18 +119,15 @@ func newPlayer(src Source, ovr Overrides, want uint64) (*player, error) {
 	if src.File != "" && src.Data == nil {
 		return p, p.startLoad(want)
 	}
-	st, err := openStream(src)
+	st, err := openSource(src)
 	if err != nil {
 		return nil, err
 	}
-	p.st = st
-	p.hdr = st.header()
-	p.cfg = applyOverrides(p.hdr.Config, ovr)
-	if p.eng, err = engine.NewShadow(p.cfg); err != nil {
-		st.close()
+	if p.ss, err = session.Open(st, session.Options{Overrides: ovr}); err != nil {
 		return nil, fmt.Errorf("%s: %v", src.Name(), err)
 	}
-	if st.finite() {
+	p.hdr, p.cfg, p.eng = p.ss.Header(), p.ss.Config(), p.ss.Shadow()
+	if src.Workload == "" && (src.Events == nil || src.Events.Live == nil) {
 		// A first pass learns the length, the labels and the whole
 		// timeline, so that the timeline can be dragged anywhere.
 		p.scan, p.after = true, want
@@ -143,23 +138,30 @@ func newPlayer(src Source, ovr Overrides, want uint64) (*player, error) {
 	return p, nil
 }
 
+// applyOverrides is the configuration o makes of c (c when o's pool is
+// out of range: the session refuses it when it opens).
 func applyOverrides(c engine.Config, o Overrides) engine.Config {
-	if o.Host != engine.HostInvalid {
-		c.Host = o.Host
-	}
-	if o.PagingSet {
-		c.Paging = o.Paging
-	}
-	if o.Pool != 0 {
-		c.PoolPages = o.Pool
+	if n, err := o.Apply(c); err == nil {
+		return n
 	}
 	return c
 }
 
 func (p *player) close() {
-	if p.st != nil {
-		p.st.close()
+	if p.ss != nil {
+		p.ss.Close()
 	}
+}
+
+// checkpointed reports that seeks jump through a file's checkpoints.
+func (p *player) checkpointed() bool { return p.ss != nil && p.ss.Checkpointed() }
+
+// statsFrom is the event the engine's counters count from.
+func (p *player) statsFrom() uint64 {
+	if p.ss == nil {
+		return 0
+	}
+	return p.ss.StatsFrom()
 }
 
 // pos is the number of events applied.
@@ -180,40 +182,30 @@ func (p *player) seekTo(n uint64) {
 // reset brings the engine back to event 0.
 func (p *player) reset() error {
 	p.recent.Reset()
-	p.prev, p.ended, p.err = nil, false, nil
-	p.hasPending = false
-	if p.sk != nil {
-		err := p.sk.Seek(0)
-		p.eng = p.seng.cur
-		return err
-	}
-	eng, err := engine.NewShadow(p.cfg)
-	if err != nil {
-		return err
-	}
-	if err := p.st.restart(); err != nil {
-		return err
-	}
-	p.eng = eng
-	return nil
+	p.ended, p.waiting, p.err = false, false, nil
+	err := p.ss.Reset()
+	p.eng = p.ss.Shadow()
+	return err
 }
 
-// step applies one event. It reports false at the end of the source or
-// on an error (kept in p.err).
+// step applies one event. It reports false at the end of the source, when
+// a live source has no event yet, or on an error (kept in p.err).
 func (p *player) step() bool {
 	if !p.peek() {
 		return false
 	}
 	ev := p.pending
-	p.hasPending = false
-	n := p.pos()
-	o, err := p.eng.Apply(ev)
+	o, err := p.ss.Step()
 	if err != nil {
-		p.err = fmt.Errorf("event %d (%s): %v", n, traces.AppendEvent(nil, ev), err)
+		var se *session.StepError
+		if errors.As(err, &se) {
+			err = fmt.Errorf("event %d (%s): %v", se.Index, traces.AppendEvent(nil, se.Event), se.Err)
+		}
+		p.err = err
 		return false
 	}
+	n := o.Index
 	p.last = o
-	p.prev = &p.last
 	if ev.Kind == engine.EvLabel {
 		p.runLabel = true
 	}
@@ -229,29 +221,30 @@ func (p *player) step() bool {
 	return true
 }
 
-// peek reads the next event into p.pending unless it is there. It
-// reports false at the end of the source or on an error (kept in p.err).
+// peek reads the next event into p.pending. It reports false at the end
+// of the source, when a live source has no event yet (p.waiting), or on
+// an error (kept in p.err).
 func (p *player) peek() bool {
-	if p.hasPending {
-		return true
-	}
 	if p.ended || p.err != nil {
 		return false
 	}
-	ev, err := p.st.next(p.prev)
-	if errors.Is(err, io.EOF) {
+	ev, err := p.ss.Peek()
+	p.waiting = errors.Is(err, session.ErrNoEvents)
+	switch {
+	case err == nil:
+		p.pending = ev
+		return true
+	case p.waiting:
+		return false
+	case errors.Is(err, io.EOF):
 		p.ended = true
 		if !p.totalKnown {
 			p.total, p.totalKnown = p.pos(), true
 		}
 		return false
 	}
-	if err != nil {
-		p.err = err
-		return false
-	}
-	p.pending, p.hasPending = ev, true
-	return true
+	p.err = err
+	return false
 }
 
 // stepEnds reports whether a tour step ends here: the run has applied
@@ -279,7 +272,7 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 	switch {
 	case p.seeking:
 		if p.target < p.pos() || p.err != nil && p.target != p.pos() {
-			if p.sk != nil {
+			if p.checkpointed() {
 				return true, p.seekFile(p.target)
 			}
 			if err := p.reset(); err != nil {
@@ -287,7 +280,7 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 				return true, err
 			}
 		}
-		if p.sk != nil && p.target > p.pos()+4096 {
+		if p.checkpointed() && p.target > p.pos()+4096 {
 			return true, p.seekFile(p.target)
 		}
 		if _, why := p.run(deadline, p.target-p.pos(), UntilNone); why == runLate {
@@ -330,6 +323,10 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 		case runLate:
 			p.late = true
 		case runStop, runOver:
+			if p.waiting && why == runOver {
+				// A live guest: play on as its events arrive.
+				return done > 0, nil
+			}
 			p.playing = false
 			return true, nil
 		}
@@ -344,11 +341,10 @@ func (p *player) advance(deadline time.Time) (changed bool, err error) {
 func (p *player) seekFile(n uint64) error {
 	p.seeking = false
 	p.recent.Reset()
-	p.prev, p.ended, p.err = nil, false, nil
-	p.hasPending = false
+	p.ended, p.waiting, p.err = false, false, nil
 	from := n - min(n, 48)
-	err := p.sk.Seek(from)
-	p.eng = p.seng.cur
+	err := p.ss.Seek(from)
+	p.eng = p.ss.Shadow()
 	if err != nil {
 		p.err = err
 		return err

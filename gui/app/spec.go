@@ -16,6 +16,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
+	"github.com/pgm-explorer/pgm-explorer/traces/session"
 	"github.com/pgm-explorer/pgm-explorer/traces/workload"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
@@ -33,13 +34,9 @@ type Source struct {
 }
 
 // Overrides replace parts of the trace header, to compare configurations
-// on the same guest. Zero values keep the header's.
-type Overrides struct {
-	Host      engine.HostMode
-	Paging    engine.Paging
-	PagingSet bool
-	Pool      int
-}
+// on the same guest: the replay session's (links carry host, paging and
+// pool). Zero values keep the header's.
+type Overrides = session.Overrides
 
 // Name is what the title shows.
 func (s Source) Name() string {

@@ -171,6 +171,9 @@ func (a *App) SaveBranch() {
 // player's stream, which stays where it is).
 func (a *App) sourceEvents() ([]engine.Event, error) {
 	src := a.p.src
+	if src.Events != nil && src.Events.Live != nil {
+		return src.Events.Live.Arrived(), nil
+	}
 	if src.Events != nil {
 		return src.Events.Events, nil
 	}
@@ -189,12 +192,12 @@ func (a *App) sourceEvents() ([]engine.Event, error) {
 		defer f.Close()
 		rd = f
 	default:
-		st, err := openStream(src)
+		st, err := openSource(src)
 		if err != nil {
 			return nil, err
 		}
-		defer st.close()
-		rd = nextFunc(func() (engine.Event, error) { return st.next(nil) })
+		defer st.Close()
+		rd = nextFunc(func() (engine.Event, error) { return st.Next(nil) })
 	}
 	var evs []engine.Event
 	for {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
-	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
 )
 
@@ -86,21 +86,11 @@ func TestWhatIf(t *testing.T) {
 	if !strings.HasSuffix(h.name, "-whatif.txt") {
 		t.Fatalf("saved %q", h.name)
 	}
-	rd, _, err := traces.NewReader(bytes.NewReader(h.data), h.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n uint64
+	_, evs := testkit.ReadBytes(t, h.name, h.data)
+	n := uint64(len(evs))
 	var inserted engine.Event
-	for {
-		ev, err := rd.Next()
-		if err != nil {
-			break
-		}
-		if n == at {
-			inserted = ev
-		}
-		n++
+	if at < n {
+		inserted = evs[at]
 	}
 	if n != total+1 || inserted.Kind != engine.EvPhysWrite || inserted.Value&0xfffff000 != 0x203000 {
 		t.Errorf("saved branch: %d events (want %d), event %d is %+v", n, total+1, at, inserted)

@@ -12,21 +12,9 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/gui/app"
-	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces/x86live/unicorn"
 )
-
-// needUnicorn skips when the library is missing; `make test` installs it
-// first (make unicorn), so CI runs these for real.
-func needUnicorn(t *testing.T) {
-	t.Helper()
-	if err := x86live.Available(""); err != nil {
-		if errors.Is(err, unicorn.ErrNotFound) {
-			t.Skipf("no Unicorn library: run `make unicorn` to get one (%v)", err)
-		}
-		t.Fatal(err)
-	}
-}
 
 // TestOutcomes opens live x86 guests as the window does (--x86) and
 // steps the window's app through every event: the outcomes its engine
@@ -35,7 +23,7 @@ func needUnicorn(t *testing.T) {
 // therefore carry the whole machine (RAM, device, paging): a field
 // missing there would make the replay part from the run.
 func TestOutcomes(t *testing.T) {
-	needUnicorn(t)
+	testkit.NeedUnicorn(t)
 	for _, c := range []struct {
 		program string
 		paging  engine.Paging

@@ -2,7 +2,6 @@ package qemu
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
-	"github.com/pgm-explorer/pgm-explorer/traces"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 )
 
 // The tests in this file compare the explorer with QEMU itself, on the
@@ -167,27 +166,13 @@ func (ls *linuxSnapshot) effective(va uint64) (user, write, known bool) {
 func TestLinuxAttachTrace(t *testing.T) {
 	for _, name := range []string{"4level", "5level"} {
 		t.Run(name, func(t *testing.T) {
-			f, err := traces.Open(filepath.Join(linuxCache(t, name), "attach.txt"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := f.Header()
-			var events []engine.Event
+			h, events := testkit.ReadTrace(t, filepath.Join(linuxCache(t, name), "attach.txt"))
 			stops := 0
-			for {
-				e, err := f.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			for _, e := range events {
 				if e.Kind == engine.EvLabel && strings.HasPrefix(e.Text, "stop ") {
 					stops++
 				}
-				events = append(events, e)
 			}
-			f.Close()
 			if stops != 10 {
 				t.Errorf("%d stops, want 10", stops)
 			}

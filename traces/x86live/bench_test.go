@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 )
 
 // BenchmarkX86Live runs the multi-process guest each way and reports
@@ -14,7 +15,7 @@ import (
 // the cost of the engine as the MMU (every fetch and access an engine
 // event, no checker).
 func BenchmarkX86Live(b *testing.B) {
-	needUnicorn(b)
+	testkit.NeedUnicorn(b)
 	p, err := Builtin("multiproc")
 	if err != nil {
 		b.Fatal(err)
@@ -46,7 +47,7 @@ func BenchmarkX86Live(b *testing.B) {
 // tight guest loop with the code hook on every instruction, against the
 // same loop with no hook.
 func BenchmarkX86LiveHook(b *testing.B) {
-	needUnicorn(b)
+	testkit.NeedUnicorn(b)
 	for b.Loop() {
 		withHook, without, n, err := hookCost()
 		if err != nil {

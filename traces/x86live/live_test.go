@@ -12,20 +12,8 @@ import (
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/traces/x86live/unicorn"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 )
-
-// needUnicorn skips when the library is missing; `make test` installs it
-// first (make unicorn), so CI runs these for real.
-func needUnicorn(t testing.TB) {
-	t.Helper()
-	if err := Available(""); err != nil {
-		if errors.Is(err, unicorn.ErrNotFound) {
-			t.Skipf("no Unicorn library: run `make unicorn` to get one (%v)", err)
-		}
-		t.Fatal(err)
-	}
-}
 
 // testMaxDuration replaces the default time limit of a run in tests: the
 // limit is for a person waiting at a terminal, while under the race
@@ -39,7 +27,7 @@ const testMaxDuration = 10 * time.Minute
 // engine event, and requires the same observations and final state, and
 // that the guest's own checks passed.
 func TestGuestsBothWays(t *testing.T) {
-	needUnicorn(t)
+	testkit.NeedUnicorn(t)
 	for _, name := range Names() {
 		for _, paging := range []engine.Paging{engine.PagingShadow, engine.PagingNested} {
 			t.Run(name+"/"+paging.String(), func(t *testing.T) {
@@ -71,7 +59,7 @@ func TestGuestsBothWays(t *testing.T) {
 // TestRunaway: a guest that loops forever is stopped by the instruction
 // limit or by the time limit, whichever comes first, with ErrRunaway.
 func TestRunaway(t *testing.T) {
-	needUnicorn(t)
+	testkit.NeedUnicorn(t)
 	loop := &Program{Name: "loop", Code: []byte{0xeb, 0xfe}} // jmp $
 	for _, tc := range []struct {
 		name string

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
@@ -18,7 +19,7 @@ import (
 // expects, and every outcome of the run is the reference CPU's for the
 // same events (shadow and nested paging).
 func TestModernGuest(t *testing.T) {
-	needUnicorn(t)
+	testkit.NeedUnicorn(t)
 	p, err := Builtin("modern")
 	if err != nil {
 		t.Fatal(err)
