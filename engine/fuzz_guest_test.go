@@ -16,9 +16,8 @@ import (
 // protection keys), its guests exercise the hypervisor events: save and
 // restore, machine resets, sharing passes, the balloon, physical
 // handlers registered, turned off, re-armed and removed, virtual
-// handlers, and floating hypervisor mappings that must move out of the
-// guest's way. (Fixed mappings are not generated: a guest that keeps a
-// range free for them is not modelled.) An input costs about a second
+// handlers, hypervisor mappings floating out of the guest's way or fixed
+// in a range the guest keeps free. An input costs about a second
 // under the fuzzer's instrumentation, so bound the minimisation:
 //
 //	go test ./engine -run '^$' -fuzz '^FuzzRandomGuest$' -fuzztime 60s -fuzzminimizetime 5s
@@ -67,7 +66,8 @@ func TestFromBytesGuestsReachHypervisorEvents(t *testing.T) {
 		seen[ev.Kind]++
 	}
 	for _, k := range []engine.EventKind{engine.EvReset, engine.EvPhysHandler, engine.EvPhysUnhandler, engine.EvPhysHandlerOff,
-		engine.EvPhysHandlerReset, engine.EvSave, engine.EvRestore, engine.EvShare, engine.EvBalloon, engine.EvDeflate} {
+		engine.EvPhysHandlerReset, engine.EvSave, engine.EvRestore, engine.EvShare, engine.EvBalloon, engine.EvDeflate,
+		engine.EvMappingsFix, engine.EvMappingsUnfix} {
 		if seen[k] == 0 {
 			t.Errorf("no %s event in 20000 events of a FromBytes guest (%v)", k, seen)
 		}

@@ -258,7 +258,7 @@ func (g *guest) applyState(st *State, restoreIndex bool) error {
 	for _, h := range old {
 		g.handlerPagesChanged(h.Range)
 	}
-	for _, p := range st.Pages {
+	for i, p := range st.Pages {
 		gpa := x86.GPA(p.GPA)
 		pg, _, _ := g.mem.Lookup(gpa)
 		switch {
@@ -270,6 +270,9 @@ func (g *guest) applyState(st *State, restoreIndex bool) error {
 			if err := g.mem.LoadROM(gpa, p.Data); err != nil {
 				return err
 			}
+		case g.snaps.loading != nil:
+			// A trace's restore: the snapshot's frozen page, shared.
+			g.mem.LoadFrozen(gpa, g.snaps.loading[i])
 		default:
 			g.mem.WriteNoHandler(gpa, p.Data)
 		}

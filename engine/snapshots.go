@@ -13,9 +13,10 @@ import (
 // it keeps: it freezes them (phys.Freeze), sharing the live machine's
 // frames until the machine is about to write one, and a page that did not
 // change since the last save is the same frozen value in both snapshots.
-// So a save costs the pages' descriptors, not their bytes, and memory
-// grows only by the pages written after a save (each copied once, at its
-// first write).
+// A restore shares them back the same way (phys.Memory.LoadFrozen). So
+// saves and restores cost the pages' descriptors, not their bytes, and
+// memory grows only by the pages written after a save or a restore (each
+// copied once, at its first write).
 
 // MaxSnapshots bounds the named snapshots a trace may keep at once.
 const MaxSnapshots = 64
@@ -40,6 +41,10 @@ type snapshots struct {
 	refs   map[*phys.Frozen]int    // pages of snapshots holding each frozen page
 	total  uint64                  // bytes of the distinct frozen pages held
 	limit  uint64                  // on total; 0: DefaultSnapshotBytes
+	// loading is the frozen pages of the snapshot being restored, by
+	// page of the state applyState loads (nil otherwise): the machine
+	// takes them without copying (phys.Memory.LoadFrozen).
+	loading []*phys.Frozen
 }
 
 // snapshot is one saved state. Its pages carry no Data: their bytes are
@@ -188,7 +193,10 @@ func (g *guest) restore(name string, apply func(*State) error) error {
 		p.Data = snap.frozen[i].Bytes()
 		st.Pages[i] = p
 	}
-	if err := apply(&st); err != nil {
+	g.snaps.loading = snap.frozen
+	err := apply(&st)
+	g.snaps.loading = nil
+	if err != nil {
 		return err
 	}
 	// The machine now holds that snapshot's pages: the next save shares

@@ -90,8 +90,9 @@ func TestSnapshotsSharePages(t *testing.T) {
 }
 
 // TestSnapshotsShareLiveFrames: a save does not copy the pages it keeps
-// (it allocates far less than their bytes); they stay shared with the
-// live machine until it writes them, each written page is copied once,
+// (it allocates far less than their bytes), nor does a restore; they stay
+// shared with the live machine until it writes them, each written page
+// is copied once,
 // and every snapshot still restores its own bytes, on both engines and
 // whichever way the write reaches the page (a physical write, a guest
 // write through the TLB, the accessed and dirty bits of a walk).
@@ -170,7 +171,20 @@ func TestSnapshotsShareLiveFrames(t *testing.T) {
 			if got, want := g.snaps.total, uint64(pages+2+4)*4096; got != want {
 				t.Errorf("two snapshots hold %d bytes, want %d (the 4 written pages twice)", got, want)
 			}
+			// A restore shares the snapshot's pages back: no page bytes
+			// are copied.
+			runtime.ReadMemStats(&before)
 			apply(Event{Kind: EvRestore, Text: "a"})
+			runtime.ReadMemStats(&after)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > held/4 {
+				t.Errorf("a restore of %d pages allocated %d bytes: it copies them", pages+2, alloc)
+			}
+			if n := g.mem.Frozen(); n != pages+2 {
+				t.Errorf("after the restore %d frames share the snapshot's bytes, want %d", n, pages+2)
+			}
+			if err := g.mem.Check(); err != nil {
+				t.Fatal(err)
+			}
 			for i, want := range []uint64{1, 2, 0, 4} {
 				addr := uint64(16+i) << 12
 				if i == 2 {

@@ -149,7 +149,7 @@ func (w *fileWriter) Close() error {
 // the form FormOf(path) names. Close the Writer to complete the trace.
 // A header the writers refuse is an error before the file is touched.
 // (The explorer command writes through a temporary file renamed into
-// place instead: see cmd/explorer/output.go.)
+// place instead: see package internal/safeout.)
 func Create(path string, h Header) (Writer, error) {
 	return create(path, h, 0, false)
 }

@@ -88,6 +88,37 @@ func (h *Host) thaw(id uint64) {
 	h.frozen--
 }
 
+// LoadFrozen writes f's bytes over the whole page at gpa as
+// WriteNoHandler would, with the same page states, counters and page TLB;
+// but when the page is on the zero page (as after Reset) and f's bytes are
+// no frame's, the page's new frame takes f's bytes instead of a copy of
+// them and stays frozen with f: loading a snapshot back costs no page
+// bytes until the machine writes them.
+func (m *Memory) LoadFrozen(gpa x86.GPA, f *Frozen) {
+	p, _, ok := m.Lookup(gpa)
+	if f == nil || f.b == nil || f.id != 0 || !x86.IsPageAligned(gpa) || !ok || p.State() != StateZero || !p.Type().Writable() {
+		m.WriteNoHandler(gpa, f.Bytes())
+		return
+	}
+	// The steps writeSegment takes for a whole-page write to a zero page
+	// with no handler called: one page TLB lookup, makeWritable's new
+	// frame, the entry filled again.
+	e := m.pageEntry(gpa)
+	id, err := m.host.allocWith(ownerGuest, f.b)
+	if err != nil {
+		m.st.AllocFailures++
+		return
+	}
+	m.st.ReplacedZero++
+	r := e.rng
+	m.transition(p, gpa, p.withBacking(StateAllocated, uint64(id)))
+	key, idx := pageKey(gpa)
+	m.fillEntry(&m.ptlb[idx], key, p, r)
+	c, i := m.host.slot(uint64(id))
+	c.frozen[i], f.id = f, id
+	m.host.frozen++
+}
+
 // Unfreeze says that nobody keeps f any more: its frame need not be
 // copied at its next write, and its bytes may go. f holds no bytes after.
 func (m *Memory) Unfreeze(f *Frozen) {

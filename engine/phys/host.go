@@ -130,7 +130,10 @@ func (h *Host) slot(id uint64) (c *hostChunk, i int) {
 }
 
 // alloc takes a frame for owner: a freed one if any, else the next new id.
-func (h *Host) alloc(owner frameOwner) (uint32, error) {
+func (h *Host) alloc(owner frameOwner) (uint32, error) { return h.allocWith(owner, nil) }
+
+// allocWith is alloc with b as the frame's bytes (nil: fresh zeros).
+func (h *Host) allocWith(owner frameOwner, b *[x86.PageSize]byte) (uint32, error) {
 	var id uint32
 	switch {
 	case len(h.free) > 0:
@@ -146,7 +149,10 @@ func (h *Host) alloc(owner frameOwner) (uint32, error) {
 		return 0, ErrHostFull
 	}
 	c, i := h.slot(uint64(id))
-	c.bytes[i] = new([x86.PageSize]byte)
+	if b == nil {
+		b = new([x86.PageSize]byte)
+	}
+	c.bytes[i] = b
 	c.meta[i] = uint32(owner)<<metaOwnerShift | 1
 	h.inUse++
 	return id, nil

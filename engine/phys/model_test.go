@@ -358,12 +358,24 @@ type frozenPage struct {
 	want []byte
 }
 
-// freezeOp freezes the page at gpa (k even) or, as the engine does on a
-// TLB hit, writes one byte through the host bytes of a page mapped
-// writable after BeforeWrite (k odd). At most 32 frozen pages are kept;
-// older ones are unfrozen.
+// freezeOp freezes the page at gpa (k%4 == 0), loads a frozen page's
+// bytes into the page at gpa as a restore does (k%4 == 2) or, as the
+// engine does on a TLB hit, writes one byte through the host bytes of a
+// page mapped writable after BeforeWrite (k odd). At most 32 frozen
+// pages are kept; older ones are unfrozen.
 func freezeOp(t testing.TB, m *Memory, md *model, k byte, gpa x86.GPA, frozen []frozenPage) []frozenPage {
 	p, _, ok := m.Lookup(gpa)
+	if k&3 == 2 {
+		if len(frozen) == 0 {
+			return frozen
+		}
+		f, pg := frozen[int(k>>2)%len(frozen)], x86.PageDown(gpa)
+		m.LoadFrozen(pg, f.f)
+		for i, b := range f.want {
+			md.write(pg+x86.GPA(i), b)
+		}
+		return frozen
+	}
 	if k&1 == 0 {
 		before := m.Stats()
 		f, err := m.Freeze(gpa)

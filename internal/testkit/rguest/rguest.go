@@ -31,6 +31,11 @@ const (
 	WatchSize = 16 << 10
 	TmpBase   = 7 << 20 // where FromBytes's guests register handlers for a while
 	TmpSize   = 64 << 10
+	// FixBase and FixSize are where FromBytes's guests fix the
+	// hypervisor mappings (in half of their modes), keeping the range free
+	// of their own mappings, as a guest that agreed to it does.
+	FixBase = 0xe0000000
+	FixSize = 8 << 20
 )
 
 // Ranges is the guests' physical memory.
@@ -80,6 +85,9 @@ type Gen struct {
 	// handler registered now (0: none).
 	more bool
 	tmp  uint64
+	// fixLo and fixHi are the linear range kept free for the hypervisor
+	// mappings fixed there in the current mode (both 0: none).
+	fixLo, fixHi x86.GVA
 }
 
 // New returns a generator; modes lists the paging modes it may visit.
@@ -174,6 +182,10 @@ func (g *Gen) leavePaging() { g.leave(g.more && g.r.IntN(4) == 0) }
 
 // leave leaves paging, by a machine reset when reset is set.
 func (g *Gen) leave(reset bool) {
+	if g.fixHi != 0 {
+		g.emit(engine.Event{Kind: engine.EvMappingsUnfix})
+		g.fixLo, g.fixHi = 0, 0
+	}
 	g.modernLeave()
 	g.snap = false
 	if g.virt != 0 {
@@ -225,6 +237,11 @@ func (g *Gen) enterMode(m x86.Mode) {
 		panic(err)
 	}
 	g.f = f
+	g.fixLo, g.fixHi = 0, 0
+	if g.more && g.r.IntN(2) == 0 {
+		// Decided before any mapping of the mode exists: they all avoid it.
+		g.fixLo, g.fixHi = FixBase, FixBase+FixSize
+	}
 	g.mem = map[x86.GPA]uint64{}
 	g.next = tableLo
 	g.maps = g.maps[:0]
@@ -274,6 +291,15 @@ func (g *Gen) enterMode(m x86.Mode) {
 	}
 	g.cr(engine.EvCR0, cr0)
 	g.modernEnter()
+	if g.fixHi != 0 {
+		g.emit(engine.Event{Kind: engine.EvMappingsFix, Addr: uint64(g.fixLo), Value: uint64(g.fixHi - g.fixLo)})
+	}
+}
+
+// inFix reports whether [va, va+size) meets the range kept for the fixed
+// mappings.
+func (g *Gen) inFix(va x86.GVA, size uint64) bool {
+	return g.fixHi != 0 && va < g.fixHi && va+x86.GVA(size) > g.fixLo
 }
 
 // newTable allocates a zeroed page-table page. Pages are not reused

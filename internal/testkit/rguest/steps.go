@@ -124,6 +124,9 @@ func (g *Gen) randomVA() x86.GVA {
 				va |= ^x86.GVA(0) << (g.f.VABits - 1)
 			}
 		}
+		if g.inFix(va, 1) {
+			continue
+		}
 		if va >= 4<<20 || va < tableLo && g.r.IntN(8) == 0 {
 			return va
 		}
@@ -237,7 +240,7 @@ func (g *Gen) mapRandom() {
 	leaf := g.leafLevel()
 	shift := g.f.Levels[leaf].Shift
 	va := g.randomVA() &^ x86.GVA(1<<shift-1)
-	if va < 4<<20 {
+	if va < 4<<20 || g.inFix(va, 1<<shift) {
 		return
 	}
 	kernel := g.kernelVA(va)
