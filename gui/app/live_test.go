@@ -38,6 +38,9 @@ func TestLiveSource(t *testing.T) {
 	if got := a.statusWord(); got != "following: waiting for the guest's next stop" {
 		t.Errorf("the bar says %q", got)
 	}
+	if a.Busy() {
+		t.Error("waiting for a live guest counts as busy: a screenshot would never be taken")
+	}
 	g.Append(evs[half:]...)
 	tick()
 	if st := a.Status(); st.Event != uint64(len(evs)) || !st.Playing || st.Ended {
