@@ -95,17 +95,14 @@ func (c *checker) path(va x86.GVA) {
 	if s.paging != PagingShadow || !s.format.Mode.Paging() {
 		return
 	}
-	pg := &s.pool.pages[s.root]
 	base := uint64(0)
-	for l := 0; l < s.shw.N; l++ {
-		lv := &s.shw.Levels[l]
-		i := lv.Index(va)
-		child := c.entry(pg, l, int(i), base)
-		if child == nil {
+	for p, ok := s.descend(va); ok; {
+		child := c.entry(p.Page, p.Level, int(p.Index), base)
+		if child == nil || p.leaf() {
 			break
 		}
-		base |= i << lv.Shift
-		pg = child
+		base |= p.Index << s.shw.Levels[p.Level].Shift
+		p.into(child)
 	}
 	c.tlbAt(va)
 }

@@ -11,16 +11,9 @@ import (
 // must never grant more than the guest, map the guest page's host frame,
 // and follow the dirty, accessed, handler and backing rules.
 func (c *checker) walkShadow() {
-	s := c.s
-	var visit func(pg *poolPage, level int, base uint64)
-	visit = func(pg *poolPage, level int, base uint64) {
-		for i := range pg.ents {
-			if child := c.entry(pg, level, i, base); child != nil {
-				visit(child, level+1, base|uint64(i)<<s.shw.Levels[level].Shift)
-			}
-		}
-	}
-	visit(&s.pool.pages[s.root], 0, 0)
+	c.s.visitPool(func(pg *poolPage, level, i int, base uint64) (*poolPage, bool) {
+		return c.entry(pg, level, i, base), true
+	})
 }
 
 // entry checks entry i of pg, a table at shadow level level whose first
@@ -175,20 +168,16 @@ func (c *checker) leaf(pt *poolPage, i int, va x86.GVA) {
 
 // pathRights are the rights the shadow directory entries above va grant.
 func (c *checker) pathRights(va x86.GVA) x86.Rights {
-	s := c.s
+	p, ok := c.s.descend(va)
+	if !ok {
+		return 0
+	}
 	r := x86.AllRights
-	pg := &s.pool.pages[s.root]
-	for l := 0; l < s.shw.N-1; l++ {
-		lv := &s.shw.Levels[l]
-		e := x86.Entry(pg.ents[lv.Index(va)])
-		if lv.Rights {
-			r = r.Intersect(x86.RightsOf(e, s.shw.NX))
-		}
-		child := s.pool.page(x86.HPA(s.frameOf(uint64(e))))
-		if child == nil {
+	for !p.leaf() {
+		r = p.Rights
+		if !p.down() {
 			return 0
 		}
-		pg = child
 	}
 	return r
 }
@@ -223,7 +212,7 @@ func (c *checker) tlbSlot(i int) {
 	if e.vpn == 0 || s.tlb.lookup(va) != e {
 		return
 	}
-	sw := s.shadowWalk(va)
+	sw := s.hostWalk(va)
 	if !sw.ok && e.global {
 		// Global translations outlive CR3 loads, like on hardware; the
 		// new root may simply not have synced the page yet.

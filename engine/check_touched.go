@@ -155,3 +155,19 @@ func (c *checker) touched(t *touchLog) {
 		c.mirrorsOf(w)
 	}
 }
+
+// DefaultCheckEvery is how many events apart `--check` runs a full check
+// by default; in between it checks what each event touched.
+const DefaultCheckEvery = 10000
+
+// CheckAfter is the schedule of `--check`: after the n-th event applied
+// (counted from 1), what it touched, and everything when n is a multiple
+// of every (every 1 or less: after each event). full says which it was.
+// Check once more at the end: what nothing touched since the last full
+// check is checked only then.
+func (s *Shadow) CheckAfter(n uint64, every int) (full bool, err error) {
+	if every <= 1 || n%uint64(every) == 0 {
+		return true, s.Check()
+	}
+	return false, s.CheckTouched()
+}

@@ -51,7 +51,7 @@ func touchedGuest(t *testing.T) *Shadow {
 // leafOf is the shadow page table and index that map va.
 func leafOf(t *testing.T, s *Shadow, va x86.GVA) (*poolPage, int) {
 	t.Helper()
-	r := s.shadowWalk(va)
+	r := s.hostWalk(va)
 	if !r.ok {
 		t.Fatalf("va %#x is not shadowed", uint64(va))
 	}
@@ -160,5 +160,32 @@ func TestCheckTouchedLogBounded(t *testing.T) {
 	}
 	if s.touch.full || len(s.touch.vas) != 0 {
 		t.Error("the full check did not empty the log")
+	}
+}
+
+// TestCheckAfterSchedule: CheckAfter checks what an event touched between
+// full checks, so a corruption of an untouched table goes unseen until
+// the next multiple of every, where the full check finds it.
+func TestCheckAfterSchedule(t *testing.T) {
+	s := touchedGuest(t)
+	if full, err := s.CheckAfter(1, 3); full || err != nil {
+		t.Fatalf("CheckAfter(1, 3) = %v, %v; want an incremental check that passes", full, err)
+	}
+	pg, i := leafOf(t, s, 0x200000)
+	pg.ents[i] += 0x1000 // untouched from here on
+	for n := uint64(2); n <= 3; n++ {
+		if _, err := s.Apply(Event{Kind: EvRead, Size: 4, Addr: 0}); err != nil {
+			t.Fatal(err)
+		}
+		full, err := s.CheckAfter(n, 3)
+		switch {
+		case n == 2 && (full || err != nil):
+			t.Fatalf("CheckAfter(2, 3) = %v, %v; want an incremental check that trusts the untouched table", full, err)
+		case n == 3 && (!full || err == nil):
+			t.Fatalf("CheckAfter(3, 3) = %v, %v; want a full check that finds the corruption", full, err)
+		}
+	}
+	if full, err := s.CheckAfter(4, 1); !full || err == nil {
+		t.Fatalf("CheckAfter(4, 1) = %v, %v; want a full check after every event", full, err)
 	}
 }

@@ -46,41 +46,52 @@ func (g *guest) VisitGuest(budget int, fn func(EntryView) bool) {
 // for any other.
 func (g *guest) VisitGuestAt(cr3 uint64, budget int, fn func(EntryView) bool) {
 	f := g.format
-	current := cr3 == g.regs.CR3
 	if f.N == 0 {
 		return
 	}
+	current := cr3 == g.regs.CR3
 	left := budget
-	var visit func(table x86.GPA, depth int, base uint64) bool
-	visit = func(table x86.GPA, depth int, base uint64) bool {
+	visitTree(g.guestTree(x86.GPA(cr3&f.RootMask), current), func(t *x86.GPA, depth, i int, base uint64) (*x86.GPA, bool) {
 		lv := &f.Levels[depth]
-		for i := 0; i < lv.Entries(); i++ {
-			var e x86.Entry
-			if lv.Register && current {
-				e = x86.Entry(g.regs.PDPTE[i])
-			} else {
-				e = x86.Entry(g.mem.Peek(table+x86.GPA(i*int(lv.EntrySize)), int(lv.EntrySize)))
-			}
-			if !e.Present() {
-				continue
-			}
-			if left--; left < 0 {
-				return false
-			}
-			va := base | uint64(i)<<lv.Shift
-			leaf := depth == f.N-1 || lv.Big(e)
-			v := EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(canonical(f, va)), Covers: lv.Covers(),
-				Entry: e, Table: uint64(table), Leaf: leaf}
-			if !fn(v) {
-				return false
-			}
-			if !leaf && lv.Reserved(e) == 0 && !visit(lv.Table(e), depth+1, va) {
-				return false
-			}
+		e := g.guestEntry(*t, depth, i, current)
+		if !e.Present() {
+			return nil, true
 		}
-		return true
+		if left--; left < 0 {
+			return nil, false
+		}
+		leaf := depth == f.N-1 || lv.Big(e)
+		if !fn(EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(canonical(f, base|uint64(i)<<lv.Shift)),
+			Covers: lv.Covers(), Entry: e, Table: uint64(*t), Leaf: leaf}) {
+			return nil, false
+		}
+		if leaf || lv.Reserved(e) != 0 {
+			return nil, true
+		}
+		next := lv.Table(e)
+		return &next, true
+	})
+}
+
+// guestTree is the guest's tables under the root table at root, read
+// without side effects (Peek); current says the root is the loaded CR3's,
+// whose PAE PDPTEs come from the registers.
+func (g *guest) guestTree(root x86.GPA, current bool) tree[x86.GPA] {
+	f := g.format
+	return tree[x86.GPA]{f: f, root: &root,
+		size:  func(_ *x86.GPA, level int) int { return f.Levels[level].Entries() },
+		entry: func(t *x86.GPA, level, i int) x86.Entry { return g.guestEntry(*t, level, i, current) },
+		child: func(e x86.Entry, level int) *x86.GPA { t := f.Levels[level].Table(e); return &t }}
+}
+
+// guestEntry reads entry i of the guest table at table, a table of the
+// given level (see guestTree).
+func (g *guest) guestEntry(table x86.GPA, level, i int, current bool) x86.Entry {
+	lv := &g.format.Levels[level]
+	if lv.Register && current {
+		return x86.Entry(g.regs.PDPTE[i])
 	}
-	visit(x86.GPA(cr3&f.RootMask), 0, 0)
+	return x86.Entry(g.mem.Peek(table+x86.GPA(i*int(lv.EntrySize)), int(lv.EntrySize)))
 }
 
 func canonical(f *x86.Format, va uint64) uint64 {
@@ -93,29 +104,20 @@ func canonical(f *x86.Format, va uint64) uint64 {
 // VisitShadow calls fn for present entries of the shadow hierarchy (the
 // nested tables under nested paging), depth first, in address order.
 func (s *Shadow) VisitShadow(fn func(EntryView) bool) {
-	if s.root == nilIdx {
-		return
-	}
-	var visit func(pg *poolPage, depth int, base uint64) bool
-	visit = func(pg *poolPage, depth int, base uint64) bool {
-		shift := s.shw.Levels[depth].Shift
-		for i, raw := range pg.ents {
-			if !x86.Entry(raw).Present() {
-				continue
-			}
-			v := s.shadowEntryView(pg, depth, base, i)
-			if !fn(v) {
-				return false
-			}
-			if !v.Leaf {
-				if child := s.pool.page(x86.HPA(s.frameOf(raw))); child != nil && !visit(child, depth+1, base|uint64(i)<<shift) {
-					return false
-				}
-			}
+	s.visitPool(func(pg *poolPage, depth, i int, base uint64) (*poolPage, bool) {
+		raw := pg.ents[i]
+		if !x86.Entry(raw).Present() {
+			return nil, true
 		}
-		return true
-	}
-	visit(&s.pool.pages[s.root], 0, 0)
+		v := s.shadowEntryView(pg, depth, base, i)
+		if !fn(v) {
+			return nil, false
+		}
+		if v.Leaf {
+			return nil, true
+		}
+		return s.pool.page(x86.HPA(s.frameOf(raw))), true
+	})
 }
 
 // VisitShadowTable calls fn for the present entries of one shadow (or
@@ -286,23 +288,11 @@ type ShadowStep struct {
 // not-present entry: the walk inspector's shadow column.
 func (s *Shadow) ShadowWalk(va x86.GVA) []ShadowStep {
 	var steps []ShadowStep
-	if s.root == nilIdx {
-		return nil
-	}
-	pg := &s.pool.pages[s.root]
-	for l := 0; l < s.shw.N; l++ {
-		lv := &s.shw.Levels[l]
-		i := int(lv.Index(va))
-		e := x86.Entry(pg.ents[i])
-		steps = append(steps, ShadowStep{Level: lv.Kind, Index: i, Entry: e, Kind: pg.kind, Table: pg.hpa, Stale: pg.isStale(i)})
-		if !e.Present() || l == s.shw.N-1 {
-			break
-		}
-		child := s.pool.page(x86.HPA(s.frameOf(uint64(e))))
-		if child == nil {
-			break
-		}
-		pg = child
+	p, ok := s.descend(va)
+	for ok {
+		steps = append(steps, ShadowStep{Level: s.shw.Levels[p.Level].Kind, Index: int(p.Index), Entry: p.Entry,
+			Kind: p.Page.kind, Table: p.Page.hpa, Stale: p.Page.isStale(int(p.Index))})
+		ok = p.down()
 	}
 	return steps
 }

@@ -159,56 +159,50 @@ func (s *Shadow) hostTable(hpa x86.HPA) *hostTable {
 // IntermediateWalk translates va through the intermediate context in one
 // format (32-bit, PAE or AMD64), as the switcher's MMU would.
 func (s *Shadow) IntermediateWalk(m x86.Mode, va x86.GVA) (x86.HPA, bool) {
-	f, err := x86.NewFormat(m, 0, x86.MaxMaxPhys)
-	if err != nil {
+	h, ok := s.intermediateTree(m)
+	if !ok {
 		return 0, false
 	}
-	t := s.hostTable(s.IntermediateCR3(m))
-	for l := 0; l < f.N && t != nil; l++ {
-		lv := &f.Levels[l]
-		e := x86.Entry(t.ents[lv.Index(va)])
-		if !e.Present() {
-			return 0, false
-		}
-		if l == f.N-1 {
-			return x86.HPA(uint64(e)&lv.FrameMask) | x86.HPA(x86.PageOffset(va)), true
-		}
-		t = s.hostTable(x86.HPA(uint64(e) & lv.FrameMask))
+	e, lv, ok := h.walk(va)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	return x86.HPA(uint64(e)&lv.FrameMask) | x86.HPA(x86.PageOffset(va)), true
+}
+
+// intermediateTree is the intermediate context of mode m as a tree.
+func (s *Shadow) intermediateTree(m x86.Mode) (tree[hostTable], bool) {
+	f, err := x86.NewFormat(m, 0, x86.MaxMaxPhys)
+	if err != nil {
+		return tree[hostTable]{}, false
+	}
+	return hostTree(f, s.hostTable(s.IntermediateCR3(m)), func(t *hostTable) []uint64 { return t.ents }, s.hostTable), true
 }
 
 // VisitIntermediate calls fn for the present entries of the intermediate
 // context in one format, like VisitShadow.
 func (s *Shadow) VisitIntermediate(m x86.Mode, fn func(EntryView) bool) {
-	f, err := x86.NewFormat(m, 0, x86.MaxMaxPhys)
-	if err != nil {
+	h, ok := s.intermediateTree(m)
+	if !ok {
 		return
 	}
-	var visit func(t *hostTable, depth int, base uint64) bool
-	visit = func(t *hostTable, depth int, base uint64) bool {
-		lv := &f.Levels[depth]
-		for i, raw := range t.ents {
-			e := x86.Entry(raw)
-			if !e.Present() {
-				continue
-			}
-			va := base | uint64(i)<<lv.Shift
-			leaf := depth == f.N-1
-			if !fn(EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(canonical(f, va)), Covers: lv.Covers(),
-				Entry: e, Table: uint64(t.hpa), Leaf: leaf}) {
-				return false
-			}
-			// Long mode repeats the first 4 GiB in every slot: descend
-			// only into the first, or the visit would list it 262,144 times.
-			if !leaf && (depth == 0 && m.Long() && i > 0 || depth == 1 && m.Long() && i > 3) {
-				continue
-			}
-			if child := s.hostTable(x86.HPA(raw & lv.FrameMask)); !leaf && child != nil && !visit(child, depth+1, va) {
-				return false
-			}
+	f := h.f
+	visitTree(h, func(t *hostTable, depth, i int, base uint64) (*hostTable, bool) {
+		e := x86.Entry(t.ents[i])
+		if !e.Present() {
+			return nil, true
 		}
-		return true
-	}
-	visit(s.hostTable(s.IntermediateCR3(m)), 0, 0)
+		lv := &f.Levels[depth]
+		leaf := depth == f.N-1
+		if !fn(EntryView{Depth: depth, Level: lv.Kind, Index: i, VA: x86.GVA(canonical(f, base|uint64(i)<<lv.Shift)),
+			Covers: lv.Covers(), Entry: e, Table: uint64(t.hpa), Leaf: leaf}) {
+			return nil, false
+		}
+		// Long mode repeats the first 4 GiB in every slot: descend only
+		// into the first, or the visit would list it 262,144 times.
+		if leaf || depth == 0 && m.Long() && i > 0 || depth == 1 && m.Long() && i > 3 {
+			return nil, true
+		}
+		return s.hostTable(x86.HPA(uint64(e) & lv.FrameMask)), true
+	})
 }

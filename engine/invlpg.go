@@ -36,11 +36,9 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 	}
 	var specs [5]tableSpec
 	s.plan(va, gw, &specs)
-	pg := &s.pool.pages[s.root]
-	n := s.shw.N
-	for l := 0; l < n-1; l++ {
-		i := int(s.shw.Levels[l].Index(va))
-		e := pg.ents[i]
+	p, _ := s.descend(va)
+	for !p.leaf() {
+		l, i, pg, e := p.Level, int(p.Index), p.Page, uint64(p.Entry)
 		if e&uint64(x86.P) == 0 {
 			s.st.InvlSkip.Inc()
 			return
@@ -49,7 +47,7 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 			s.st.InvlPDMappings.Inc()
 			return
 		}
-		child := s.pool.page(x86.HPA(s.frameOf(e)))
+		child := p.child()
 		j := s.guestLevelOf(l + 1)
 		want := &specs[l+1]
 		drop := func() {
@@ -73,9 +71,9 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 			return
 		}
 		pg.clearStale(i)
-		pg = child
+		p.into(child)
 	}
-	i := int(s.shw.Levels[n-1].Index(va))
+	pg, i := p.Page, int(p.Index)
 	before := pg.ents[i]
 	if pg.kind.info().src == srcBig && !gw.OK() {
 		s.st.InvlPDNPs.Inc()

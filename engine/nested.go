@@ -79,7 +79,10 @@ type nestedResult struct {
 	levels                int
 }
 
-// nestedWalk walks the nested tables for gpa.
+// nestedWalk walks the nested tables for gpa: poolPath's descent written
+// out, as hostWalkTo is (see descent.go): it runs for every guest entry a
+// 2D walk reads, and through the cursor the fault-heavy nested replay was
+// a third slower.
 func (s *Shadow) nestedWalk(gpa x86.GPA) nestedResult {
 	var r nestedResult
 	if s.root == nilIdx {
@@ -153,5 +156,5 @@ func (s *Shadow) translateNested(va x86.GVA, acc x86.Access) (xlate, error) {
 	dirty := leaf == nil || leaf.Entry.Dirty()
 	global := leaf != nil && leaf.Entry.Global() && s.regs.CR4&x86.CR4PGE != 0
 	s.tlb.fillNested(va, gw.GPA, r.hpa, rights, gw.Rights, pkOf(gw.Rights, gw.Key), dirty, global, data)
-	return xlate{gpa: gw.GPA, data: data, path: path}, nil
+	return xlate{gpa: gw.GPA, data: data, hpa: r.hpa, path: path}, nil
 }

@@ -37,7 +37,8 @@ func NewReference(cfg Config) (*Reference, error) {
 
 // Apply performs one event.
 func (r *Reference) Apply(ev Event) (Outcome, error) {
-	o := Outcome{Index: r.next, Event: ev, OK: true, AS: r.regs.CR3}
+	var o Outcome
+	r.startOutcome(&o, &ev)
 	err := r.begin(ev)
 	if err != nil {
 		return o, err
@@ -73,7 +74,7 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsFix, k == EvMappingsUnfix:
 		// No hypervisor in the reference CPU: nothing is mapped.
 	case k == EvSave:
-		err = r.snaps.save(ev.Text, r.stateReusing)
+		err = r.saveSnapshot(ev.Text)
 	case k == EvRestore:
 		err = r.restore(ev.Text, func(st *State) error { return r.applyState(st, false) })
 	default:

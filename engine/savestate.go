@@ -95,12 +95,20 @@ type StatePage struct {
 
 // state takes the guest-visible machine; the value shares nothing with
 // the engine.
-func (g *guest) state() *State { return g.stateReusing(nil) }
+func (g *guest) state() *State {
+	h := g.stateHeader()
+	g.eachSavedPage(func(gpa x86.GPA, ballooned bool) {
+		p := StatePage{GPA: uint64(gpa), Ballooned: ballooned}
+		if !ballooned {
+			p.Data = bytes.Clone(g.mem.PageBytes(gpa))
+		}
+		h.Pages = append(h.Pages, p)
+	})
+	return h
+}
 
-// stateReusing is state where a page whose bytes equal those reuse(gpa)
-// returns takes that slice instead of a copy: saved snapshots share the
-// pages that did not change between them. The slices are never written.
-func (g *guest) stateReusing(reuse func(gpa uint64) []byte) *State {
+// stateHeader is the machine's state without its pages.
+func (g *guest) stateHeader() *State {
 	h := &State{Version: SavedStateVersion, MaxPhys: g.cfg.MaxPhys, Events: g.next,
 		Regs: StateRegs{g.regs.CR0, g.regs.CR3, g.regs.CR4, g.regs.EFER, g.regs.CPL, g.regs.PDPTE, g.regs.AC, g.regs.PKRU}}
 	for _, r := range g.cfg.Ranges {
@@ -128,29 +136,25 @@ func (g *guest) stateReusing(reuse func(gpa uint64) []byte) *State {
 			h.Mappings = append(h.Mappings, StateMapping{Name: m.Name, Size: (m.Size + mapUnit - 1) &^ (mapUnit - 1)})
 		}
 	}
-	var pages []StatePage
+	return h
+}
+
+// eachSavedPage calls fn, in address order, for the pages a state
+// records: those not on the zero page, each either ballooned or with
+// bytes (MMIO pages have none to save).
+func (g *guest) eachSavedPage(fn func(gpa x86.GPA, ballooned bool)) {
 	for _, r := range g.mem.Ranges() {
 		// Only the pages not on the zero page: the cost is that of the
 		// memory in use, not of the RAM's size.
 		r.EachInUse(func(i int) {
-			p, gpa := r.Pages[i], r.GPA(i)
-			switch {
+			switch p := r.Pages[i]; {
 			case p.State() == phys.StateBallooned:
-				pages = append(pages, StatePage{GPA: uint64(gpa), Ballooned: true})
+				fn(r.GPA(i), true)
 			case p.Frame() != 0 && r.Spec.Type != phys.TypeMMIO:
-				live := g.mem.PageBytes(gpa)
-				if reuse != nil {
-					if old := reuse(uint64(gpa)); old != nil && bytes.Equal(old, live) {
-						pages = append(pages, StatePage{GPA: uint64(gpa), Data: old})
-						return
-					}
-				}
-				pages = append(pages, StatePage{GPA: uint64(gpa), Data: bytes.Clone(live)})
+				fn(r.GPA(i), false)
 			}
 		})
 	}
-	h.Pages = pages
-	return h
 }
 
 // checkState checks a state against this machine's configuration
@@ -354,122 +358,4 @@ func (s *Shadow) load(st *State, restoreIndex bool) error {
 	s.regsChanged()
 	s.syncCR3(true)
 	return nil
-}
-
-// restore loads the snapshot a trace saved under name with apply (the
-// engine's own way of taking a state); the event counter goes on.
-func (g *guest) restore(name string, apply func(*State) error) error {
-	st, err := g.snaps.get(name)
-	if err != nil {
-		return err
-	}
-	if err := apply(st); err != nil {
-		return err
-	}
-	// The machine now holds that snapshot's pages: the next save shares
-	// them.
-	for _, p := range st.Pages {
-		if len(p.Data) > 0 {
-			g.snaps.latest[p.GPA] = p.Data
-		}
-	}
-	return nil
-}
-
-// MaxSnapshots bounds the named snapshots a trace may keep at once.
-const MaxSnapshots = 64
-
-// DefaultSnapshotBytes bounds the guest page bytes the snapshots of a
-// trace's save events hold together (a page kept by several snapshots
-// counts once): a trace of a few megabytes must not make the program hold
-// tens of gigabytes. SetSnapshotLimit changes it.
-const DefaultSnapshotBytes = 1 << 30
-
-// ErrNoSnapshot is a restore of a name never saved.
-var ErrNoSnapshot = errors.New("no snapshot of that name")
-
-// ErrSnapshotMemory is a save that would take the snapshots over their
-// memory limit.
-var ErrSnapshotMemory = errors.New("the snapshots would hold more guest memory than the limit")
-
-// snapshots are the states trace save events keep, by name. A page that
-// did not change since it was last saved is kept once, shared by the
-// snapshots that hold it.
-type snapshots struct {
-	byName map[string]*State
-	latest map[uint64][]byte // the last saved bytes of each page, by GPA
-	refs   map[*byte]int     // snapshots holding each distinct page
-	total  uint64            // bytes of the distinct pages held
-	limit  uint64            // on total; 0: DefaultSnapshotBytes
-}
-
-// SetSnapshotLimit sets the memory the snapshots of save events may hold
-// together (bytes of guest pages, each distinct page once); 0 restores
-// DefaultSnapshotBytes.
-func (g *guest) SetSnapshotLimit(n uint64) { g.snaps.limit = n }
-
-func (sn *snapshots) save(name string, state func(reuse func(gpa uint64) []byte) *State) error {
-	if sn.byName == nil {
-		sn.byName, sn.latest, sn.refs = map[string]*State{}, map[uint64][]byte{}, map[*byte]int{}
-	}
-	old, had := sn.byName[name]
-	if !had && len(sn.byName) >= MaxSnapshots {
-		return fmt.Errorf("save %q: more than %d snapshots", name, MaxSnapshots)
-	}
-	st := state(func(gpa uint64) []byte { return sn.latest[gpa] })
-	// Hold the new pages before letting go of the old ones: the pages
-	// they share keep their count.
-	sn.hold(st, 1)
-	if had {
-		sn.hold(old, -1)
-	}
-	limit := sn.limit
-	if limit == 0 {
-		limit = DefaultSnapshotBytes
-	}
-	if sn.total > limit {
-		n := sn.total
-		if had {
-			sn.hold(old, 1)
-		}
-		sn.hold(st, -1)
-		return fmt.Errorf("save %q: %w: %s of pages, the limit is %s", name, ErrSnapshotMemory, phys.FormatSize(n), phys.FormatSize(limit))
-	}
-	sn.byName[name] = st
-	for _, p := range st.Pages {
-		if len(p.Data) > 0 {
-			sn.latest[p.GPA] = p.Data
-		}
-	}
-	return nil
-}
-
-// hold counts st's pages as held once more (d = 1) or once less (d = -1);
-// a page no snapshot holds any more leaves the total and latest.
-func (sn *snapshots) hold(st *State, d int) {
-	for _, p := range st.Pages {
-		if len(p.Data) == 0 {
-			continue
-		}
-		k := &p.Data[0]
-		sn.refs[k] += d
-		switch n := sn.refs[k]; {
-		case n == 0:
-			delete(sn.refs, k)
-			sn.total -= uint64(len(p.Data))
-			if l := sn.latest[p.GPA]; len(l) > 0 && &l[0] == k {
-				delete(sn.latest, p.GPA)
-			}
-		case n == 1 && d > 0:
-			sn.total += uint64(len(p.Data))
-		}
-	}
-}
-
-func (sn *snapshots) get(name string) (*State, error) {
-	b, ok := sn.byName[name]
-	if !ok {
-		return nil, fmt.Errorf("restore %q: %w", name, ErrNoSnapshot)
-	}
-	return b, nil
 }

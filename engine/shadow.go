@@ -106,7 +106,8 @@ func (s *Shadow) ShadowMode() (x86.Mode, Switcher) { return s.shwMode, s.switche
 
 // Apply performs one event.
 func (s *Shadow) Apply(ev Event) (Outcome, error) {
-	out := Outcome{Index: s.next, Event: ev, OK: true, AS: s.regs.CR3}
+	var out Outcome
+	s.startOutcome(&out, &ev)
 	if err := s.begin(ev); err != nil {
 		return out, err
 	}
@@ -115,7 +116,9 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	s.outNotes, s.outRefs = 0, 0
 	switch k := ev.Kind; {
 	case k.Access(): // first: nearly every event
-		err = s.access(ev, o)
+		if !s.accessHit(&ev, o) {
+			err = s.access(ev, o)
+		}
 	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
 		err = s.writeCR(ev, o)
 	case k == EvCPL:
@@ -141,7 +144,7 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 	case k == EvMappingsUnfix:
 		s.MappingsUnfix()
 	case k == EvSave:
-		err = s.snaps.save(ev.Text, s.stateReusing)
+		err = s.saveSnapshot(ev.Text)
 	case k == EvRestore:
 		err = s.restore(ev.Text, func(st *State) error { return s.load(st, false) })
 		if err == nil {

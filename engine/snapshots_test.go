@@ -2,10 +2,12 @@ package engine
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
 // TestSnapshotsSharePages: snapshots of save events keep a page that did
@@ -84,5 +86,113 @@ func TestSnapshotsSharePages(t *testing.T) {
 	}
 	if err := apply(Event{Kind: EvRestore, Text: "f"}); !errors.Is(err, ErrNoSnapshot) {
 		t.Errorf("restore of the refused snapshot: %v", err)
+	}
+}
+
+// TestSnapshotsShareLiveFrames: a save does not copy the pages it keeps
+// (it allocates far less than their bytes); they stay shared with the
+// live machine until it writes them, each written page is copied once,
+// and every snapshot still restores its own bytes, on both engines and
+// whichever way the write reaches the page (a physical write, a guest
+// write through the TLB, the accessed and dirty bits of a walk).
+func TestSnapshotsShareLiveFrames(t *testing.T) {
+	const pages = 2000
+	cfg := DefaultConfig()
+	cfg.Ranges = []phys.RangeSpec{{Type: phys.TypeRAM, Start: 0, Size: 64 << 20, Name: "ram"}}
+	for _, kind := range []string{"shadow", "reference"} {
+		t.Run(kind, func(t *testing.T) {
+			var e interface {
+				Apply(Event) (Outcome, error)
+			}
+			var g *guest
+			if kind == "shadow" {
+				s, err := NewShadow(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, g = s, &s.guest
+			} else {
+				r, err := NewReference(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, g = r, &r.guest
+			}
+			apply := func(ev Event) Outcome {
+				t.Helper()
+				o, err := e.Apply(ev)
+				if err != nil {
+					t.Fatalf("%s: %v", ev.Op(), err)
+				}
+				return o
+			}
+			// 32-bit paging: the page directory at 40 MiB maps the first
+			// 4 MiB with a page table after it, identity.
+			const pd, pt = 40 << 20, 40<<20 + 4096
+			for i := range uint64(pages) {
+				apply(Event{Kind: EvPhysWrite, Size: 8, Addr: (16 + i) << 12, Value: i + 1})
+			}
+			apply(Event{Kind: EvPhysWrite, Size: 4, Addr: pd, Value: pt | 7})
+			for i := range uint64(1024) {
+				apply(Event{Kind: EvPhysWrite, Size: 4, Addr: pt + 4*i, Value: i<<12 | 7})
+			}
+			apply(Event{Kind: EvCR3, Value: pd})
+			apply(Event{Kind: EvCR0, Value: x86.CR0PE | x86.CR0PG})
+
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			apply(Event{Kind: EvSave, Text: "a"})
+			runtime.ReadMemStats(&after)
+			held := uint64(pages+2) * 4096
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > held/4 {
+				t.Errorf("a save of %d pages allocated %d bytes: it copies them", pages+2, alloc)
+			}
+			if n := g.mem.Frozen(); n != pages+2 {
+				t.Errorf("%d frames shared with the snapshot, want %d", n, pages+2)
+			}
+			// Writes of every kind: a physical write, a guest write (the
+			// TLB path, twice: the second one hits), a read whose walk
+			// sets accessed bits in the tables.
+			apply(Event{Kind: EvPhysWrite, Size: 8, Addr: 16 << 12, Value: 1000})
+			apply(Event{Kind: EvWrite, Size: 8, Addr: 17 << 12, Value: 1001})
+			apply(Event{Kind: EvWrite, Size: 8, Addr: 17<<12 + 8, Value: 1002})
+			apply(Event{Kind: EvRead, Size: 8, Addr: 18 << 12})
+			if o := apply(Event{Kind: EvRead, Size: 8, Addr: 17 << 12}); o.Value != 1001 {
+				t.Fatalf("the live machine reads %d after writing 1001", o.Value)
+			}
+			if n := g.mem.Frozen(); n != pages+2-4 {
+				t.Errorf("after writing 2 data pages and 2 table pages, %d frames shared, want %d", n, pages+2-4)
+			}
+			if err := g.mem.Check(); err != nil {
+				t.Fatal(err)
+			}
+			apply(Event{Kind: EvSave, Text: "b"})
+			if got, want := g.snaps.total, uint64(pages+2+4)*4096; got != want {
+				t.Errorf("two snapshots hold %d bytes, want %d (the 4 written pages twice)", got, want)
+			}
+			apply(Event{Kind: EvRestore, Text: "a"})
+			for i, want := range []uint64{1, 2, 0, 4} {
+				addr := uint64(16+i) << 12
+				if i == 2 {
+					addr = 17<<12 + 8
+				}
+				if got := apply(Event{Kind: EvRead, Size: 8, Addr: addr}).Value; got != want {
+					t.Errorf("restored a: %#x holds %d, want %d", addr, got, want)
+				}
+			}
+			apply(Event{Kind: EvRestore, Text: "b"})
+			if got := apply(Event{Kind: EvRead, Size: 8, Addr: 17<<12 + 8}).Value; got != 1002 {
+				t.Errorf("restored b: 17<<12+8 holds %d, want 1002", got)
+			}
+			// Saving both names again over the same machine lets the
+			// pages only "a" held go: they are no longer shared.
+			apply(Event{Kind: EvSave, Text: "a"})
+			if got, want := g.snaps.total, uint64(pages+2)*4096; got != want {
+				t.Errorf("two snapshots of the same machine hold %d bytes, want %d", got, want)
+			}
+			if err := g.mem.Check(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -75,32 +75,24 @@ func (s *Shadow) syncCR3(global bool) {
 func (s *Shadow) checkPDEs(global bool) {
 	pdLevel := s.shw.N - 2
 	pgePSE := s.regs.CR4&x86.CR4PGE != 0
-	var visit func(pg *poolPage, level int, base x86.GVA)
-	visit = func(pg *poolPage, level int, base x86.GVA) {
-		lv := &s.shw.Levels[level]
-		for i := 0; i < len(pg.ents); i++ {
-			e := pg.ents[i]
-			if e&uint64(x86.P) == 0 {
-				if level == pdLevel {
-					s.st.DstNotPresent.Inc()
-				}
-				continue
+	s.visitPool(func(pg *poolPage, level, i int, base uint64) (*poolPage, bool) {
+		e := pg.ents[i]
+		if e&uint64(x86.P) == 0 {
+			if level == pdLevel {
+				s.st.DstNotPresent.Inc()
 			}
-			if e&shwMapping != 0 {
-				continue // a hypervisor mapping's entry: not the guest's
-			}
-			va := base + x86.GVA(uint64(i)<<lv.Shift)
-			child := s.pool.page(x86.HPA(s.frameOf(e)))
-			if level < pdLevel {
-				if child != nil {
-					visit(child, level+1, va)
-				}
-				continue
-			}
-			s.checkPDE(pg, i, va, child, global, pgePSE)
+			return nil, true
 		}
-	}
-	visit(&s.pool.pages[s.root], 0, 0)
+		if e&shwMapping != 0 {
+			return nil, true // a hypervisor mapping's entry: not the guest's
+		}
+		child := s.pool.page(x86.HPA(s.frameOf(e)))
+		if level < pdLevel {
+			return child, true
+		}
+		s.checkPDE(pg, i, x86.GVA(base|uint64(i)<<s.shw.Levels[level].Shift), child, global, pgePSE)
+		return nil, true
+	})
 }
 
 func (s *Shadow) checkPDE(pd *poolPage, i int, va x86.GVA, child *poolPage, global, pge bool) {
@@ -184,19 +176,17 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 	}
 	var specs [5]tableSpec
 	s.plan(va, gw, &specs)
-	pg := &s.pool.pages[s.root]
-	s.pool.touch(pg)
+	p, _ := s.descend(va)
+	s.pool.touch(p.Page)
 	n := s.shw.N
-	for l := 0; l < n-1; l++ {
-		lv := &s.shw.Levels[l]
-		i := int(lv.Index(va))
+	for !p.leaf() {
+		l, i, pg, e := p.Level, int(p.Index), p.Page, uint64(p.Entry)
 		want := &specs[l+1]
-		e := pg.ents[i]
 		if e&shwMapping != 0 {
 			return res, fmt.Errorf("engine: %#x: %w", uint64(va), ErrNoMappingSpace)
 		}
 		if e&uint64(x86.P) != 0 {
-			child := s.pool.page(x86.HPA(s.frameOf(e)))
+			child := p.child()
 			if child != nil && child.kind == want.kind && child.key == want.key {
 				pg.clearStale(i)
 				if fl := e &^ s.shw.Levels[0].FrameMask; fl != want.flags {
@@ -208,7 +198,7 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 					s.tlb.flushAll()
 				}
 				s.pool.touch(child)
-				pg = child
+				p.into(child)
 				continue
 			}
 			s.st.SyncPagePDOutOfSync.Inc()
@@ -237,13 +227,13 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 			s.st.PDSyncPT.Inc(i % pdFamily)
 		}
 		s.st.SyncPT.End(sp)
-		pg = child
+		p.into(child)
 		if !cached && l+1 == n-1 {
-			s.fillWindow(pg, va, gw, -1)
+			s.fillWindow(child, va, gw, -1)
 		}
 	}
-	leaf := &s.shw.Levels[n-1]
-	i := int(leaf.Index(va))
+	// Read again: fillWindow may have filled the entry.
+	pg, i := p.Page, int(p.Index)
 	old := pg.ents[i]
 	if old&shwTrackDirtyPTE != 0 && write {
 		res.dirtyTrap = true

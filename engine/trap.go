@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
-
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
@@ -16,6 +14,7 @@ const maxTraps = 12
 type xlate struct {
 	gpa     x86.GPA
 	data    *[x86.PageSize]byte // host bytes; nil when the access is emulated
+	hpa     x86.HPA             // the frame of data (phys.Memory.BeforeWrite before writing it)
 	emulate bool
 	fault   x86.Fault
 	path    Path
@@ -25,20 +24,18 @@ type xlate struct {
 // checked against the guest tables first, so that a fault in its second
 // page leaves no trace of the first (no data, no accessed or dirty bit).
 func (s *Shadow) access(ev Event, o *Outcome) error {
-	if s.accessHit(ev, o) {
-		return nil
-	}
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
-		s.guestFault(o, x86.NonCanonicalFault())
+		f := x86.NonCanonicalFault()
+		s.guestFault(o, &f)
 		return nil
 	}
 	if n == 2 && s.format.Mode.Paging() {
 		for i := 0; i < n; i++ {
 			s.format.Walk(s.mem, s.regs.Root(), ps[i].va, acc, &s.gw)
 			if !s.gw.OK() {
-				s.guestFault(o, s.gw.Fault)
+				s.guestFault(o, &s.gw.Fault)
 				return nil
 			}
 		}
@@ -50,7 +47,7 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 			return err
 		}
 		if x.fault.Kind != x86.NoFault {
-			s.guestFault(o, x.fault)
+			s.guestFault(o, &x.fault)
 			return nil
 		}
 		ps[i].gpa = x.gpa
@@ -73,11 +70,12 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 		off := x86.PageOffset(p.va)
 		switch {
 		case ev.Kind == EvWrite && x.data != nil:
-			storeLE(x.data[off:off+uint64(p.size)], ev.Value>>(8*uint(sizeBefore(ps, i))))
+			s.mem.BeforeWrite(x.hpa)
+			phys.StoreLE(x.data[off:off+uint64(p.size)], p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
 		case ev.Kind == EvWrite:
 			s.emulateWrite(p.gpa, p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
 		case ev.Kind == EvRead && x.data != nil:
-			v |= loadLE(x.data[off:off+uint64(p.size)]) << (8 * uint(sizeBefore(ps, i)))
+			v |= phys.LoadLE(x.data[off:off+uint64(p.size)], p.size) << (8 * uint(sizeBefore(ps, i)))
 		case ev.Kind == EvRead:
 			v |= s.mem.Read(p.gpa, p.size) << (8 * uint(sizeBefore(ps, i)))
 		}
@@ -88,10 +86,10 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 
 // accessHit is the hot path of every replay: an access within one page
 // that the TLB translates to host bytes. It reports false, having changed
-// nothing, for everything else. A non-canonical address cannot hit (see
+// nothing, for everything else; the caller then calls access. A non-canonical address cannot hit (see
 // translate), and an access within one page is canonical when its first
 // byte is.
-func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
+func (s *Shadow) accessHit(ev *Event, o *Outcome) bool {
 	size := uint64(ev.Size)
 	if ev.Kind == EvExec {
 		size = 1
@@ -102,8 +100,13 @@ func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
 		return false
 	}
 	acc := s.accessOf(ev.Kind)
-	e := s.tlbHit(va, acc)
-	if e == nil || e.data == nil {
+	// tlbHit written out: a call costs much under WebAssembly.
+	vpn, slot := tlbKey(va, s.tlb.cur)
+	t := &s.tlb
+	e := &t.e[slot]
+	if e.vpn != vpn || e.genAll != t.genAll || !(e.global || e.pcid == t.cur && e.genP == t.curGen) ||
+		!permits(e.rights, acc) || s.deny[acc.Kind]>>e.pk&1 != 0 || e.data == nil ||
+		s.paging != PagingShadow && !s.nestedPermits(e, acc) {
 		return false
 	}
 	s.st.TLBHits.Inc()
@@ -112,9 +115,10 @@ func (s *Shadow) accessHit(ev Event, o *Outcome) bool {
 	o.GPA, o.Path = gpa, PathTLBHit
 	switch ev.Kind {
 	case EvWrite:
-		storeLE(e.data[off:off+size], ev.Value)
+		s.mem.BeforeWrite(e.hpa)
+		phys.StoreLE(e.data[off:off+size], int(size), ev.Value)
 	case EvRead:
-		o.Value = loadLE(e.data[off : off+size])
+		o.Value = phys.LoadLE(e.data[off:off+size], int(size))
 	}
 	return true
 }
@@ -139,8 +143,8 @@ func sizeBefore(ps [2]piece, i int) int {
 	return ps[0].size
 }
 
-func (s *Shadow) guestFault(o *Outcome, f x86.Fault) {
-	o.OK, o.Fault, o.Path = false, f, FaultPath(f)
+func (s *Shadow) guestFault(o *Outcome, f *x86.Fault) {
+	o.OK, o.Fault, o.Path = false, *f, FaultPath(*f)
 	s.countFault(o.Path)
 }
 
@@ -158,16 +162,15 @@ func (s *Shadow) emulateWrite(gpa x86.GPA, size int, v uint64) {
 // a non-canonical address can never hit (its page number differs from
 // every canonical one the TLB was filled with).
 //
-// The result goes to *x (returning the struct by value cost more than the
-// rest of a TLB hit).
-func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) (err error) {
+// The result goes to *x, here and in translateSlow and trap: returned by
+// value, the struct (with its fault) was copied at every level.
+func (s *Shadow) translate(va x86.GVA, acc x86.Access, x *xlate) error {
 	if e := s.tlbHit(va, acc); e != nil {
 		s.st.TLBHits.Inc()
-		x.gpa, x.data, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, PathTLBHit
+		x.gpa, x.data, x.hpa, x.path = e.gpa|x86.GPA(x86.PageOffset(va)), e.data, e.hpa, PathTLBHit
 		return nil
 	}
-	*x, err = s.translateSlow(va, acc)
-	return err
+	return s.translateSlow(va, acc, x)
 }
 
 // nestedPermits is the guest side of a nested TLB entry's check: the
@@ -177,25 +180,30 @@ func (s *Shadow) nestedPermits(e *tlbEntry, acc x86.Access) bool {
 	return e.guest.Permits(acc, s.regs.CR0&x86.CR0WP != 0) && (e.dirty || acc.Kind != x86.Write)
 }
 
-func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
+func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access, x *xlate) error {
 	if !s.format.Canonical(va) {
-		return xlate{fault: x86.NonCanonicalFault()}, nil
+		*x = xlate{fault: x86.NonCanonicalFault()}
+		return nil
 	}
 	if s.paging != PagingShadow {
 		// A global entry of another PCID's slot (see tlb.lookup), or a
 		// hit the inline check refused.
 		if e := s.tlb.lookup(va); e != nil && permits(e.rights, acc) && s.nestedPermits(e, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: PathTLBHit}, nil
+			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, hpa: e.hpa, path: PathTLBHit}
+			return nil
 		}
-		return s.translateNested(va, acc)
+		var err error
+		*x, err = s.translateNested(va, acc)
+		return err
 	}
 	path := PathTLBHit
 	for try := 0; try < maxTraps; try++ {
 		e := s.tlb.lookup(va)
 		if e != nil && permits(e.rights, acc) && s.allowed(e.pk, acc) {
 			s.st.TLBHits.Inc()
-			return xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, path: path}, nil
+			*x = xlate{gpa: e.gpa | x86.GPA(x86.PageOffset(va)), data: e.data, hpa: e.hpa, path: path}
+			return nil
 		}
 		s.st.TLBMisses.Inc()
 		var sw shadowResult
@@ -209,7 +217,7 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 			sw = shadowResult{ok: true, rights: e.rights, global: e.global, hpa: e.hpa, gpa: e.gpa,
 				pdIndex: int(s.shw.Levels[s.shw.N-2].Index(va))}
 		} else {
-			sw = s.shadowWalk(va)
+			s.hostWalkTo(va, &sw)
 			if sw.ok {
 				pk := pkOf(sw.rights, sw.key)
 				data := s.mem.Host().Bytes(sw.hpa)
@@ -222,19 +230,21 @@ func (s *Shadow) translateSlow(va x86.GVA, acc x86.Access) (xlate, error) {
 						path = PathShadowHit
 						s.st.ShadowHits.Inc()
 					}
-					return xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, path: path}, nil
+					*x = xlate{gpa: sw.gpa | x86.GPA(x86.PageOffset(va)), data: data, hpa: sw.hpa, path: path}
+					return nil
 				}
 			}
 		}
-		x, done, err := s.trap(va, acc, &sw)
+		done, err := s.trap(va, acc, &sw, x)
 		if err != nil || done {
-			return x, err
+			return err
 		}
 		if path == PathTLBHit || path == PathShadowHit || rank(x.path) > rank(path) {
 			path = x.path
 		}
 	}
-	return xlate{}, errLivelock
+	*x = xlate{}
+	return errLivelock
 }
 
 // rank orders trap paths by how much work they stand for, so that an
@@ -268,13 +278,21 @@ type shadowResult struct {
 	leafPage *poolPage
 }
 
-// shadowWalk walks the shadow hierarchy like the host MMU would.
-func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
+// hostWalk walks the shadow hierarchy like the host MMU would.
+func (s *Shadow) hostWalk(va x86.GVA) shadowResult {
 	var r shadowResult
+	s.hostWalkTo(va, &r)
+	return r
+}
+
+// hostWalkTo is hostWalk with the result in *r, which must be zero:
+// the miss path's form (no copy of the result).
+func (s *Shadow) hostWalkTo(va x86.GVA, r *shadowResult) {
 	if s.root == nilIdx {
 		r.notPres = true
-		return r
+		return
 	}
+	// The descent of poolPath written out for speed (see descent.go).
 	pg := &s.pool.pages[s.root]
 	rights := x86.AllRights
 	f := s.shw
@@ -288,34 +306,34 @@ func (s *Shadow) shadowWalk(va x86.GVA) shadowResult {
 		if !e.Present() || uint64(e)&shwMapping != 0 {
 			// A hypervisor mapping is no translation for the guest.
 			r.notPres = true
-			return r
+			return
 		}
 		if lv.Rights {
-			rights = rights.Intersect(x86.RightsOf(e, f.NX))
+			rights &= x86.RightsOf(e, f.NX)
 		}
 		if l == f.N-1 {
 			r.ok, r.rights, r.global, r.key = true, rights, e.Global(), e.Key()
-			r.hpa = x86.HPA(uint64(e) & lv.FrameMask)
-			r.gpa = pg.gpas[i]
-			r.leafPage = pg
-			return r
+			r.hpa, r.gpa, r.leafPage = x86.HPA(uint64(e)&lv.FrameMask), pg.gpas[i], pg
+			return
 		}
-		child := s.pool.page(x86.HPA(uint64(e) & lv.FrameMask))
-		if child == nil {
+		if pg = s.pool.page(x86.HPA(uint64(e) & lv.FrameMask)); pg == nil {
 			r.notPres = true
-			return r
+			return
 		}
-		pg = child
 	}
-	return r
 }
 
 // trap is the #PF handler (Trap0eHandler). done means the access is
 // settled (a guest fault, or emulated through guest-physical memory);
 // otherwise the shadow was fixed and the access must be retried.
-func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool, error) {
+func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) (bool, error) {
 	tp := s.st.Trap0e.Begin()
-	defer s.st.Trap0e.End(tp)
+	done, err := s.trap0e(va, acc, sw, x)
+	s.st.Trap0e.End(tp) // not deferred: a deferred call cost much on the fault path
+	return done, err
+}
+
+func (s *Shadow) trap0e(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) (bool, error) {
 	s.countError(acc, sw)
 	s.st.TrapPD.Inc(sw.pdIndex % pdFamily)
 	gw := &s.gw
@@ -332,8 +350,9 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 			s.st.GuestPF.Inc()
 			root := s.regs.Root()
 			code := x86.PageFaultCode(x86.NotPresent, acc, root.FetchBit(s.format))
-			return xlate{fault: x86.Fault{Kind: x86.NotPresent, Code: code, Rule: x86.RuleNotPresent,
-				Rules: 1 << x86.RuleNotPresent}}, true, nil
+			*x = xlate{fault: x86.Fault{Kind: x86.NotPresent, Code: code, Rule: x86.RuleNotPresent,
+				Rules: 1 << x86.RuleNotPresent}}
+			return true, nil
 		}
 		s.resolveConflicts() // an undetected conflict: move the mapping first
 		s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
@@ -343,7 +362,11 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 		s.st.GuestPF.Inc()
 		s.st.GuestPFUnhandled.Inc()
 		s.st.T2GuestTrap.Inc()
-		return xlate{fault: gw.Fault}, true, nil
+		// Field by field: zeroing *x and then writing the fault over it
+		// stalled the stores.
+		x.gpa, x.data, x.emulate, x.path = 0, nil, false, PathNone
+		x.fault = gw.Fault
+		return true, nil
 	}
 	leafAccessed, bigCleaned := true, false
 	if l := gw.Leaf(); l != nil {
@@ -374,32 +397,38 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 	case !inRAM:
 		s.st.HndInvalid.Inc()
 		s.st.T2Misc.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathHandler}
+		return true, nil
 	case p.Type() == phys.TypeMMIO || p.Handler() == phys.HandlerAll:
 		s.st.HndPhysical.Inc()
 		s.st.T2HndPhys.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathHandler}
+		return true, nil
 	case write && (p.Handler() == phys.HandlerWrite || !p.Type().Writable()):
 		if _, monitored := s.monitors[x86.PageDown(gpa)]; monitored {
 			s.st.T2HndUnhandled.Inc()
-			return xlate{gpa: gpa, emulate: true, path: PathMonitorWrite}, true, nil
+			*x = xlate{gpa: gpa, emulate: true, path: PathMonitorWrite}
+			return true, nil
 		}
 		s.st.HndUnhandled.Inc()
 		s.st.T2HndPhys.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathHandler}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathHandler}
+		return true, nil
 	case write && !acc.User && gw.Rights&x86.RightWrite == 0:
 		// CR0.WP=0: the guest lets its kernel write read-only pages; the
 		// shadow runs with WP set, so the write is emulated.
 		s.st.WPInRZ.Inc()
 		s.st.T2WP.Inc()
-		return xlate{gpa: gpa, emulate: true, path: PathWPEmulation}, true, nil
+		*x = xlate{gpa: gpa, emulate: true, path: PathWPEmulation}
+		return true, nil
 	}
 	wasPresent := !sw.notPres
 	res, err := s.syncPath(va, gw, write)
 	if err != nil {
-		return xlate{}, true, err
+		*x = xlate{}
+		return true, err
 	}
-	x := xlate{gpa: gpa}
+	*x = xlate{gpa: gpa}
 	switch {
 	case res.createdTable:
 		x.path = PathSyncPT
@@ -421,7 +450,7 @@ func (s *Shadow) trap(va x86.GVA, acc x86.Access, sw *shadowResult) (xlate, bool
 			}
 		}
 	}
-	return x, false, nil
+	return false, nil
 }
 
 // countError files a trap under the original's error-code counters.
@@ -446,38 +475,5 @@ func (s *Shadow) countError(acc x86.Access, sw *shadowResult) {
 		s.st.ErrSupWrite.Inc()
 	case fetch:
 		s.st.ErrSupNXE.Inc()
-	}
-}
-
-func loadLE(b []byte) uint64 {
-	switch len(b) {
-	case 8:
-		return binary.LittleEndian.Uint64(b)
-	case 4:
-		return uint64(binary.LittleEndian.Uint32(b))
-	case 2:
-		return uint64(binary.LittleEndian.Uint16(b))
-	}
-	var v uint64
-	for i := len(b) - 1; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
-}
-
-func storeLE(b []byte, v uint64) {
-	switch len(b) {
-	case 8:
-		binary.LittleEndian.PutUint64(b, v)
-		return
-	case 4:
-		binary.LittleEndian.PutUint32(b, uint32(v))
-		return
-	case 2:
-		binary.LittleEndian.PutUint16(b, uint16(v))
-		return
-	}
-	for i := range b {
-		b[i] = byte(v >> (8 * i))
 	}
 }

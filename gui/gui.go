@@ -27,6 +27,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
 	"github.com/pgm-explorer/pgm-explorer/gui/app"
+	"github.com/pgm-explorer/pgm-explorer/internal/safeout"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -36,8 +37,13 @@ type Options struct {
 	// Width and Height are the window's initial size (desktop).
 	Width, Height int
 	// Screenshot, when set, is where the first frame drawn once the
-	// replay has settled is written, as PNG (the window's own pixels).
+	// replay has settled is written, as PNG (the window's own pixels),
+	// through package safeout: never over one of Inputs, never
+	// half-written; "-" is standard output.
 	Screenshot string
+	// Inputs are the files the window shows (a trace): the screenshot
+	// refuses to replace them.
+	Inputs []string
 	// Exit ends the program after the screenshot.
 	Exit bool
 	// Frame, when set, is called after each frame is uploaded.
@@ -298,7 +304,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 	}
 	if g.o.Screenshot != "" && !g.shot && !g.a.Busy() {
 		g.shot = true
-		if err := writeShot(screen, g.o.Screenshot); err != nil {
+		if err := writeShot(screen, g.o.Screenshot, g.o.Inputs); err != nil {
 			g.err = err
 			g.quit = true
 			return
@@ -311,19 +317,13 @@ func (g *game) Draw(screen *ebiten.Image) {
 
 // writeShot reads the screen back from the GPU: the test of what the
 // window really shows.
-func writeShot(screen *ebiten.Image, path string) error {
+func writeShot(screen *ebiten.Image, path string, inputs []string) error {
 	b := screen.Bounds()
 	img := image.NewRGBA(b)
 	screen.ReadPixels(img.Pix)
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	// Through package safeout: never over one of inputs, never half a
+	// picture under path's name.
+	return safeout.WriteFile(path, os.Stdout, inputs, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 func (g *game) Layout(outW, outH int) (int, int) {

@@ -40,6 +40,11 @@ var goldens = []scenario{
 	{name: "mappings-fixed-intermediate", sample: "mapping-conflict.txt", at: "420", view: ViewIntermediate, w: 1024, h: 640},
 	{name: "mappings-hierarchy", sample: "mapping-conflict.txt", at: "200", view: ViewHierarchy, w: 1280, h: 800},
 	{name: "mappings-nested-intermediate", sample: "mapping-conflict.txt", at: "300", paging: engine.PagingNested, view: ViewIntermediate, w: 1024, h: 640},
+	// Today's MMU: a protection-key fault (the rule in words, K1 in the
+	// leaf, PCID, AC and PKRU in the mode bar) and a real Linux guest's
+	// user page with key 1 under 5-level paging, SMEP and SMAP.
+	{name: "modern-key-walk", sample: "x86-modern.txt", at: "3475", view: ViewWalk, w: 1024, h: 640},
+	{name: "linux-hierarchy", sample: "linux.txt", view: ViewHierarchy, va: 0x7f5ef3f49000, hasVA: true, w: 1280, h: 800},
 }
 
 func TestGolden(t *testing.T) {

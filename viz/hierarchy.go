@@ -30,6 +30,7 @@ type hierScratch struct {
 	order, inv    []int
 	tmp           []card
 	kinds         []x86.LevelKind
+	runs          [][2]int // a card's runs of entries: [first, end)
 }
 
 // maxCardsPerDepth bounds the tables gathered per level.
@@ -633,14 +634,15 @@ func (c *ctx) shadowGap(h *hierData, cd *card, k int) Role {
 }
 
 // runLines lists a card's present entries as merged runs: a run is
-// adjacent entries of the same role and flags whose targets advance by
-// what one entry covers.
+// adjacent entries of the same role, flags and protection key whose
+// targets advance by what one entry covers. When not all fit, the lines
+// show a window of runs that holds the selected entry's, with "… N
+// earlier runs" above it and "… N more runs" below.
 func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 	t := c.t
-	y := r.Y
-	lines := 0
-	total := 0
+	runs := c.sc.hier.runs[:0]
 	lv := cd.level
+	selRun := -1
 	for k := 0; k < cd.n; {
 		e := x86.Entry(cd.ents[k])
 		role := cd.roles[k]
@@ -651,7 +653,7 @@ func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 		j := k + 1
 		for j < cd.n {
 			f := x86.Entry(cd.ents[j])
-			if cd.roles[j] != role || (f^e)&0xfff != 0 || (f^e)&x86.Entry(x86.NX) != 0 {
+			if cd.roles[j] != role || (f^e)&0xfff != 0 || (f^e)&x86.Entry(x86.NX) != 0 || f.Key() != e.Key() {
 				break
 			}
 			if e.Present() && role != RoleTable && role != RoleStale && role != RoleMapping && uint64(f)&lv.FrameMask != uint64(e)&lv.FrameMask+uint64(j-k)*c.stepOf(h, cd, e) {
@@ -659,21 +661,46 @@ func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 			}
 			j++
 		}
-		total++
-		// The last row shows the last run only when no run was left
-		// out before it; otherwise it says how many were.
-		if lines < max-1 || lines == max-1 && j >= cd.n && total == lines+1 {
-			c.runLine(h, cd, k, j, role, r.X, y, r.W)
-			y += t.slh
-			lines++
+		if cd.sel >= k && cd.sel < j {
+			selRun = len(runs)
 		}
+		runs = append(runs, [2]int{k, j})
 		k = j
 	}
-	if total > lines && lines < max+1 {
+	c.sc.hier.runs = runs
+	// The window: all runs when they fit; else the first max-1 and a
+	// "more" line; else, for a selected run beyond those, an "earlier"
+	// line, the runs up to and around it, and a "more" line if any are left.
+	first, shown := 0, len(runs)
+	if len(runs) > max {
+		shown = max - 1
+		if selRun >= shown && max >= 3 {
+			shown = max - 1 // below the "earlier" line
+			first = min(selRun-shown/2, len(runs)-shown)
+			if first+shown < len(runs) {
+				shown = max - 2 // and above the "more" line
+				first = min(selRun-shown/2, len(runs)-shown)
+			}
+		}
+	}
+	y := r.Y
+	more := func(n int, what string) {
 		c.b = append(c.b[:0], "… "...)
-		c.b = appendUint(c.b, uint64(total-lines))
-		c.b = append(c.b, " more runs"...)
+		c.b = appendUint(c.b, uint64(n))
+		c.b = append(c.b, what...)
 		c.textFitB(r.X, y, r.W, FaceRegular, t.small, ColDim)
+		y += t.slh
+	}
+	if first > 0 {
+		more(first, " earlier runs")
+	}
+	for i := first; i < first+shown && i < len(runs); i++ {
+		k, j := runs[i][0], runs[i][1]
+		c.runLine(h, cd, k, j, cd.roles[k], r.X, y, r.W)
+		y += t.slh
+	}
+	if rest := len(runs) - first - shown; rest > 0 {
+		more(rest, " more runs")
 	}
 }
 
@@ -740,6 +767,13 @@ func (c *ctx) appendRun(b []byte, h *hierData, cd *card, k, j int, role Role, si
 	}
 	if flags {
 		b = appendFlags(b, e)
+		b = append(b, ' ')
+	}
+	// The protection key of an IA-32e leaf (bits 62:59), when not 0:
+	// kept when the flags are left out, since the flags do not say it.
+	if h.format.Mode.Long() && e.Key() != 0 && (cd.depth == h.format.N-1 || cd.level.Big(e)) {
+		b = append(b, 'K')
+		b = appendUint(b, uint64(e.Key()))
 		b = append(b, ' ')
 	}
 	b = append(b, "→ "...)

@@ -65,6 +65,7 @@ type scratch struct {
 	legend   []Role
 	deltas   []uint64 // the picked counter's change per timeline bucket
 	statRows []statRow
+	regItems []regItem // the mode bar's register line
 }
 
 // Layout lays out m's frame into l (which it resets): panels by view,

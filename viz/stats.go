@@ -17,6 +17,17 @@ import (
 // the event log lists the latest outcomes with their paths; the timeline
 // strip shows where the replay is.
 
+// GuestFault reports whether path p delivers a fault to the guest: its
+// own tables refused the access (a #PF, or SMEP, SMAP or a protection
+// key did), or the address was not canonical (#GP).
+func GuestFault(p engine.Path) bool {
+	switch p {
+	case engine.PathGuestFault, engine.PathGP, engine.PathSMEPFault, engine.PathSMAPFault, engine.PathKeyFault:
+		return true
+	}
+	return false
+}
+
 // pathColor is the colour of a path in the event log: cheap paths
 // green, syncs blue, traps yellow and orange, guest faults vermilion.
 func pathColor(p engine.Path) color.RGBA {
@@ -29,7 +40,7 @@ func pathColor(p engine.Path) color.RGBA {
 		return Yellow
 	case engine.PathMonitorWrite, engine.PathWPEmulation, engine.PathHandler:
 		return Orange
-	case engine.PathGuestFault, engine.PathGP:
+	case engine.PathGuestFault, engine.PathGP, engine.PathSMEPFault, engine.PathSMAPFault, engine.PathKeyFault:
 		return Vermilion
 	case engine.PathPoolEvict:
 		return Purple
@@ -233,8 +244,19 @@ func (c *ctx) logPanel(r Rect) {
 			}
 		case ev.Kind == engine.EvPhysRead || ev.Kind == engine.EvPhysWrite || ev.Kind == engine.EvInvlpg:
 			c.b = appendHex(c.b, ev.Addr)
-		case ev.Kind == engine.EvCPL:
+		case ev.Kind == engine.EvCPL || ev.Kind == engine.EvAC:
 			c.b = appendUint(c.b, ev.Value)
+		case ev.Kind == engine.EvPKRU:
+			c.b = appendHex(c.b, ev.Value)
+		case ev.Kind == engine.EvInvpcid:
+			c.b = append(c.b, " type "...) // "invpcid" fills the op column
+			c.b = appendUint(c.b, uint64(ev.Size))
+			c.b = append(c.b, " PCID "...)
+			c.b = appendUint(c.b, ev.Value)
+			if ev.Size == 0 {
+				c.b = append(c.b, ' ')
+				c.b = appendHex(c.b, ev.Addr)
+			}
 		default:
 			if _, ok := ev.Kind.Reg(); ok {
 				c.b = appendHex(c.b, ev.Value)

@@ -97,10 +97,10 @@ func (t *Timeline) Add(o *engine.Outcome) {
 	b := &t.Buckets[i]
 	if o.Event.Kind.Access() {
 		b.Accesses++
-		switch o.Path {
-		case engine.PathGuestFault, engine.PathGP:
+		switch {
+		case GuestFault(o.Path):
 			b.Faults++
-		case engine.PathTLBHit, engine.PathShadowHit, engine.PathNestedWalk:
+		case o.Path == engine.PathTLBHit, o.Path == engine.PathShadowHit, o.Path == engine.PathNestedWalk:
 		default:
 			b.Traps++
 		}

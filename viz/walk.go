@@ -278,9 +278,10 @@ func (c *ctx) chips(x, y int, e x86.Entry, present bool) int {
 	return len(entryFlags)*(s+gap) - gap
 }
 
-// entryCell draws one decoded entry: flag chips, the target and, when
-// there is room, the raw value. It returns the width used.
-func (c *ctx) entryCell(x, y, w int, e x86.Entry, lv *x86.Level, leaf bool, raw bool, note string, noteCol color.RGBA) {
+// entryCell draws one decoded entry: flag chips, the target, the
+// protection key of an IA-32e leaf (keys says the format has them) when
+// it is not 0 and, when there is room, the raw value.
+func (c *ctx) entryCell(x, y, w int, e x86.Entry, lv *x86.Level, leaf, keys bool, raw bool, note string, noteCol color.RGBA) {
 	t := c.t
 	end := x + w
 	if !e.Present() {
@@ -305,6 +306,10 @@ func (c *ctx) entryCell(x, y, w int, e x86.Entry, lv *x86.Level, leaf bool, raw 
 		c.b = appendSize(c.b, lv.Covers())
 	default:
 		c.b = appendHex(c.b, uint64(e)&lv.FrameMask)
+	}
+	if leaf && keys && e.Key() != 0 {
+		c.b = append(c.b, " K"...)
+		c.b = appendUint(c.b, uint64(e.Key()))
 	}
 	if raw {
 		c.b = append(c.b, "  "...)
@@ -426,12 +431,12 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 			lv := &f.Levels[gi]
 			note, col := "", ColDim
 			if w.Fault.Kind != x86.NoFault && gi == w.N-1 && w.Fault.IsPF() {
-				note, col = "fault: "+w.Fault.Kind.String(), Vermilion
+				note, col = faultNote(&w.Fault), Vermilion
 			}
 			if s.Register {
 				note = "PDPTE register"
 			}
-			c.entryCell(gx, y, gwid, s.Entry, lv, s.Leaf, raw, note, col)
+			c.entryCell(gx, y, gwid, s.Entry, lv, s.Leaf, f.Mode.Long(), raw, note, col)
 		case f.Level(k) == nil:
 			c.textFit(gx, y, gwid, FaceRegular, t.small, ColFaint, "no such level in the guest's format")
 		case w.N > 0 && w.Steps[w.N-1].Big:
@@ -473,7 +478,7 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 				note = "a 4K piece of the big page"
 			}
 			leaf := sf.Levels[sf.N-1].Kind == k
-			c.entryCell(sx, y, swid, s.Entry, lv, leaf, raw, note, col)
+			c.entryCell(sx, y, swid, s.Entry, lv, leaf, sf.Mode.Long(), raw, note, col)
 		case sf.Level(k) == nil:
 			c.textFit(sx, y, swid, FaceRegular, t.small, ColFaint, "no such level in the shadow format")
 		default:
@@ -483,6 +488,20 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 		c.l.Hit(Rect{r.X, rowTop, r.W, y - rowTop}, HitID{Kind: HitWalkLevel, Hier: HierGuest, Level: k, Index: idx})
 	}
 	return y - r.Y
+}
+
+// faultNote is the short note beside the entry where the walk faulted:
+// the kind, or for a rule of SMEP, SMAP or a protection key, the rule.
+func faultNote(f *x86.Fault) string {
+	switch {
+	case f.Kind != x86.Protection || !f.Rule.Modern():
+		return "fault: " + f.Kind.String()
+	case f.Rule == x86.RuleSMEP:
+		return "fault: SMEP"
+	case f.Rule == x86.RuleSMAP:
+		return "fault: SMAP"
+	}
+	return "fault: key " + string(appendUint(nil, uint64(f.Key)))
 }
 
 // shadowMissNote says why a shadow entry on the path is not present.
@@ -548,11 +567,25 @@ func (c *ctx) walkResult(r Rect, w *x86.Walk, steps []engine.ShadowStep, gpa x86
 		return t.lh
 	}
 	y += t.lh
-	c.b = append(c.b[:0], "#PF to the guest: protection, error code "...)
+	// The rule in words ("SMAP: supervisor read of a user page with
+	// AC=0"), then the error code that tells the guest's handler.
+	// In a narrow panel the error code goes on a line of its own.
+	c.b = append(c.b[:0], "#PF to the guest: "...)
+	c.b = append(c.b, w.Fault.Reason()...)
+	n := len(c.b)
+	c.b = append(c.b, ", error code "...)
 	c.b = appendHex(c.b, uint64(w.Fault.Code))
 	c.b = appendErrorBits(c.b, w.Fault.Code)
+	if measureBytes(FaceBold, t.fs, c.b) <= r.W || y+2*t.lh > r.Bottom() {
+		c.textFitB(r.X, y, r.W, FaceBold, t.fs, Vermilion)
+		return 2 * t.lh
+	}
+	code := append([]byte("error code"), c.b[n+len(", error code"):]...)
+	c.b = c.b[:n]
 	c.textFitB(r.X, y, r.W, FaceBold, t.fs, Vermilion)
-	return 2 * t.lh
+	c.b = append(c.b[:0], code...)
+	c.textFitB(r.X, y+t.lh, r.W, FaceBold, t.fs, Vermilion)
+	return 3 * t.lh
 }
 
 // appendErrorBits spells a #PF error code: " (P W U)".
@@ -562,7 +595,7 @@ func appendErrorBits(b []byte, code x86.ErrorCode) []byte {
 	for _, bit := range [...]struct {
 		c    x86.ErrorCode
 		name string
-	}{{x86.PFPresent, "present"}, {x86.PFWrite, "write"}, {x86.PFUser, "user"}, {x86.PFRsvd, "reserved bit"}, {x86.PFFetch, "fetch"}} {
+	}{{x86.PFPresent, "present"}, {x86.PFWrite, "write"}, {x86.PFUser, "user"}, {x86.PFRsvd, "reserved bit"}, {x86.PFFetch, "fetch"}, {x86.PFPK, "protection key"}} {
 		if code&bit.c != 0 {
 			if n > 0 {
 				b = append(b, " + "...)
@@ -727,6 +760,10 @@ func (c *ctx) reasons(f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa
 	}
 	if !w.OK() && w.Fault.Kind != x86.Protection {
 		return append(out, "The guest's own tables do not map the address: the hypervisor reflects the page fault to the guest, whose handler decides what to do.")
+	}
+	if w.Fault.Kind == x86.Protection && w.Fault.Rule.Modern() {
+		// The rule is the guest's own; how the shadow still enforces it.
+		out = append(out, "SMEP, SMAP and protection keys depend on CR4, RFLAGS.AC and PKRU, not on the entry alone, so the shadow entry cannot say them: it keeps the guest's U bit and key, every TLB or shadow hit is checked against what the current CPL, AC and PKRU refuse, and a refused access traps and is reflected to the guest.")
 	}
 	for _, m := range e.Mappings() {
 		if m.Range().Contains(w.VA) && f.Mode.Paging() && !f.Mode.Long() {

@@ -33,6 +33,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/gui"
 	"github.com/pgm-explorer/pgm-explorer/gui/app"
 	"github.com/pgm-explorer/pgm-explorer/gui/x86guest"
+	"github.com/pgm-explorer/pgm-explorer/internal/safeout"
 	"github.com/pgm-explorer/pgm-explorer/traces/x86live"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
@@ -188,7 +189,20 @@ func run(args []string, stderr io.Writer) int {
 	if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil || w < 320 || h < 200 {
 		return fail(2, "--size %q: want WIDTHxHEIGHT, at least 320x200", *size)
 	}
-	opts := app.Options{State: st, Host: desktopHost{}, Play: *play, Speed: *speed}
+	// The files the window reads: a screenshot or an export never
+	// replaces them.
+	var inputs []string
+	for _, f := range []string{*trace, *x86prog} {
+		if fi, err := os.Stat(f); f != "" && err == nil && fi.Mode().IsRegular() {
+			inputs = append(inputs, f)
+		}
+	}
+	if *shot != "" {
+		if err := safeout.NotAnInput(*shot, inputs); err != nil {
+			return fail(1, "--screenshot: %v", err)
+		}
+	}
+	opts := app.Options{State: st, Host: desktopHost{inputs}, Play: *play, Speed: *speed}
 	switch *tour {
 	case "":
 	case "on", "off":
@@ -219,7 +233,7 @@ func run(args []string, stderr io.Writer) int {
 	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		return fail(1, "%v", gui.ErrNoDisplay)
 	}
-	err = gui.Run(a, gui.Options{Title: "PGM Explorer · " + st.Source.Name(), Width: w, Height: h, Screenshot: *shot, Exit: *exit,
+	err = gui.Run(a, gui.Options{Title: "PGM Explorer · " + st.Source.Name(), Width: w, Height: h, Screenshot: *shot, Inputs: inputs, Exit: *exit,
 		ExitAfter: *exitFor, Report: stderr})
 	if err != nil {
 		return fail(1, "%v", err)
@@ -227,11 +241,17 @@ func run(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// desktopHost saves exports in the current directory.
-type desktopHost struct{}
+// desktopHost saves exports in the current directory, through package
+// safeout like every file the explorer writes: never over one of inputs,
+// never half-written.
+type desktopHost struct{ inputs []string }
 
-func (desktopHost) Save(name string, data []byte) (string, error) {
-	if err := os.WriteFile(name, data, 0o644); err != nil {
+func (h desktopHost) Save(name string, data []byte) (string, error) {
+	err := safeout.WriteFile(name, os.Stdout, h.inputs, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
 		return "", err
 	}
 	abs, err := filepath.Abs(name)

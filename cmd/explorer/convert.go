@@ -82,7 +82,7 @@ func convert(ctx context.Context, in, out string, partial bool, stdout, stderr i
 		code = 130
 	}
 	if readErr != nil && !partial {
-		return &exitError{code, fmt.Errorf("%w (%s)", readErr, w.out.abortNote())}
+		return &exitError{code, fmt.Errorf("%w (%s)", readErr, w.out.AbortNote())}
 	}
 	if err := w.Commit(); err != nil {
 		return err

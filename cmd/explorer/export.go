@@ -69,7 +69,7 @@ func export(path string, o exportOptions, stdout, stderr io.Writer) (err error) 
 	defer func() {
 		if err != nil {
 			out.Abort()
-			err = fmt.Errorf("%w (%s)", err, out.abortNote())
+			err = fmt.Errorf("%w (%s)", err, out.AbortNote())
 		}
 	}()
 	p := analysis.NewPerfetto(out, filepath.Base(path), sh, o.every, o.max)

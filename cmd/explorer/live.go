@@ -26,6 +26,7 @@ type liveOptions struct {
 	library string
 	paging  string
 	check   bool
+	every   int // --check-every
 	limits  runLimits
 }
 
@@ -66,7 +67,8 @@ func liveFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.program, "x86", "", "the guest `PROGRAM`: one of "+strings.Join(x86live.Names(), ", ")+", or a .asm (assembled with nasm) or flat .bin file loaded at 0x1000")
 	fs.StringVar(&o.library, "unicorn", "", "the libunicorn.so.2 `PATH` (default: $"+"PGM_UNICORN, then the copy `make unicorn` puts in .cache/unicorn, then the system's)")
 	fs.StringVar(&o.paging, "paging", "shadow", "how the engine maps guest memory: shadow or nested")
-	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event")
+	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event: it checks what the event touched, and everything every --check-every events and at the end")
+	fs.IntVar(&o.every, "check-every", engine.DefaultCheckEvery, "with --check, check everything every `N` events (1: after every event)")
 	o.limits.flags(fs)
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 0 {
@@ -99,6 +101,9 @@ func liveSetup(program, library, paging string) (*x86live.Program, engine.Paging
 
 // live runs the program both ways and reports the first difference.
 func live(o liveOptions, stdout io.Writer) error {
+	if o.check && o.every < 1 {
+		return usageErrorf("--check-every %d: want 1 or more", o.every)
+	}
 	p, pg, err := liveSetup(o.program, o.library, o.paging)
 	if err != nil {
 		return err
@@ -110,7 +115,7 @@ func live(o liveOptions, stdout io.Writer) error {
 		return runError(err)
 	}
 	report(stdout, "unicorn MMU", ref)
-	eng, err := x86live.RunProgram(p, x86live.WayEngine, o.limits.options(x86live.Options{Library: o.library, Paging: pg, Check: o.check}))
+	eng, err := x86live.RunProgram(p, x86live.WayEngine, o.limits.options(x86live.Options{Library: o.library, Paging: pg, Check: o.check, CheckEvery: o.every}))
 	if err != nil {
 		return fmt.Errorf("%w (the reference way ran to the end)", runError(err))
 	}
@@ -120,7 +125,7 @@ func live(o liveOptions, stdout io.Writer) error {
 	}
 	checked := ""
 	if o.check {
-		checked = ", invariants checked after each event"
+		checked = fmt.Sprintf(", invariants checked after each event (everything every %d events and at the end)", o.every)
 	}
 	fmt.Fprintf(stdout, "same: %d observations, final registers, RAM and device registers agree (%d engine events%s)\n", len(ref.Obs), len(eng.Events), checked)
 	if ref.Regs.GPR[0] != x86live.DoneMagic {
@@ -155,7 +160,7 @@ func recordX86(o recordOptions, stdout, stderr io.Writer) error {
 	default:
 		return usageErrorf("--mmu %q: want engine or unicorn", o.mmu)
 	}
-	r, err := x86live.RunProgram(p, way, o.limits.options(x86live.Options{Library: o.unicorn, Paging: pg, Check: o.check}))
+	r, err := x86live.RunProgram(p, way, o.limits.options(x86live.Options{Library: o.unicorn, Paging: pg, Check: o.check, CheckEvery: o.every}))
 	if err != nil {
 		return runError(err)
 	}

@@ -26,7 +26,7 @@ func TestLiveUsage(t *testing.T) {
 func TestLiveAndRecordX86(t *testing.T) {
 	testkit.NeedUnicorn(t)
 	var out, errb bytes.Buffer
-	if code := run([]string{"live", "--x86", "mmio", "--check", "--max-time", "10m"}, &out, &errb); code != 0 {
+	if code := run([]string{"live", "--x86", "mmio", "--check", "--check-every", "5", "--max-time", "10m"}, &out, &errb); code != 0 {
 		t.Fatalf("live: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "same:") {

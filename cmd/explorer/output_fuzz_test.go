@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/pgm-explorer/pgm-explorer/internal/safeout"
 )
 
 // snapshot is what a directory holds: names, kinds, contents, link
@@ -48,8 +50,8 @@ func FuzzOutput(f *testing.F) {
 		f.Add(uint8(k), []byte("new content"), true)
 		f.Add(uint8(k), []byte{}, false)
 	}
-	syncOutputs = false
-	defer func() { syncOutputs = true }()
+	safeout.Sync = false
+	defer func() { safeout.Sync = true }()
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte, commit bool) {
 		dir := t.TempDir()
 		in := filepath.Join(dir, "in")

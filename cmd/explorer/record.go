@@ -30,6 +30,7 @@ type recordOptions struct {
 	params   paramFlag
 	out      string
 	check    bool
+	every    int // --check-every
 	// x86 guests (live.go): a program run in Unicorn instead of a model.
 	x86, unicorn, paging, mmu string
 	limits                    runLimits
@@ -80,7 +81,8 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 	fs.StringVar(&o.mmu, "mmu", "engine", "with --x86: record the engine as MMU (engine) or Unicorn's own MMU (unicorn, physical accesses)")
 	fs.StringVar(&o.paging, "paging", "shadow", "with --x86: shadow or nested")
 	fs.StringVar(&o.unicorn, "unicorn", "", "with --x86: the libunicorn.so.2 `PATH`")
-	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event and stop at the first violation (slow)")
+	fs.BoolVar(&o.check, "check", false, "run the engine's invariant checker after every event and stop at the first violation: it checks what the event touched, and everything every --check-every events and at the end")
+	fs.IntVar(&o.every, "check-every", engine.DefaultCheckEvery, "with --check, check everything every `N` events (1: after every event, slow on large guests)")
 	o.limits.flags(fs) // for --x86
 	return func(args []string, stdout, stderr io.Writer) error {
 		if len(args) != 0 {
@@ -98,6 +100,9 @@ func recordFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 // writes each event as the model produces it. When ctx is done (Ctrl-C)
 // the trace written so far is completed and the exit status is 130.
 func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) error {
+	if o.check && o.every < 1 {
+		return usageErrorf("--check-every %d: want 1 or more", o.every)
+	}
 	if o.x86 != "" && o.out != "" && o.workload == "" {
 		return recordX86(o, stdout, stderr)
 	}
@@ -141,8 +146,13 @@ func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) erro
 			return &traceWriteError{err}
 		}
 		if o.check {
-			if err := eng.Check(); err != nil {
-				return fmt.Errorf("after event %d %s: invariant violated:\n%w", oc.Index, traces.AppendEvent(nil, ev), err)
+			full, err := eng.CheckAfter(oc.Index+1, o.every)
+			if err != nil {
+				what := ""
+				if full {
+					what = " (full check)"
+				}
+				return fmt.Errorf("after event %d %s: invariant violated%s:\n%w", oc.Index, traces.AppendEvent(nil, ev), what, err)
 			}
 		}
 		prog.Add(1)
@@ -152,6 +162,12 @@ func record(ctx context.Context, o recordOptions, stdout, stderr io.Writer) erro
 		return nil
 	})
 	prog.Done()
+	if o.check && err == nil {
+		// What nothing touched since the last full check is checked here.
+		if cerr := eng.Check(); cerr != nil {
+			err = fmt.Errorf("at the end: invariant violated (full check):\n%w", cerr)
+		}
+	}
 	// What was recorded is a complete trace of its events, kept also
 	// when the workload fails or is interrupted; a failure to write is
 	// not kept.

@@ -128,12 +128,24 @@ func TestRecordDeterministic(t *testing.T) {
 	}
 }
 
-// TestRecordCheck: --check runs the invariant checker on every event.
+// TestRecordCheck: --check runs the invariant checker on every event,
+// incrementally by default and fully after each with --check-every 1; a
+// --check-every below 1 is a usage error.
 func TestRecordCheck(t *testing.T) {
+	for _, every := range []string{"10000", "7", "1"} {
+		out := filepath.Join(t.TempDir(), "tour.txt")
+		code, stdout, stderr := explorer(t, "record", "--workload", "modes-tour", "--check", "--check-every", every, "-o", out)
+		if code != 0 || stderr != "" || !strings.Contains(stdout, "events of modes-tour") {
+			t.Fatalf("--check-every %s: exit %d, stdout %q, stderr %q", every, code, stdout, stderr)
+		}
+	}
 	out := filepath.Join(t.TempDir(), "tour.txt")
-	code, stdout, stderr := explorer(t, "record", "--workload", "modes-tour", "--check", "-o", out)
-	if code != 0 || stderr != "" || !strings.Contains(stdout, "events of modes-tour") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	code, _, stderr := explorer(t, "record", "--workload", "modes-tour", "--check", "--check-every", "0", "-o", out)
+	if code != 2 || !strings.Contains(stderr, "--check-every 0") {
+		t.Fatalf("--check-every 0: exit %d, stderr %q; want a usage error", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a usage error wrote the trace")
 	}
 }
 

@@ -208,8 +208,8 @@ func replay(ctx context.Context, path string, o replayOptions, stdout, stderr io
 		prog.Done()
 		if out != nil {
 			out.Flush()
-			if of.tmp != "" {
-				err = fmt.Errorf("%w (%s)", err, of.abortNote())
+			if of.Temporary() {
+				err = fmt.Errorf("%w (%s)", err, of.AbortNote())
 			}
 		}
 		return err

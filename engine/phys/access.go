@@ -33,7 +33,7 @@ func (m *Memory) Read(gpa x86.GPA, size int) uint64 {
 		key, idx := pageKey(gpa)
 		if e := &m.ptlb[idx]; e.key == key && e.bytes != nil && e.plainRead {
 			m.st.PageTLBHits++
-			return load(e.bytes[off:off+uint64(size)], size)
+			return LoadLE(e.bytes[off:off+uint64(size)], size)
 		}
 	}
 	buf := m.takeScratch()
@@ -70,7 +70,10 @@ func (m *Memory) Write(gpa x86.GPA, size int, v uint64) {
 		key, idx := pageKey(gpa)
 		if e := &m.ptlb[idx]; e.key == key && e.writable {
 			m.st.PageTLBHits++
-			store(e.bytes[off:off+uint64(size)], size, v)
+			if m.host.frozen != 0 {
+				m.host.thaw(e.page.Frame())
+			}
+			StoreLE(e.bytes[off:off+uint64(size)], size, v)
 			return
 		}
 	}
@@ -80,7 +83,9 @@ func (m *Memory) Write(gpa x86.GPA, size int, v uint64) {
 	m.depth--
 }
 
-func load(b []byte, size int) uint64 {
+// LoadLE reads a little-endian value of size bytes (1 to 8) from b: the
+// data path of accesses to host bytes, here and in the engine's TLB hits.
+func LoadLE(b []byte, size int) uint64 {
 	switch size {
 	case 8:
 		return binary.LittleEndian.Uint64(b)
@@ -96,7 +101,8 @@ func load(b []byte, size int) uint64 {
 	return v
 }
 
-func store(b []byte, size int, v uint64) {
+// StoreLE writes the low size bytes of v (1 to 8) to b, little-endian.
+func StoreLE(b []byte, size int, v uint64) {
 	switch size {
 	case 8:
 		binary.LittleEndian.PutUint64(b, v)
@@ -178,6 +184,9 @@ func (m *Memory) writeSegment(gpa x86.GPA, src []byte) int {
 		n = mmioSegment(gpa, len(src), e.rng)
 		m.writeMMIO(gpa, src[:n])
 	case e.writable:
+		if m.host.frozen != 0 {
+			m.host.thaw(e.page.Frame())
+		}
 		copy(e.bytes[x86.PageOffset(gpa):], src[:n])
 	case e.page.Type().Writable():
 		p, r := e.page, e.rng

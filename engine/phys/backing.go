@@ -22,10 +22,10 @@ func (m *Memory) makeWritable(p *Page, gpa x86.GPA) *[x86.PageSize]byte {
 	old := *p
 	switch old.State() {
 	case StateAllocated:
-		return m.host.frameBytes(old.Frame())
+		return m.host.writableBytes(old.Frame())
 	case StateWriteMonitored:
 		m.transition(p, gpa, old.withBacking(StateAllocated, old.Frame())|writtenBit)
-		return m.host.frameBytes(old.Frame())
+		return m.host.writableBytes(old.Frame())
 	}
 	id, err := m.host.alloc(ownerGuest)
 	if err != nil {

@@ -67,7 +67,8 @@ func FormatSize(n uint64) string {
 // pages have no frame; every private page owns a guest frame with one
 // reference; every shared frame's reference count equals the pages on
 // it; no guest frame leaks; the free list and the in-use count agree; the
-// zero page is still all zeros; the page counters equal the recount; the
+// zero page is still all zeros; frozen frames are guest frames and are
+// counted; the page counters equal the recount; the
 // TLBs and the chunk mapping cache hold no stale entry. It returns the
 // first violation found (in address order) or nil.
 func (m *Memory) Check() error {
@@ -107,11 +108,17 @@ func (m *Memory) Check() error {
 			}
 		}
 	}
-	inUse, free := 0, 0
+	inUse, free, frozen := 0, 0, 0
 	for id := uint64(PagesPerChunk); id < uint64(h.next); id++ {
 		c, i := h.slot(id)
 		owner, n := frameOwner(c.meta[i]>>metaOwnerShift), c.meta[i]&metaRefsMask
 		want := refs[id] &^ privateFlag
+		if f := c.frozen[i]; f != nil {
+			frozen++
+			if owner != ownerGuest || f.b != c.bytes[i] || uint64(f.id) != id {
+				return fmt.Errorf("host frame %#x is frozen but is not a guest frame sharing its bytes", id)
+			}
+		}
 		switch {
 		case owner == ownerFree:
 			free++
@@ -131,6 +138,8 @@ func (m *Memory) Check() error {
 	switch {
 	case inUse != h.inUse || free != len(h.free):
 		return fmt.Errorf("host: %d frames in use and %d free, counters say %d and %d", inUse, free, h.inUse, len(h.free))
+	case frozen != h.frozen:
+		return fmt.Errorf("host: %d frames frozen, the counter says %d", frozen, h.frozen)
 	case h.owner(uint64(h.zero)) != ownerZero:
 		return fmt.Errorf("host: the zero page %#x lost its owner", h.zero)
 	case *m.zeroBytes != [x86.PageSize]byte{}:

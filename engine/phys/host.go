@@ -39,12 +39,13 @@ const (
 )
 
 // hostChunk is one 1 MiB allocation chunk. Bytes are allocated per page
-// on demand, so a chunk costs 3 KiB of bookkeeping plus its used pages:
-// about 12 bytes per host frame on top of the guest's 8-byte descriptor.
+// on demand, so a chunk costs 5 KiB of bookkeeping plus its used pages:
+// about 20 bytes per host frame on top of the guest's 8-byte descriptor.
 type hostChunk struct {
-	id    uint32
-	bytes [PagesPerChunk]*[x86.PageSize]byte
-	meta  [PagesPerChunk]uint32 // owner<<28 | reference count
+	id     uint32
+	bytes  [PagesPerChunk]*[x86.PageSize]byte
+	meta   [PagesPerChunk]uint32  // owner<<28 | reference count
+	frozen [PagesPerChunk]*Frozen // who shares the bytes until the next write (freeze.go)
 }
 
 // Host simulates host physical memory: an allocator of 4 KiB frames
@@ -57,6 +58,7 @@ type Host struct {
 	next   uint32       // lowest page id never handed out
 	inUse  int          // frames with an owner, the zero page included
 	zero   uint32       // page id of the zero page
+	frozen int          // frames with a Frozen value (freeze.go)
 }
 
 // NewHost returns a host whose first frame is the shared zero page.
@@ -169,6 +171,12 @@ func (h *Host) release(id uint32) {
 	}
 	c.meta[i] = 0
 	c.bytes[i] = nil
+	if c.frozen[i] != nil {
+		// The Frozen value keeps the bytes; nobody writes them any more.
+		c.frozen[i].id = 0
+		c.frozen[i] = nil
+		h.frozen--
+	}
 	h.free = append(h.free, id)
 	h.inUse--
 }

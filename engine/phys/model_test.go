@@ -1,8 +1,10 @@
 package phys
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
@@ -170,9 +172,10 @@ func runOps(t testing.TB, data []byte, maxOps int) {
 	md := &model{mem: map[x86.GPA]byte{}, ballooned: map[x86.GPA]bool{}}
 	r := &opReader{b: data}
 	var ext []x86.HPA
+	var frozen []frozenPage
 	n := 0
 	for ; n < maxOps && !r.done(); n++ {
-		op, gpa := r.u8()%16, r.addr()
+		op, gpa := r.u8()%17, r.addr()
 		switch op {
 		case 0, 1, 2:
 			size, v := 1+int(r.u8()%8), r.value()
@@ -290,9 +293,16 @@ func runOps(t testing.TB, data []byte, maxOps int) {
 			} else if err == nil {
 				delete(md.ballooned, x86.PageDown(gpa))
 			}
+		case 16:
+			frozen = freezeOp(t, m, md, r.u8(), gpa, frozen)
 		}
 		if err := m.Check(); err != nil {
 			t.Fatalf("op %d (kind %d at %v): Check: %v", n, op, gpa, err)
+		}
+		for _, f := range frozen {
+			if !bytes.Equal(f.f.Bytes(), f.want) {
+				t.Fatalf("op %d (kind %d at %v): the page frozen at %v changed", n, op, gpa, f.gpa)
+			}
 		}
 	}
 	if testing.Verbose() {
@@ -333,7 +343,67 @@ func FuzzMemoryOps(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 3, 0, 0, 0, 7})
 	f.Add([]byte{6, 1, 0, 0, 1, 6, 2, 0, 0, 1, 7, 0, 0, 0, 0, 2, 1, 4, 0, 0, 3, 0, 8, 1, 0, 0, 0})
 	f.Add([]byte{13, 0, 0, 0, 255, 0, 6, 3, 0, 0, 2, 14, 0, 0, 0, 0, 6, 4, 0, 0, 2, 7, 0, 0, 0, 9, 0, 0, 0, 0})
+	// Write page 0, freeze it, write it again through the page TLB and
+	// through the host bytes, freeze it again, reset.
+	f.Add([]byte{0, 0, 0, 0, 7, 2, 16, 0, 0, 0, 0, 0, 0, 0, 0, 7, 4, 16, 0, 4, 0, 1, 16, 0, 0, 0, 0, 9, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runOps(t, data, 300)
 	})
+}
+
+// frozenPage is a page frozen by the model test and the bytes it had.
+type frozenPage struct {
+	gpa  x86.GPA
+	f    *Frozen
+	want []byte
+}
+
+// freezeOp freezes the page at gpa (k even) or, as the engine does on a
+// TLB hit, writes one byte through the host bytes of a page mapped
+// writable after BeforeWrite (k odd). At most 32 frozen pages are kept;
+// older ones are unfrozen.
+func freezeOp(t testing.TB, m *Memory, md *model, k byte, gpa x86.GPA, frozen []frozenPage) []frozenPage {
+	p, _, ok := m.Lookup(gpa)
+	if k&1 == 0 {
+		before := m.Stats()
+		f, err := m.Freeze(gpa)
+		if (err == nil) != (ok && p.Type().Backed() && p.Frame() != 0) {
+			t.Fatalf("Freeze(%v) of %v: %v", gpa, p, err)
+		}
+		if m.Stats() != before {
+			t.Fatalf("Freeze(%v) changed the statistics", gpa)
+		}
+		if err != nil {
+			return frozen
+		}
+		pg := x86.PageDown(gpa)
+		want := make([]byte, x86.PageSize)
+		for i := range want {
+			want[i] = md.read(pg + x86.GPA(i))
+		}
+		if !bytes.Equal(f.Bytes(), want) {
+			t.Fatalf("Freeze(%v): the frozen bytes are not the page's", gpa)
+		}
+		if g, _ := m.Freeze(gpa); g != f {
+			t.Fatalf("Freeze(%v) twice without a write: two values", gpa)
+		}
+		frozen = append(frozen, frozenPage{pg, f, want})
+		if len(frozen) > 32 {
+			// Let the oldest go, as a snapshot dropped does.
+			old := frozen[0]
+			frozen = frozen[1:]
+			if !slices.ContainsFunc(frozen, func(x frozenPage) bool { return x.f == old.f }) {
+				m.Unfreeze(old.f)
+			}
+		}
+		return frozen
+	}
+	if !ok || !p.Writable() || p.Handler().Active() {
+		return frozen
+	}
+	hpa, _ := m.HostAddr(*p)
+	m.BeforeWrite(hpa)
+	m.Host().Bytes(hpa)[x86.PageOffset(gpa)] = k
+	md.write(gpa, k)
+	return frozen
 }

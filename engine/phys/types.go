@@ -1,7 +1,9 @@
 // Package phys models guest physical memory: RAM, ROM, MMIO and device
 // RAM ranges, a compact per-page descriptor, simulated host frames handed
 // out in 1 MiB allocation chunks, the shared zero page, copy-on-write page
-// sharing, ballooning, and the chunk mapping cache with its lookaside TLBs.
+// sharing, ballooning, the chunk mapping cache with its lookaside TLBs, and
+// frozen pages (a snapshot's view of a frame, copied only when the frame
+// is written next).
 //
 // Guest memory is real bytes; host memory is simulated: host physical
 // addresses come from this package's allocator and untouched RAM costs

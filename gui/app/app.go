@@ -20,7 +20,7 @@ type Options struct {
 	Speed  float64       // events per second (rounded to a step of Speeds); 0 keeps the default
 	Budget time.Duration // replay time per tick at TPS ticks a second; 0 means DefaultBudget
 	// Tour shows the explanation panel at labels; nil: on for the
-	// modes-tour sources, off otherwise.
+	// modes-tour sources and the Linux sample, off otherwise.
 	Tour *bool
 }
 
@@ -171,7 +171,7 @@ func (a *App) open(st State) error {
 }
 
 func isTour(s Source) bool {
-	return s.Sample == "modes-tour.txt" || s.Workload == "modes-tour"
+	return s.Sample == "modes-tour.txt" || s.Workload == "modes-tour" || s.Sample == "linux.txt"
 }
 
 // OpenData opens a trace read into memory (a file picked or dropped in

@@ -129,7 +129,7 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestControls(t *testing.T) {
 	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
-	if st := a.Status(); st.Event != 0 || st.Total != 178 {
+	if st := a.Status(); st.Event != 0 || st.Total != 217 {
 		t.Fatalf("start: %+v", st)
 	}
 	type step struct {
@@ -143,7 +143,7 @@ func TestControls(t *testing.T) {
 		{func() { a.StepUntil(UntilFault) }, 0},
 		{func() { a.GoTo("60") }, 60},
 		{func() { a.GoTo("canonical") }, 0},
-		{func() { a.Seek(1000) }, 178},
+		{func() { a.Seek(1000) }, 217},
 		{func() { a.PrevLabel() }, 0},
 	} {
 		s.do()

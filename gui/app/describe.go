@@ -40,7 +40,11 @@ func (a *App) describe(id viz.HitID) []string {
 		}
 		lines = append(lines, fmt.Sprintf("covers %s %#x…", what, id.Addr))
 		if v, ok := a.findEntry(id); ok {
-			lines = append(lines, entryLines(v)...)
+			f := eng.Format()
+			if id.Hier != viz.HierGuest {
+				f = eng.ShadowFormat()
+			}
+			lines = append(lines, entryLines(v, f.Mode.Long())...)
 		} else {
 			lines = append(lines, "not present")
 		}
@@ -102,7 +106,12 @@ func (a *App) describe(id viz.HitID) []string {
 		if o == nil || !hasVA(o.Event.Kind) {
 			return []string{fmt.Sprintf("event %d", id.Event)}
 		}
-		return []string{fmt.Sprintf("event %d at %#x", id.Event, id.Addr), "click: follow this address"}
+		l := []string{fmt.Sprintf("event %d at %#x", id.Event, id.Addr)}
+		if !o.OK && o.Fault.IsPF() {
+			// The fault in words: which rule refused the access.
+			l = append(l, fmt.Sprintf("%v: %s", o.Fault, o.Fault.Reason()))
+		}
+		return append(l, "click: follow this address")
 	case viz.HitWalkLevel:
 		return []string{fmt.Sprintf("%s walk, %v entry %d", id.Hier, id.Level, id.Index)}
 	}
@@ -131,7 +140,9 @@ func (a *App) findEntry(id viz.HitID) (engine.EntryView, bool) {
 
 // entryLines decodes an entry: its value, its flags spelled out and
 // where it points.
-func entryLines(v engine.EntryView) []string {
+// entryLines describes an entry; keys says its format has protection
+// keys (IA-32e), which a leaf then shows when not 0.
+func entryLines(v engine.EntryView, keys bool) []string {
 	e := v.Entry
 	var on []string
 	for _, f := range []struct {
@@ -146,6 +157,9 @@ func entryLines(v engine.EntryView) []string {
 	l := []string{fmt.Sprintf("value  %#018x", uint64(e)), "flags  " + strings.Join(on, ", ")}
 	if v.Leaf {
 		l = append(l, fmt.Sprintf("maps %s", sizeName(v.Covers)))
+		if k := e.Key(); keys && k != 0 {
+			l = append(l, fmt.Sprintf("protection key %d (PKRU bits %d and %d: access and write disable)", k, 2*k, 2*k+1))
+		}
 	} else {
 		l = append(l, fmt.Sprintf("points to a table (covers %s)", sizeName(v.Covers)))
 	}

@@ -10,7 +10,8 @@ import (
 
 // TestDocsPictures writes the README's pictures of the window when
 // DOCS names the directory (go test ./gui/app -run DocsPictures with
-// DOCS=../../docs): the tour at a step, the nested chapter, a question.
+// DOCS=../../docs): the tour at a step, the nested chapter, the
+// protection-key step of today's MMU at the smallest size, a question.
 func TestDocsPictures(t *testing.T) {
 	dir := os.Getenv("DOCS")
 	if dir == "" {
@@ -42,6 +43,13 @@ func TestDocsPictures(t *testing.T) {
 		run(a)
 	}
 	write(a, "tour-nested.png")
+	if err := a.GoTo("Now the program's write"); err != nil {
+		t.Fatal(err)
+	}
+	run(a)
+	run(a)
+	a.Resize(1024, 640)
+	write(a, "tour-modern.png")
 	b := newTest(t, State{Source: Source{Sample: "boot.txt"}, View: viz.ViewWalk})
 	b.Resize(1366, 768)
 	b.GoTo("low addresses are not mapped any more")

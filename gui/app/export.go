@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
 
@@ -133,6 +134,9 @@ func (a *App) Status() Status {
 			s.Walk = fmt.Sprintf("%#x -> %#x", uint64(va), uint64(w.GPA))
 		} else {
 			s.Walk = fmt.Sprintf("%#x: %v", uint64(va), w.Fault)
+			if w.Fault.Kind == x86.Protection {
+				s.Walk += ", " + w.Fault.Reason() // which rule, in words
+			}
 		}
 	}
 	s.Mode = p.eng.Format().Mode.String()
@@ -227,7 +231,11 @@ func (a *App) LiveText() string {
 	if s.Total > 0 {
 		pos += " of " + group(s.Total)
 	}
-	b = append(b, pos+", "+a.statusWord()+". Mode: "+s.Mode+", "+s.Paging+" paging.")
+	mode := pos + ", " + a.statusWord() + ". Mode: " + s.Mode + ", " + s.Paging + " paging"
+	if regs := a.p.eng.Regs(); regs.Features() != "" {
+		mode += "; " + regs.Features() // PCID, SMEP, SMAP with AC, PKE with PKRU
+	}
+	b = append(b, mode+".")
 	if o := a.p.recent.Last(); o != nil {
 		line := "Last event: " + o.Event.Op()
 		if hasVA(o.Event.Kind) {
@@ -235,6 +243,9 @@ func (a *App) LiveText() string {
 		}
 		if o.Path != engine.PathNone {
 			line += ", " + o.Path.String()
+		}
+		if !o.OK && o.Fault.Kind == x86.Protection {
+			line += ": " + o.Fault.Reason()
 		}
 		b = append(b, line+".")
 	}

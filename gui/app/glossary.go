@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pgm-explorer/pgm-explorer/viz"
@@ -37,6 +38,15 @@ var glossary = []struct{ key, text string }{
 	{"LME", "LME: long mode enable (takes effect when paging is turned on)"},
 	{"LMA", "LMA: long mode active, set by the processor"},
 	{"Real", "Real mode: no paging and no protection; an address is a physical address"},
+	// Today's MMU: the rights the entries alone do not decide, and PCIDs.
+	{"PCIDE", "PCIDE: process-context identifiers (CR4 bit 17): the low 12 bits of CR3 name the address space, so the TLB keeps each one's translations apart"},
+	{"PCID", "PCID: process-context identifier, CR3 bits 11:0 with CR4.PCIDE; a CR3 load with bit 63 set keeps that PCID's TLB entries, so a switch back finds them (tlb-hit)"},
+	{"SMEP", "SMEP: supervisor-mode execution prevention (CR4 bit 20): the kernel may not fetch instructions from a user page (#PF with error code 0x11)"},
+	{"SMAP", "SMAP: supervisor-mode access prevention (CR4 bit 21): the kernel may not read or write a user page unless RFLAGS.AC is 1 (stac sets it, clac clears it)"},
+	{"AC", "AC: RFLAGS.AC, SMAP's override: while it is 1 (after stac) the kernel may read and write user pages; 0 (after clac) it may not"},
+	{"PKE", "PKE: protection keys (CR4 bit 22): each user page carries a key (bits 62:59 of its entry) whose rights PKRU restricts"},
+	{"PKRU", "PKRU: the protection-key rights register, two bits per key: AD (bit 2k) forbids every data access with key k, WD (bit 2k+1) forbids writes; set from user mode with wrpkru, no TLB flush"},
+	{"protection key", "protection key: a 4-bit tag in a user page's entry; PKRU can take away reading or writing for all pages of a key at once; a refusal sets PK (bit 5, 0x20) in the error code"},
 	// Tables and walks.
 	{"PML5", "PML5: the top table of 5-level paging"},
 	{"PML4", "PML4: the top table of 4-level long-mode paging, 512 entries of 512 GiB each"},
@@ -70,11 +80,27 @@ var glossary = []struct{ key, text string }{
 	{"nested-walk", "nested-walk: a TLB miss under nested paging, translated by the 2D walk"},
 	{"nested-fault", "nested-fault: the nested tables did not map the guest-physical page yet; the hypervisor mapped it and resumed"},
 	{"guest-fault", "guest-fault: a page fault the guest's own tables cause; it is delivered to the guest"},
-	{"#PF", "#PF: page fault, with an error code: bit 0 present, 1 write, 2 user, 4 instruction fetch"},
+	{"smep-fault", "smep-fault: a guest page fault SMEP caused (a supervisor fetch from a user page); the shadow tables cannot say it, so the engine checks the guest's rights and delivers it"},
+	{"smap-fault", "smap-fault: a guest page fault SMAP caused (a supervisor data access to a user page with AC=0); delivered to the guest"},
+	{"pkey-fault", "pkey-fault: a guest page fault a protection key caused (PKRU forbade the access); the error code has PK (0x20)"},
+	{"invpcid", "invpcid: drop TLB entries by PCID: type 0 one address, 1 one PCID, 2 everything, 3 everything but global pages"},
+	{"/PGM/PCID", "/PGM/PCID counters: CR3 loads that kept the TLB (bit 63) or flushed it, root switches without a resync, INVPCIDs by type"},
+	{"/PGM/Rights", "/PGM/Rights counters: ac and pkru events, which change rights without flushing anything"},
+	{"GuestPF/", "guest faults by the rule that refused them: SMEP, SMAP, a protection key (PKey)"},
+	{"#PF", "#PF: page fault, with an error code: bit 0 present, 1 write, 2 user, 3 reserved bit, 4 instruction fetch, 5 protection key"},
 	{"pool", "shadow page pool: the host pages the hypervisor keeps shadow tables in; full, it frees the least recently used"},
 	{"/PGM", "/PGM counters: the page manager's statistics, named as in the original hypervisor; hover over one for what it counts"},
 	{"TLB", "TLB: translation lookaside buffer, the processor's cache of translations; invlpg drops one entry"},
 	{"invlpg", "invlpg: drop the TLB's translation of one page, after the guest changed its entry"},
+}
+
+// The protection keys an entry shows (" K1" to " K15"), each its own
+// key so that a word such as " Kernel" is not read as one.
+func init() {
+	for k := 1; k < 16; k++ {
+		glossary = append(glossary, struct{ key, text string }{" K" + strconv.Itoa(k),
+			"K" + strconv.Itoa(k) + ": the page's protection key (bits 62:59 of an IA-32e leaf entry); PKRU says what each key allows (K0 is not shown)"})
+	}
 }
 
 // glossaryFor is the explanation of the longest glossary key s holds.

@@ -92,3 +92,31 @@ func tooltip(a *App) []string {
 	}
 	return out
 }
+
+// TestGlossaryModern: the words of today's MMU explain themselves, a
+// protection key in an entry is read as one, and a word that merely
+// starts with K is not.
+func TestGlossaryModern(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"PCID", "process-context identifier"},
+		{"PCIDE", "CR4 bit 17"},
+		{"SMEP", "execution prevention"},
+		{"SMAP", "access prevention"},
+		{"AC", "RFLAGS.AC"},
+		{"PKE", "protection keys"},
+		{"PKRU", "rights register"},
+		{"→ 0x200000 K3", "K3: the page's protection key"},
+		{"→ 0x200000 K12", "K12: the page's protection key"},
+		{"#PF smep-fault", "smep-fault"},
+		{"#PF pkey-fault", "pkey-fault"},
+		{"/PGM/PCID/NoFlushLoads", "/PGM/PCID"},
+		{"#PF to the guest: key 3: write disabled, error code 0x27 = present + write + user + protection key", "protection key"},
+	} {
+		if got := glossaryFor(tc.text); !strings.Contains(got, tc.want) {
+			t.Errorf("%q explains as %q, want %q in it", tc.text, got, tc.want)
+		}
+	}
+	if got := glossaryFor("label at 45: Kernels live in the upper half"); strings.Contains(got, "protection key") {
+		t.Errorf("a word starting with K reads as a key: %q", got)
+	}
+}

@@ -46,16 +46,18 @@ func (a *App) openPicker() {
 	add := func(k pickKind, name, label, note string) {
 		pk.items = append(pk.items, pickItem{k, name, label, note})
 	}
-	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "real mode to 5-level paging, then the TLB, shadow and nested paging, step by step")
+	add(pickSample, "modes-tour.txt", "Guided tour of the paging modes", "every x86 paging mode, shadow and nested paging, today's MMU")
 	for _, n := range samples.Names() {
 		switch {
 		case n == "modes-tour.txt":
+		case n == "x86-modern.txt":
+			add(pickSample, n, n, "a real x86 kernel in Unicorn: PCIDs, SMEP, SMAP, key faults")
 		case strings.HasPrefix(n, "x86-"):
 			// make x86-samples: the browser cannot run the emulator.
 			add(pickSample, n, n, "a real x86 guest's run in Unicorn, recorded")
 		case n == "linux.txt":
 			// make linux-sample: a QEMU core imported.
-			add(pickSample, n, n, "a real Debian Linux guest's page tables, from a QEMU core")
+			add(pickSample, n, n, "Debian Linux 6.1 under QEMU: 5-level paging, SMEP, SMAP, keys")
 		default:
 			add(pickSample, n, n, "sample trace")
 		}
@@ -67,6 +69,11 @@ func (a *App) openPicker() {
 			ps = append(ps, p.Name+"="+p.Default)
 		}
 		add(pickWorkload, n, n+" (live)", "seed=1 "+strings.Join(ps, " "))
+		if n == "multiprocess" {
+			// Today's MMU on a long run: the parameters are easy to miss
+			// at the end of a long line.
+			add(pickWorkload, n, n+", PCIDs, SMAP (live)", "seed=1 pcid=true smap=true")
+		}
 	}
 	add(pickFile, "", "Open a trace file…", "text or binary; read here, never uploaded")
 	add(pickHost, "", "Host paging mode", "")
@@ -76,6 +83,7 @@ func (a *App) openPicker() {
 	for i, it := range pk.items {
 		if it.kind == pickSample && it.name == a.p.src.Sample || it.kind == pickWorkload && it.name == a.p.src.Workload {
 			pk.sel = i
+			break
 		}
 	}
 	a.picker, a.help, a.prompt = pk, false, nil

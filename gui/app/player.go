@@ -42,7 +42,7 @@ func (u Until) String() string { return untilNames[u] }
 func (u Until) matches(o *engine.Outcome) bool {
 	switch u {
 	case UntilFault:
-		return o.Path == engine.PathGuestFault || o.Path == engine.PathGP
+		return viz.GuestFault(o.Path)
 	case UntilMode:
 		return o.Notes&engine.NoteModeChange != 0
 	case UntilLabel:

@@ -71,6 +71,9 @@ func (a *App) newQuestion() (*question, bool) {
 			q.choices = append(q.choices, "none: it succeeds")
 			q.right = w.Fault.Level
 			q.why = fmt.Sprintf("the %v entry refuses it: %v", w.Steps[w.Fault.Level].Level, w.Fault.Kind)
+			if w.Fault.Kind == x86.Protection {
+				q.why = fmt.Sprintf("the %v entry refuses it: %s", w.Steps[w.Fault.Level].Level, w.Fault.Reason())
+			}
 		}, func() {
 			q.ask = what + " It faults: which error code does the processor push?"
 			q.choices, q.right = codeChoices(w.Fault.Code)

@@ -24,10 +24,14 @@ func (a *App) tourText() (head, look, body string) {
 		// The explanation would give the answer away.
 		return head, "", "Predict first: answer the question, then the explanation of this step follows."
 	}
+	body = lab.Text
 	if st := tourStepFor(lab.Text); st != nil {
 		look = "Look at: " + st.tip
+		if st.text != "" {
+			body = st.text
+		}
 	}
-	return head, look, lab.Text
+	return head, look, body
 }
 
 // tourLines wraps the explanation to the panel's width: the heading

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/viz"
 )
@@ -207,8 +208,12 @@ func TestTourChapters(t *testing.T) {
 		"Write monitoring":                       engine.PathMonitorWrite,
 		"The 2D walk":                            engine.PathNestedWalk,
 		"A nested fault":                         engine.PathNestedFault,
+		"SMEP (supervisor-mode":                  engine.PathSMEPFault,
+		"stac and clac":                          engine.PathSMAPFault,
+		"Now the program's write":                engine.PathKeyFault,
 	}
 	seen := map[string]bool{}
+	sawNoFlushHit := false
 	for i := range a.p.labels {
 		a.StepUntil(UntilLabel)
 		run(a)
@@ -243,6 +248,16 @@ func TestTourChapters(t *testing.T) {
 		if st.setView && a.view != st.view {
 			t.Errorf("step %d (%.50q): view %v, want %v", i+1, lab.Text, a.view, st.view)
 		}
+		// The PCID step: a read right after a CR3 load with bit 63 hits
+		// the TLB (the point of the step, not any tlb-hit of it).
+		if strings.Contains(lab.Text, "CR3 bit 63") {
+			for j := 1; j < a.p.recent.Len(); j++ {
+				prev, o := a.p.recent.At(j-1), a.p.recent.At(j)
+				if o.Index > lab.Event && prev.Event.Kind == engine.EvCR3 && prev.Event.Value&(1<<63) != 0 && o.Path == engine.PathTLBHit {
+					sawNoFlushHit = true
+				}
+			}
+		}
 		for key, path := range wantPath {
 			if !strings.Contains(lab.Text, key) {
 				continue
@@ -258,6 +273,9 @@ func TestTourChapters(t *testing.T) {
 				t.Errorf("step %d (%.50q): no %v among its events", i+1, lab.Text, path)
 			}
 		}
+	}
+	if !sawNoFlushHit {
+		t.Error("the PCID step shows no tlb-hit right after a CR3 load with bit 63")
 	}
 	if len(seen) != len(wantPath) {
 		t.Errorf("steps found: %v", seen)
@@ -285,7 +303,7 @@ func TestLiveText(t *testing.T) {
 		run(a)
 	}
 	s := a.LiveText()
-	for _, want := range []string{"Step 9 of 44: Virtual 0x401000", "Look at: the walk stops", "Event 44 of 178, paused", "Last event: ", "Walk: 0x"} {
+	for _, want := range []string{"Step 9 of 51: Virtual 0x401000", "Look at: the walk stops", "Event 44 of 217, paused", "Last event: ", "Walk: 0x"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("live text %q lacks %q", s, want)
 		}
@@ -369,5 +387,169 @@ func convert(t *testing.T, from, to string) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLinuxTour: the real Linux sample opens with the tour on; each of
+// its labels has a step that says more than the importer's heading,
+// rings its element, opens its view and follows its address, and the
+// screen shows what the text says (key 1 in the walk, 2 MiB pages of
+// the direct map, the modern bits in the mode bar).
+func TestLinuxTour(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "linux.txt"}})
+	if !a.tour {
+		t.Fatal("the tour is off for linux.txt")
+	}
+	want := map[string][]string{
+		"registers: CR0":                       {"SMEP", "SMAP", "PKE", "LA57", "PKRU", "0x55555550"},
+		"user mappings, one read per region":   {" K1", "PML5"},
+		"kernel mappings, one read per region": {"PW-ADSGX", "PML5"},
+		"the vCPU at RIP":                      {"read, user"},
+	}
+	for i := range a.p.labels {
+		a.StepUntil(UntilLabel)
+		run(a)
+		run(a)
+		lab, _ := a.p.currentLabel()
+		st := tourStepFor(lab.Text)
+		if st == nil || st.text == "" {
+			t.Fatalf("step %d (%.50q) has no step of its own", i+1, lab.Text)
+		}
+		if _, _, body := a.tourText(); body != st.text {
+			t.Errorf("step %d: the panel says %.60q", i+1, body)
+		}
+		a.dirty = true
+		l, _ := a.Frame()
+		r, ok := a.lookRect()
+		var panel viz.Rect
+		for _, p := range l.Panels {
+			if p.Name == st.look.panel {
+				panel = p.R
+			}
+		}
+		if !ok || panel.Empty() || !r.In(panel) {
+			t.Errorf("step %d (%.50q): Look at %q: ring %v in panel %v", i+1, lab.Text, st.look.panel, r, panel)
+		}
+		if va, ok := a.model.SelectedVA(); st.va != 0 && (!ok || va != st.va) {
+			t.Errorf("step %d: the walk follows %#x, want %#x", i+1, uint64(va), uint64(st.va))
+		}
+		if st.setView && a.view != st.view {
+			t.Errorf("step %d: view %v, want %v", i+1, a.view, st.view)
+		}
+		for key, subs := range want {
+			if !strings.Contains(lab.Text, key) {
+				continue
+			}
+			delete(want, key)
+			for _, s := range subs {
+				if !hasText(a, s) {
+					t.Errorf("step %d (%s): nothing on the screen says %q", i+1, key, s)
+				}
+			}
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("steps not reached: %v", want)
+	}
+}
+
+// TestPickerModernMMU: the scenario list offers the multiprocess
+// workload with PCIDs, SMEP and SMAP on; choosing it runs the workload
+// with those parameters, and the mode bar shows them.
+func TestPickerModernMMU(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.openPicker()
+	i := -1
+	for j, it := range a.picker.items {
+		if it.kind == pickWorkload && strings.Contains(it.note, "pcid=true smap=true") {
+			i = j
+		}
+	}
+	if i < 0 {
+		t.Fatal("no multiprocess entry with PCIDs, SMEP and SMAP")
+	}
+	a.pick(i)
+	if a.prompt == nil {
+		t.Fatal("choosing it asked for nothing")
+	}
+	a.Update(Input{Keys: []Key{KeyEnter}})
+	if a.prompt != nil {
+		t.Fatalf("the prompt stayed: %q", a.prompt.err)
+	}
+	if src := a.p.src; src.Workload != "multiprocess" || src.Params["pcid"] != "true" || src.Params["smap"] != "true" {
+		t.Fatalf("opened %+v", src)
+	}
+	a.p.playing = false
+	a.Seek(3000)
+	a.Settle()
+	for _, s := range []string{"PCIDE", "SMEP", "SMAP", "PCID", "AC"} {
+		if !hasText(a, s) {
+			t.Errorf("at event 3000 the screen lacks %q", s)
+		}
+	}
+}
+
+// TestLiveTextModern: at the tour's protection-key fault the words a
+// screen reader gets name the features in force and the refusing rule.
+func TestLiveTextModern(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
+	if err := a.GoTo("Now the program's write"); err != nil {
+		t.Fatal(err)
+	}
+	run(a)
+	run(a)
+	s := a.LiveText()
+	for _, want := range []string{"PCID 1, SMEP, SMAP (AC=0), PKE (PKRU 0x80)", "pkey-fault: key 3: write disabled"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("live text %q lacks %q", s, want)
+		}
+	}
+}
+
+// TestFaultKeyModern: f stops at a fault SMEP caused as at any other
+// guest fault.
+func TestFaultKeyModern(t *testing.T) {
+	tourOff := false
+	a, err := New(Options{State: State{Source: Source{Sample: "modes-tour.txt"}}, Tour: &tourOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Settle()
+	if err := a.GoTo("SMEP (supervisor-mode"); err != nil {
+		t.Fatal(err)
+	}
+	a.Settle()
+	a.StepUntil(UntilFault)
+	run(a)
+	if a.p.last.Path != engine.PathSMEPFault {
+		t.Errorf("f from the SMEP step stopped after %v at %d", a.p.last.Path, a.p.pos())
+	}
+}
+
+// TestDescribeModern: hovering over the key fault's event says which
+// rule refused it, and a leaf with a protection key says its key.
+func TestDescribeModern(t *testing.T) {
+	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
+	a.exercises = false
+	if err := a.GoTo("Now the program's write"); err != nil {
+		t.Fatal(err)
+	}
+	run(a)
+	run(a)
+	o := a.p.recent.LastAccess()
+	if o == nil || o.Path != engine.PathKeyFault {
+		t.Fatalf("the last access is %+v", o)
+	}
+	tip := strings.Join(a.describe(viz.HitID{Kind: viz.HitOutcome, Event: o.Index, Addr: o.Event.Addr}), "\n")
+	if !strings.Contains(tip, "key 3: write disabled") {
+		t.Errorf("the event's tooltip %q does not say the rule", tip)
+	}
+	v := engine.EntryView{Entry: x86.Entry(0x200067 | 3<<x86.KeyShift), Leaf: true, Covers: 4096}
+	if l := strings.Join(entryLines(v, true), "\n"); !strings.Contains(l, "protection key 3 (PKRU bits 6 and 7") {
+		t.Errorf("a leaf with key 3: %q", l)
+	}
+	if l := strings.Join(entryLines(v, false), "\n"); strings.Contains(l, "protection key") {
+		t.Errorf("a PAE entry's bits 62:59 read as a key: %q", l)
 	}
 }

@@ -23,6 +23,9 @@ type tourStep struct {
 	va       x86.GVA  // the address the walk follows at this step (0: the last access)
 	view     viz.View // with setView: the view the step opens
 	setView  bool
+	// text, when set, is what the tour says in place of the label: the
+	// labels of an imported guest are the importer's terse headings.
+	text string
 }
 
 // look is an element of the screen a step rings: a panel, or a region
@@ -91,14 +94,55 @@ var tourSteps = []tourStep{
 	{key: "A nested fault", tip: "nested-fault in Recent events", look: lookEvent, nested: true, view: viz.ViewWalk, setView: true, ask: true},
 	{key: "Hypervisor mappings", tip: "view 5: the hypervisor's mappings in the guest's linear space", look: lookMappings, view: viz.ViewIntermediate, setView: true},
 	{key: "The intermediate context", tip: "view 5: the intermediate tables beside the shadow ones", look: lookHier, view: viz.ViewIntermediate, setView: true},
+	{key: "Today's MMU, PCIDs", tip: "the mode bar: PCIDE in CR4, and PCID 1 since CR3's low bits say so", look: lookMode, view: viz.ViewOverview, setView: true},
+	{key: "CR3 bit 63", tip: "Recent events: after the cr3 with bit 63 (0x8000…), the reads of PCID 1 are tlb-hits", look: lookEvent},
+	{key: "SMEP (supervisor-mode execution prevention", tip: "the walk: fault: SMEP at the page table entry, the rule in words and error code 0x11 under it", look: walkLevel(x86.LevelPT), ask: true, view: viz.ViewWalk, setView: true},
+	{key: "SMAP (supervisor-mode access prevention", tip: "the walk: SMAP: supervisor read of a user page with AC=0; SMAP and AC 0 in the mode bar", look: lookWalk, ask: true, view: viz.ViewWalk, setView: true},
+	{key: "stac and clac", tip: "Recent events: ac 1, a read that works, ac 0, the same read refused (smap-fault)", look: lookEvent, view: viz.ViewWalk, setView: true},
+	{key: "Protection keys (CR4.PKE)", tip: "K3 in the walk's page table entry; PKE and PKRU 0x80 in the mode bar", look: walkLevel(x86.LevelPT), view: viz.ViewWalk, setView: true},
+	{key: "Now the program's write", tip: "the walk: key 3: write disabled, error code 0x27 with the protection key bit", look: lookWalk, ask: true, view: viz.ViewWalk, setView: true},
 	{key: "End of the tour", tip: "press o to try the other scenarios, or change the host mode and replay", look: lookTimeline, view: viz.ViewOverview, setView: true},
+}
+
+// linuxSteps tour the real Linux sample (linux.txt, a Debian 6.1 kernel
+// imported from a QEMU core), keyed by the importer's labels.
+var linuxSteps = []tourStep{
+	{key: "page tables of Debian 6.1 under QEMU", tip: "the memory map: the guest's RAM, where the tables were written", look: lookMemory, view: viz.ViewOverview, setView: true,
+		text: "A real Linux kernel's page tables. This guest is a Debian Linux 6.1 kernel that QEMU stopped while one of its programs ran; " +
+			"explorer import turned QEMU's memory dump into this trace. First come the page tables reachable from the vCPU's CR3, " +
+			"written into guest memory as they were: about ten thousand entries."},
+	{key: "registers: CR0", tip: "the mode bar: LA57, SMEP, SMAP and PKE in CR4; AC and PKRU after the CPL", look: lookMode,
+		text: "The vCPU's registers. CR4 = 0x751ef0 turns on 5-level paging (LA57), global pages, SMEP, SMAP and protection keys " +
+			"(PKE), as Linux does on a processor that has them; EFER has long mode and NX. QEMU's dump holds no PKRU, so it is the value the " +
+			"process printed: 0x55555550 leaves keys 0 and 1 open and takes access away from every other key (Linux opens only key 0; " +
+			"this program allocated key 1)."},
+	{key: "user mappings, one read per region", tip: "K1 in the walk's page table entry: a page with protection key 1", look: walkLevel(x86.LevelPT),
+		va: 0x7f5ef3f49000, view: viz.ViewWalk, setView: true,
+		text: "User and kernel, seen from the process. At CPL 3 the importer reads one byte of each region of the lower half, " +
+			"the process's own: its code, data, heap, libraries and stack, every entry with U, and a page above 128 TiB that only " +
+			"5-level paging can map. The walk follows 0x7f5ef3f49000, " +
+			"eight pages the program protected with key 1 (K1 in the page table entry); PKRU leaves key 1 open, so the read works. " +
+			"Five levels: PML5 first."},
+	{key: "kernel mappings, one read per region", tip: "the hierarchy: PML5 and PML4 entries of the upper half, and the 2 MiB pages of the direct map", look: lookHier,
+		va: 0xff11000000000000, view: viz.ViewHierarchy, setView: true,
+		text: "The kernel's half. The upper half of the address space is the kernel's, the same tables in every process. At " +
+			"0xff11000000000000 the direct map maps all of physical memory once, mostly in 2 MiB pages (big pages, orange in the page " +
+			"directory, S among the flags), broken into 4 KiB pages where the rights change. Kernel entries have no U, are global (G: they stay in the " +
+			"TLB across CR3 loads) and NX unless they hold code."},
+	{key: "the vCPU at RIP", tip: "the walk of the program's code page: U on every level and no X (no-execute)", look: walkLevel(x86.LevelPT),
+		va: 0x4018a5, view: viz.ViewWalk, setView: true,
+		text: "Where QEMU stopped the vCPU: at CPL 3, running the program's code at 0x4018a5, a page whose entries all have U and " +
+			"none NX, with its stack at 0x7ffd4d4d6580 (U and NX). No kernel entry has U, so this code cannot touch the kernel's " +
+			"half; with SMEP and SMAP on, the kernel cannot run this page's code, nor read its data outside stac and clac."},
 }
 
 // tourStepFor is the step of a tour label, or nil.
 func tourStepFor(label string) *tourStep {
-	for i := range tourSteps {
-		if strings.Contains(label, tourSteps[i].key) {
-			return &tourSteps[i]
+	for _, steps := range [][]tourStep{tourSteps, linuxSteps} {
+		for i := range steps {
+			if strings.Contains(label, steps[i].key) {
+				return &steps[i]
+			}
 		}
 	}
 	return nil

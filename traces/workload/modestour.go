@@ -9,7 +9,7 @@ func init() {
 	register(&spec{
 		Info: Info{
 			Name:    "modes-tour",
-			Summary: "a short guided tour of every x86 paging mode, with an explanation at each step for someone who has just met page tables",
+			Summary: "a short guided tour of every x86 paging mode, the TLB, shadow and nested paging, and today's MMU (PCIDs, SMEP, SMAP, protection keys), with an explanation at each step for someone who has just met page tables",
 			Params: []Param{
 				boolParam("la57", true, "end with 5-level paging"),
 			},
@@ -84,6 +84,7 @@ func (t *modesTour) run() {
 		t.fiveLevel()
 	}
 	t.hypervisor()
+	t.modern()
 	t.m.label("End of the tour. The same physical bytes were reached in real mode, in protected mode, and through 32-bit, PAE, " +
 		"long-mode and 5-level page tables: paging changes how an address is translated, not what memory holds. Under the " +
 		"guest, the hypervisor made it work with shadow tables it kept in step, or with nested tables.")

@@ -194,11 +194,35 @@ func (m *machine) apply(ev engine.Event) (engine.Outcome, error) {
 	m.run.Events = append(m.run.Events, ev)
 	m.run.Outcomes = append(m.run.Outcomes, o)
 	if m.opt.Check {
-		if err := m.eng.Check(); err != nil {
-			return o, fmt.Errorf("after engine event %d %s: invariant violated:\n%w", o.Index, ev.Op(), err)
+		every := m.opt.CheckEvery
+		if every == 0 {
+			every = engine.DefaultCheckEvery
+		}
+		if full, err := m.eng.CheckAfter(o.Index+1, every); err != nil {
+			return o, fmt.Errorf("after engine event %d %s: invariant violated%s:\n%w", o.Index, ev.Op(), fullNote(full), err)
 		}
 	}
 	return o, nil
+}
+
+// fullNote says which check failed.
+func fullNote(full bool) string {
+	if full {
+		return " (full check)"
+	}
+	return ""
+}
+
+// finalCheck is the full check at the end of a checked engine run: what
+// no event touched since the last full check is checked here.
+func (m *machine) finalCheck() error {
+	if !m.opt.Check || m.eng == nil {
+		return nil
+	}
+	if err := m.eng.Check(); err != nil {
+		return fmt.Errorf("at the end: invariant violated (full check):\n%w", err)
+	}
+	return nil
 }
 
 func (m *machine) record(ev engine.Event) {

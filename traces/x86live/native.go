@@ -19,6 +19,11 @@ func RunProgram(p *Program, way Way, opt Options) (*Run, error) {
 	if err := m.execute(); err != nil {
 		return m.run, fmt.Errorf("%s (%s way): %w", p.Name, way, err)
 	}
+	if m.err == nil {
+		if err := m.finalCheck(); err != nil {
+			return m.run, fmt.Errorf("%s (%s way): %w", p.Name, way, err)
+		}
+	}
 	return m.run, m.err
 }
 

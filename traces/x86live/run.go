@@ -46,7 +46,8 @@ var ErrRunaway = errors.New("the guest did not halt")
 type Options struct {
 	Library         string        // libunicorn path; "" searches (see unicorn.Candidates)
 	Paging          engine.Paging // engine way: shadow tables or nested paging
-	Check           bool          // engine way: the invariant checker after every event
+	Check           bool          // engine way: the invariant checker after every event (what it touched) and at the end
+	CheckEvery      int           // with Check: a full check every this many events; 0: engine.DefaultCheckEvery
 	MaxInstructions uint64        // 0: DefaultMaxInstructions
 	MaxDuration     time.Duration // wall-clock time of one run; 0: DefaultMaxDuration
 }

@@ -29,6 +29,8 @@ const (
 	FBSize    = 64 << 10
 	WatchBase = 6 << 20 // a range whose every access is watched
 	WatchSize = 16 << 10
+	TmpBase   = 7 << 20 // where FromBytes's guests register handlers for a while
+	TmpSize   = 64 << 10
 )
 
 // Ranges is the guests' physical memory.
@@ -73,6 +75,11 @@ type Gen struct {
 	snap      bool    // a snapshot of the current mode exists
 	virt      x86.GVA // start of the current mode's virtual handler (0: none)
 	mod       modernState
+	// more adds the hypervisor events of FromBytes's guests (resets,
+	// physical handlers registered and removed); tmp is the start of the
+	// handler registered now (0: none).
+	more bool
+	tmp  uint64
 }
 
 // New returns a generator; modes lists the paging modes it may visit.
@@ -81,6 +88,44 @@ func New(seed uint64, modes []x86.Mode) *Gen {
 		written: map[x86.GPA]map[x86.GPA]uint8{}}
 	g.regs.Reset(x86.DefaultMaxPhys)
 	return g
+}
+
+// FromBytes returns a generator for fuzzing: its choices come from data,
+// one byte each, so that a fuzzer's mutations change single decisions,
+// and once data runs out from a generator seeded by data. Its guests
+// also reset the machine and register and remove physical handlers,
+// which New's guests do not (New's event sequences stay what the
+// benchmarks and the goldens were measured on).
+func FromBytes(data []byte, modes []x86.Mode) *Gen {
+	var h uint64 = 0xcbf29ce484222325
+	for _, b := range data {
+		h = (h ^ uint64(b)) * 0x100000001b3
+	}
+	src := &byteSource{data: data, rest: rand.NewPCG(h, uint64(len(data)))}
+	g := &Gen{r: rand.New(src), modes: modes, written: map[x86.GPA]map[x86.GPA]uint8{}, more: true}
+	g.regs.Reset(x86.DefaultMaxPhys)
+	return g
+}
+
+// byteSource is a rand.Source that spreads each byte of data over 64
+// bits, then goes on with rest.
+type byteSource struct {
+	data []byte
+	i    int
+	rest rand.Source
+}
+
+func (s *byteSource) Uint64() uint64 {
+	if s.i >= len(s.data) {
+		return s.rest.Uint64()
+	}
+	// splitmix64 of the byte and its position: neighbouring bytes and
+	// values give unrelated draws.
+	z := uint64(s.data[s.i])<<32 + uint64(s.i) + 0x9e3779b97f4a7c15
+	s.i++
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 func (g *Gen) emit(e engine.Event) { g.out = append(g.out, e) }
@@ -123,13 +168,21 @@ type genMem struct{ g *Gen }
 func (m genMem) ReadEntry(a x86.GPA, _ int) uint64 { return m.g.mem[a] }
 func (genMem) SetEntryBits(x86.GPA, int, uint64)   {}
 
-// leavePaging returns to protected mode without paging, in legal order.
-func (g *Gen) leavePaging() {
+// leavePaging returns to protected mode without paging, in legal order
+// (FromBytes's guests reset the machine a quarter of the time instead).
+func (g *Gen) leavePaging() { g.leave(g.more && g.r.IntN(4) == 0) }
+
+// leave leaves paging, by a machine reset when reset is set.
+func (g *Gen) leave(reset bool) {
 	g.modernLeave()
 	g.snap = false
 	if g.virt != 0 {
 		g.emit(engine.Event{Kind: engine.EvVirtUnhandler, Addr: uint64(g.virt)})
 		g.virt = 0
+	}
+	if reset {
+		g.reset()
+		return
 	}
 	g.cr(engine.EvCR0, x86.CR0PE|x86.CR0ET)
 	if g.regs.EFER&x86.EFERLME != 0 {

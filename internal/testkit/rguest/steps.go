@@ -9,6 +9,11 @@ import (
 
 // step emits one random guest action in the current paging mode.
 func (g *Gen) step() {
+	if g.more && g.r.IntN(12) == 0 {
+		// The fuzzer's guests: hypervisor events are what they are for.
+		g.hypervisor()
+		return
+	}
 	if g.mod.on && g.r.IntN(3) == 0 {
 		g.modernStep()
 		return
@@ -331,7 +336,28 @@ func (g *Gen) clearAD(m mapping) {
 // page turned off and re-armed, the balloon taking and giving back a data
 // page, a sharing pass.
 func (g *Gen) hypervisor() {
-	switch g.r.IntN(7) {
+	n := 7
+	if g.more {
+		n = 10
+	}
+	switch g.r.IntN(n) {
+	case 9:
+		// A reset in the middle of the guest's work, then paging again.
+		g.leave(true)
+		g.enterMode(g.modes[g.r.IntN(len(g.modes))])
+	case 7:
+		// A device claims a few data pages for a while: writes to them
+		// (or every access) go through its handler.
+		if g.tmp == 0 {
+			g.tmp = TmpBase + g.r.Uint64N(TmpSize>>12-4)<<12
+			typ := []engine.PhysHandlerType{engine.PhysWrite, engine.PhysAll}[g.r.IntN(2)]
+			g.emit(engine.Event{Kind: engine.EvPhysHandler, Size: uint8(typ), Addr: g.tmp, Value: (1 + g.r.Uint64N(4)) << 12, Text: "tmp"})
+		}
+	case 8:
+		if g.tmp != 0 {
+			g.emit(engine.Event{Kind: engine.EvPhysUnhandler, Addr: g.tmp})
+			g.tmp = 0
+		}
 	case 5:
 		g.emit(engine.Event{Kind: engine.EvSave, Text: "snap"})
 		g.snap = true
@@ -362,4 +388,19 @@ func (g *Gen) hypervisor() {
 	default:
 		g.emit(engine.Event{Kind: engine.EvShare})
 	}
+}
+
+// reset is a machine reset between two paging modes: memory back to
+// zeros, the processor in real mode (then protected mode, as at the
+// start). Handlers stay registered, as devices stay plugged in.
+func (g *Gen) reset() {
+	g.emit(engine.Event{Kind: engine.EvReset})
+	g.regs.Reset(x86.DefaultMaxPhys)
+	g.cpl = 0
+	g.ballooned = g.ballooned[:0]
+	g.written = map[x86.GPA]map[x86.GPA]uint8{}
+	for i := 0; i < 5; i++ {
+		g.access(x86.GVA(g.r.Uint64N(RAMSize)))
+	}
+	g.cr(engine.EvCR0, x86.CR0PE|x86.CR0ET)
 }
