@@ -350,7 +350,7 @@ func TestSeekMatchesReplay(t *testing.T) {
 func TestGrowing(t *testing.T) {
 	h, evs := testkit.Sample(t, "modes.txt")
 	g := session.NewGrowing("live", h)
-	s, err := session.Open(g, session.Options{})
+	s, err := session.Open(g.Reader(), session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,12 +392,21 @@ func TestGrowing(t *testing.T) {
 	if s.Pos() != 3 {
 		t.Errorf("at %d after seek 3", s.Pos())
 	}
+	// A second reader starts from the first event, whatever the first
+	// has read.
+	s3, err := session.Open(g.Reader(), session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := s3.Step(); err != nil || o.Index != 0 || o.Event != evs[0] {
+		t.Errorf("a second reader's first step: %+v %v", o, err)
+	}
 	// An ending with an error is that error, after the last event.
 	g2 := session.NewGrowing("live", h)
 	g2.Append(evs[0])
 	boom := errors.New("the stub went away")
 	g2.End(boom)
-	s2, _ := session.Open(g2, session.Options{})
+	s2, _ := session.Open(g2.Reader(), session.Options{})
 	if _, err := s2.Step(); err != nil {
 		t.Fatal(err)
 	}
