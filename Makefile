@@ -6,7 +6,7 @@
 GO      ?= go
 BIN     := bin
 SAMPLE  ?= traces/samples/modes.txt
-WASMPKG := ./engine/... ./traces/... ./wasm/... ./gui/... ./web/...
+WASMPKG := ./engine/... ./traces/... ./analysis/... ./wasm/... ./gui/... ./web/...
 ADDR    ?= 127.0.0.1:8080
 E2E_OUT ?= $(CURDIR)/bin/e2e
 # apt-get as root, else through sudo.

@@ -12,6 +12,10 @@ import (
 type Analyzer struct {
 	By     KeyKind
 	Filter *Filter // nil counts every event
+	// Hit, when set, is called with each key the event being added is
+	// counted under (after the filter): a viewer marks a row's events
+	// with it, whatever the key kind, even those no filter names.
+	Hit func(key uint64)
 
 	Events  uint64 // events seen
 	Matched uint64 // events the filter matched
@@ -75,6 +79,9 @@ func (a *Analyzer) Add(o *engine.Outcome) {
 			c := a.keys.at(uint64(ch.idx))
 			c.countChange(ch)
 			c.addOutcome(o)
+			if a.Hit != nil {
+				a.Hit(uint64(ch.idx))
+			}
 		}
 		return
 	case ByGuestTable:
@@ -90,6 +97,9 @@ func (a *Analyzer) Add(o *engine.Outcome) {
 			return
 		}
 		a.keys.at(key).addOutcome(o)
+		if a.Hit != nil {
+			a.Hit(key)
+		}
 	}
 }
 

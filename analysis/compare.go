@@ -68,6 +68,10 @@ type Comparer struct {
 	Mismatches []Mismatch
 	Mismatched uint64 // events that mismatched (Mismatches keeps the first maxMismatches)
 	SkipMemory bool   // Finish does not compare the guest memories
+	// Last is side a's outcome of the last event applied: what a live
+	// workload chooses its next event from (the guest sees the same
+	// from both sides).
+	Last engine.Outcome
 
 	tr      Tracker
 	winFrom uint64
@@ -133,6 +137,7 @@ func (c *Comparer) Apply(ev engine.Event) error {
 		s.paths[pathSlot(o.Path)]++
 	}
 	c.Events++
+	c.Last = out[0]
 	if c.Events-c.winFrom == c.Window {
 		c.closeWindow()
 	}

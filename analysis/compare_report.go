@@ -1,3 +1,9 @@
+//go:build !js
+
+// The report writers (JSON, CSV, tables, Perfetto) are for the CLI:
+// left out of the browser build, whose download they would grow by a
+// megabyte (encoding/json and its reflection).
+
 package analysis
 
 import (

@@ -31,6 +31,8 @@ type status struct {
 	Walk     string  `json:"walk"`
 	Overlay  string  `json:"overlay"`
 	Error    string  `json:"error"`
+	Matches  uint64  `json:"matches"`
+	Searched uint64  `json:"searched"`
 	Frames   uint64  `json:"frames"`
 	Location string  `json:"location"`
 	FPS      float64 `json:"fps"`

@@ -94,7 +94,7 @@ func (c *checker) pool() {
 		used++
 		n, first := 0, len(pg.ents)
 		for j, e := range pg.ents {
-			if e&uint64(x86.P) != 0 {
+			if e&x86.Entry(x86.P) != 0 {
 				n++
 				first = min(first, j)
 			}
@@ -161,7 +161,7 @@ func (c *checker) users() {
 				continue
 			}
 			parent := &p.pages[u.user]
-			if !parent.inUse || int(u.table) >= len(parent.ents) || parent.ents[u.table]&uint64(x86.P) == 0 ||
+			if !parent.inUse || int(u.table) >= len(parent.ents) || parent.ents[u.table]&x86.Entry(x86.P) == 0 ||
 				s.frameOf(parent.ents[u.table]) != uint64(pg.hpa) {
 				c.errf("page %d (%v): user record (%d, %d) but that entry does not point here", i, pg.kind, u.user, u.table)
 			}
@@ -180,7 +180,7 @@ func (c *checker) users() {
 			continue
 		}
 		for j, e := range pg.ents {
-			if e&uint64(x86.P) == 0 || e&shwMapping != 0 {
+			if e&x86.Entry(x86.P) == 0 || e&shwMapping != 0 {
 				continue
 			}
 			child := p.page(x86.HPA(s.frameOf(e)))

@@ -82,7 +82,7 @@ func (c *checker) entryEverywhere(pg *poolPage, i int) {
 // allEntries checks every present entry of pg.
 func (c *checker) allEntries(pg *poolPage) {
 	for i := pg.firstPresent; i < len(pg.ents) && pg.inUse; i++ {
-		if pg.ents[i]&uint64(x86.P) != 0 {
+		if pg.ents[i]&x86.Entry(x86.P) != 0 {
 			c.entryEverywhere(pg, i)
 		}
 	}
@@ -121,7 +121,7 @@ func (c *checker) mirrorsOf(w x86.GPARange) {
 				continue
 			}
 			pg.mirrors(off, n, func(si int) {
-				if pg.ents[si]&uint64(x86.P) != 0 {
+				if pg.ents[si]&x86.Entry(x86.P) != 0 {
 					c.entryEverywhere(pg, si)
 				}
 			})
@@ -145,7 +145,7 @@ func (c *checker) pageBooks(pg *poolPage) {
 	}
 	n, first := 0, len(pg.ents)
 	for j, e := range pg.ents {
-		if e&uint64(x86.P) != 0 {
+		if e&x86.Entry(x86.P) != 0 {
 			n++
 			first = min(first, j)
 		}
@@ -178,7 +178,7 @@ func (c *checker) pageBooks(pg *poolPage) {
 			continue
 		}
 		parent := &p.pages[u.user]
-		if !parent.inUse || int(u.table) >= len(parent.ents) || parent.ents[u.table]&uint64(x86.P) == 0 ||
+		if !parent.inUse || int(u.table) >= len(parent.ents) || parent.ents[u.table]&x86.Entry(x86.P) == 0 ||
 			s.frameOf(parent.ents[u.table]) != uint64(pg.hpa) {
 			c.errf("page %d (%v): user record (%d, %d) but that entry does not point here", pg.idx, pg.kind, u.user, u.table)
 		}
@@ -187,7 +187,7 @@ func (c *checker) pageBooks(pg *poolPage) {
 	for j := pg.firstPresent; j < len(pg.ents); j++ {
 		e := pg.ents[j]
 		switch {
-		case e&uint64(x86.P) == 0 || (!leaf && e&shwMapping != 0):
+		case e&x86.Entry(x86.P) == 0 || (!leaf && e&shwMapping != 0):
 		case leaf:
 			c.tracks(pg.gpas[j], pg)
 		default:

@@ -27,7 +27,7 @@ func (c *checker) entry(pg *poolPage, level, i int, base uint64) *poolPage {
 		c.mappingPDE(pg, i, level, x86.GVA(s.canonicalVA(base|uint64(i)<<lv.Shift)))
 		return nil
 	}
-	if e&uint64(x86.P) == 0 || pg.isStale(i) {
+	if e&x86.Entry(x86.P) == 0 || pg.isStale(i) {
 		// A stale entry (and what hangs below it) waits for the
 		// guest's flush; it is checked once resolved.
 		return nil
@@ -81,7 +81,7 @@ func (c *checker) dir(pg *poolPage, i, level int, va x86.GVA, child *poolPage) {
 	var specs [5]tableSpec
 	s.plan(va, gw, &specs)
 	want := &specs[level+1]
-	flags := pg.ents[i] &^ s.shw.Levels[0].FrameMask
+	flags := pg.ents[i] &^ x86.Entry(s.shw.Levels[0].FrameMask)
 	if child.kind != want.kind || child.key != want.key || (flags != want.flags && !trackedHalf(pg, flags, want)) {
 		c.errf("shadow %v entry %d (va %#x) points at %v %v with flags %#x; the guest says %v %v with %#x",
 			pg.kind, i, uint64(va), child.kind, child.key, flags, want.kind, want.key, want.flags)
@@ -99,15 +99,15 @@ func (c *checker) dir(pg *poolPage, i, level int, va x86.GVA, child *poolPage) {
 // guest can see. Updating both halves at the first write would save that
 // one trap, but the engine follows the original's trap for trap (its
 // DirtyPage statistics count them).
-func trackedHalf(pg *poolPage, flags uint64, want *tableSpec) bool {
-	rw := uint64(x86.RW)
+func trackedHalf(pg *poolPage, flags x86.Entry, want *tableSpec) bool {
+	rw := x86.Entry(x86.RW)
 	return pg.kind.info().ratio == 2 && want.big && want.flags&rw != 0 &&
 		flags == want.flags&^rw|shwTrackDirtyPDE
 }
 
 func (c *checker) leaf(pt *poolPage, i int, va x86.GVA) {
 	s := c.s
-	e := x86.Entry(pt.ents[i])
+	e := pt.ents[i]
 	gw := c.guestView(va)
 	if !gw.OK() {
 		c.errf("shadow PTE %d of %v (va %#x) is present but the guest faults (%v)", i, pt.kind, uint64(va), gw.Fault)
@@ -125,7 +125,7 @@ func (c *checker) leaf(pt *poolPage, i int, va x86.GVA) {
 		bad("maps a guest page with no RAM")
 		return
 	}
-	if hpa, ok := s.shadowFrame(p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
+	if hpa, ok := s.shadowFrame(p); !ok || uint64(hpa) != s.frameOf(e) {
 		bad("does not map the guest page's host frame " + hpa.String())
 	}
 	sr := x86.RightsOf(e, s.shw.NX)
@@ -229,7 +229,7 @@ func (c *checker) tlbSlot(i int) {
 // MMIO or fully handled pages.
 func (c *checker) nestedLeaf(pt *poolPage, i int) {
 	s := c.s
-	e := x86.Entry(pt.ents[i])
+	e := pt.ents[i]
 	gpa := pt.key + x86.GPA(uint64(i)<<x86.PageShift)
 	p, _, ok := s.mem.Lookup(gpa)
 	switch {
@@ -240,7 +240,7 @@ func (c *checker) nestedLeaf(pt *poolPage, i int) {
 	case e.Writable() && (p.Handler() == phys.HandlerWrite || !p.Writable()):
 		c.errf("nested PTE for %v is writable but the page is %v/%v", gpa, p.Type(), p.State())
 	default:
-		if hpa, ok := s.shadowFrame(p); !ok || uint64(hpa) != s.frameOf(uint64(e)) {
+		if hpa, ok := s.shadowFrame(p); !ok || uint64(hpa) != s.frameOf(e) {
 			c.errf("nested PTE for %v does not map its host frame %v", gpa, hpa)
 		}
 	}

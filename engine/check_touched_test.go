@@ -76,7 +76,7 @@ func TestCheckTouchedFindsCorruption(t *testing.T) {
 	}{
 		{"accessed entry made writable", func(t *testing.T, s *Shadow) {
 			pg, i := leafOf(t, s, 0)
-			pg.ents[i] |= uint64(x86.RW)
+			pg.ents[i] |= x86.Entry(x86.RW)
 		}, "writable where the guest is read-only"},
 		{"accessed entry pointing at another frame", func(t *testing.T, s *Shadow) {
 			pg, i := leafOf(t, s, 0)
@@ -84,12 +84,12 @@ func TestCheckTouchedFindsCorruption(t *testing.T) {
 		}, "does not map the guest page's host frame"},
 		{"neighbour in the touched table made user-writable", func(t *testing.T, s *Shadow) {
 			pg, _ := leafOf(t, s, 0)
-			pg.ents[3] |= uint64(x86.RW)
+			pg.ents[3] |= x86.Entry(x86.RW)
 		}, "writable where the guest is read-only"},
 		{"entry of the touched table dropped behind the count's back", func(t *testing.T, s *Shadow) {
 			pg, i := leafOf(t, s, 0)
 			for j := len(pg.ents) - 1; j > i; j-- {
-				if pg.ents[j]&uint64(x86.P) != 0 {
+				if pg.ents[j]&x86.Entry(x86.P) != 0 {
 					pg.ents[j] = 0
 					return
 				}
@@ -123,7 +123,7 @@ func TestCheckTouchedFindsCorruption(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := touchedGuest(t)
 			if tc.name == "neighbour in the touched table made user-writable" {
-				if pg, _ := leafOf(t, s, 0); pg.ents[3]&uint64(x86.P) == 0 {
+				if pg, _ := leafOf(t, s, 0); pg.ents[3]&x86.Entry(x86.P) == 0 {
 					t.Fatal("the read did not prefetch entry 3")
 				}
 			}

@@ -30,7 +30,7 @@ func (c *checker) tracking() {
 			continue
 		}
 		for j := pg.firstPresent; j < len(pg.ents); j++ {
-			if pg.ents[j]&uint64(x86.P) != 0 {
+			if pg.ents[j]&x86.Entry(x86.P) != 0 {
 				refs = append(refs, trackRef{pg.gpas[j], pg.idx})
 			}
 		}

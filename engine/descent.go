@@ -46,7 +46,7 @@ func (p *poolPath) enter(pg *poolPage) {
 	lv := &p.f.Levels[p.Level]
 	p.Page = pg
 	p.Index = lv.Index(p.va)
-	p.Entry = x86.Entry(pg.ents[p.Index])
+	p.Entry = pg.ents[p.Index]
 	if lv.Rights {
 		p.Rights &= x86.RightsOf(p.Entry, p.nx)
 	}
@@ -102,10 +102,10 @@ type tree[T any] struct {
 }
 
 // hostTree is a tree of host tables held as entry slices.
-func hostTree[T any](f *x86.Format, root *T, ents func(*T) []uint64, table func(x86.HPA) *T) tree[T] {
+func hostTree[T any](f *x86.Format, root *T, ents func(*T) []x86.Entry, table func(x86.HPA) *T) tree[T] {
 	return tree[T]{f: f, root: root,
 		size:  func(t *T, _ int) int { return len(ents(t)) },
-		entry: func(t *T, _, i int) x86.Entry { return x86.Entry(ents(t)[i]) },
+		entry: func(t *T, _, i int) x86.Entry { return ents(t)[i] },
 		child: func(e x86.Entry, level int) *T { return table(x86.HPA(uint64(e) & f.Levels[level].FrameMask)) }}
 }
 
@@ -154,5 +154,5 @@ func (s *Shadow) visitPool(fn func(pg *poolPage, level, i int, base uint64) (chi
 	if s.root == nilIdx {
 		return
 	}
-	visitTree(hostTree(s.shw, &s.pool.pages[s.root], func(pg *poolPage) []uint64 { return pg.ents }, s.pool.page), fn)
+	visitTree(hostTree(s.shw, &s.pool.pages[s.root], func(pg *poolPage) []x86.Entry { return pg.ents }, s.pool.page), fn)
 }

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
-	"github.com/pgm-explorer/pgm-explorer/engine/internal/rguest"
+	"github.com/pgm-explorer/pgm-explorer/internal/testkit/rguest"
 )
 
 // FuzzRandomGuest is the differential test driven by a fuzzer: a

@@ -194,7 +194,7 @@ func (s *Shadow) flushGCPhys(gpa x86.GPA) {
 // zapMappings clears the PTEs of page table pt that map guest page gpa.
 func (s *Shadow) zapMappings(pt *poolPage, gpa x86.GPA) {
 	for i := pt.firstPresent; i < len(pt.ents) && pt.present > 0; i++ {
-		if pt.ents[i]&uint64(x86.P) != 0 && pt.gpas[i] == gpa {
+		if pt.ents[i]&x86.Entry(x86.P) != 0 && pt.gpas[i] == gpa {
 			s.setEntry(pt, i, 0)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // all, as its todo asked), all tables below 4 GiB.
 
 // permanentBit marks upper-level entries that are never freed.
-const permanentBit = uint64(x86.AVL10)
+const permanentBit = x86.Entry(x86.AVL10)
 
 // defaultHyperArea is where the switcher goes when there is no mapping.
 const defaultHyperArea = 0xa0000000
@@ -44,18 +44,18 @@ func (s *Shadow) initIntermediate() {
 	in.pml4 = s.newHostTable(512)
 	in.switcher, _ = s.mem.Host().Alloc()
 	for i := range in.pdpt.ents {
-		in.pdpt.ents[i] = uint64(in.paePDs[i].hpa) | uint64(x86.P) | permanentBit
+		in.pdpt.ents[i] = x86.Entry(in.paePDs[i].hpa) | x86.Entry(x86.P) | permanentBit
 	}
 	for i := range in.pdpt64.ents {
-		in.pdpt64.ents[i] = uint64(in.paePDs[i%4].hpa) | uint64(x86.P|x86.RW|x86.US|x86.A) | permanentBit
+		in.pdpt64.ents[i] = x86.Entry(in.paePDs[i%4].hpa) | x86.Entry(x86.P|x86.RW|x86.US|x86.A) | permanentBit
 	}
 	for i := range in.pml4.ents {
-		in.pml4.ents[i] = uint64(in.pdpt64.hpa) | uint64(x86.P|x86.RW|x86.US|x86.A) | permanentBit
+		in.pml4.ents[i] = x86.Entry(in.pdpt64.hpa) | x86.Entry(x86.P|x86.RW|x86.US|x86.A) | permanentBit
 	}
 	if len(s.maps.list) > 0 {
 		// The switcher runs at the start of the first mapping.
 		m := s.maps.list[0]
-		m.pt32[0].ents[0] = uint64(in.switcher) | uint64(x86.P|x86.RW|x86.A|x86.D)
+		m.pt32[0].ents[0] = x86.Entry(in.switcher) | x86.Entry(x86.P|x86.RW|x86.A|x86.D)
 		m.pae[0].ents[0] = m.pt32[0].ents[0]
 	}
 	in.update(s)
@@ -67,20 +67,20 @@ func (in *intermediate) update(s *Shadow) {
 	for _, pd := range in.paePDs {
 		clear(pd.ents)
 	}
-	pde := uint64(x86.P | x86.RW | x86.A)
+	pde := x86.Entry(x86.P | x86.RW | x86.A)
 	set := func(va x86.GVA, pt32, paeLo, paeHi *hostTable) {
-		in.pd32.ents[va>>22] = uint64(pt32.hpa) | pde
+		in.pd32.ents[va>>22] = x86.Entry(pt32.hpa) | pde
 		pd := in.paePDs[va>>30&3]
 		i := va >> 21 & 511
-		pd.ents[i] = uint64(paeLo.hpa) | pde
-		pd.ents[i+1] = uint64(paeHi.hpa) | pde
+		pd.ents[i] = x86.Entry(paeLo.hpa) | pde
+		pd.ents[i+1] = x86.Entry(paeHi.hpa) | pde
 	}
 	// Identity: the 4 MiB around the switcher's physical address.
 	id := x86.GVA(in.switcher) &^ (mapUnit - 1)
 	clear(in.pts32[1].ents)
 	clear(in.paePTs[1].ents)
 	k := (uint64(in.switcher) >> x86.PageShift) & 1023
-	in.pts32[1].ents[k] = uint64(in.switcher) | uint64(x86.P|x86.RW|x86.A|x86.D)
+	in.pts32[1].ents[k] = x86.Entry(in.switcher) | x86.Entry(x86.P|x86.RW|x86.A|x86.D)
 	set(id, in.pts32[1], in.paePTs[1], in.paePTs[1])
 	in.paePTs[1].ents[k%512] = in.pts32[1].ents[k]
 	if k < 512 {
@@ -90,7 +90,7 @@ func (in *intermediate) update(s *Shadow) {
 	}
 	if len(s.maps.list) == 0 {
 		in.hyperVA = defaultHyperArea
-		in.pts32[0].ents[0] = uint64(in.switcher) | uint64(x86.P|x86.RW|x86.A|x86.D)
+		in.pts32[0].ents[0] = x86.Entry(in.switcher) | x86.Entry(x86.P|x86.RW|x86.A|x86.D)
 		in.paePTs[0].ents[0] = in.pts32[0].ents[0]
 		set(in.hyperVA, in.pts32[0], in.paePTs[0], in.paePTs[0])
 		in.paePDs[in.hyperVA>>30&3].ents[in.hyperVA>>21&511+1] = 0
@@ -176,7 +176,7 @@ func (s *Shadow) intermediateTree(m x86.Mode) (tree[hostTable], bool) {
 	if err != nil {
 		return tree[hostTable]{}, false
 	}
-	return hostTree(f, s.hostTable(s.IntermediateCR3(m)), func(t *hostTable) []uint64 { return t.ents }, s.hostTable), true
+	return hostTree(f, s.hostTable(s.IntermediateCR3(m)), func(t *hostTable) []x86.Entry { return t.ents }, s.hostTable), true
 }
 
 // VisitIntermediate calls fn for the present entries of the intermediate
@@ -188,7 +188,7 @@ func (s *Shadow) VisitIntermediate(m x86.Mode, fn func(EntryView) bool) {
 	}
 	f := h.f
 	visitTree(h, func(t *hostTable, depth, i int, base uint64) (*hostTable, bool) {
-		e := x86.Entry(t.ents[i])
+		e := t.ents[i]
 		if !e.Present() {
 			return nil, true
 		}

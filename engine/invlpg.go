@@ -38,8 +38,8 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 	s.plan(va, gw, &specs)
 	p, _ := s.descend(va)
 	for !p.leaf() {
-		l, i, pg, e := p.Level, int(p.Index), p.Page, uint64(p.Entry)
-		if e&uint64(x86.P) == 0 {
+		l, i, pg, e := p.Level, int(p.Index), p.Page, p.Entry
+		if e&x86.Entry(x86.P) == 0 {
 			s.st.InvlSkip.Inc()
 			return
 		}
@@ -65,7 +65,7 @@ func (s *Shadow) invalidatePage(va x86.GVA) {
 			drop()
 			return
 		case child == nil || child.kind != want.kind || child.key != want.key ||
-			e&^s.shw.Levels[0].FrameMask != want.flags:
+			e&^x86.Entry(s.shw.Levels[0].FrameMask) != want.flags:
 			s.st.InvlPDOutOfSync.Inc()
 			drop()
 			return

@@ -35,7 +35,7 @@ var (
 // intermediate context): a host page and its entries.
 type hostTable struct {
 	hpa  x86.HPA
-	ents []uint64
+	ents []x86.Entry
 }
 
 // Mapping is one hypervisor mapping.
@@ -70,7 +70,7 @@ func (s *Shadow) newHostTable(n int) *hostTable {
 	if err != nil {
 		hpa = 0
 	}
-	return &hostTable{hpa: hpa, ents: make([]uint64, n)}
+	return &hostTable{hpa: hpa, ents: make([]x86.Entry, n)}
 }
 
 // initMappings creates the configured mappings and places them from the
@@ -87,7 +87,7 @@ func (s *Shadow) initMappings() error {
 			for k := range pt.ents {
 				page := s.maps.hyper + hyperHPA
 				s.maps.hyper += x86.PageSize
-				pt.ents[k] = page | uint64(x86.P|x86.RW|x86.A|x86.D)
+				pt.ents[k] = x86.Entry(page) | x86.Entry(x86.P|x86.RW|x86.A|x86.D)
 				half := pa
 				if k >= 512 {
 					half = pb
@@ -287,11 +287,11 @@ func (s *Shadow) eachMappingPDE(m *Mapping, install bool) {
 		return
 	}
 	root := &s.pool.pages[s.root]
-	flags := uint64(x86.P|x86.RW|x86.A) | shwMapping
+	flags := x86.Entry(x86.P|x86.RW|x86.A) | shwMapping
 	put := func(pd *poolPage, i int, pt *hostTable) {
 		switch {
 		case install:
-			s.setEntry(pd, i, uint64(pt.hpa)|flags)
+			s.setEntry(pd, i, x86.Entry(pt.hpa)|flags)
 		case pd.ents[i]&shwMapping != 0:
 			s.setEntry(pd, i, 0)
 		}
@@ -307,7 +307,7 @@ func (s *Shadow) eachMappingPDE(m *Mapping, install bool) {
 			j := int(va >> 30 & 3)
 			e := root.ents[j]
 			pd := s.pool.page(x86.HPA(s.frameOf(e)))
-			if e&uint64(x86.P) == 0 || pd == nil {
+			if e&x86.Entry(x86.P) == 0 || pd == nil {
 				if !install || root.kind != KindPAEPDPTFor32 {
 					continue
 				}
@@ -316,7 +316,7 @@ func (s *Shadow) eachMappingPDE(m *Mapping, install bool) {
 				if err != nil {
 					continue
 				}
-				s.setEntry(root, j, uint64(pd.hpa)|uint64(x86.P))
+				s.setEntry(root, j, x86.Entry(pd.hpa)|x86.Entry(x86.P))
 			}
 			k := int(va >> 21 & 511)
 			put(pd, k, m.pae[2*i])

@@ -159,7 +159,7 @@ func (s *Shadow) reusedAsData(pg *poolPage, off int, src []byte, rz bool) bool {
 func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
 	pg.mirrors(off, n, func(si int) {
 		switch {
-		case pg.ents[si]&uint64(x86.P) == 0:
+		case pg.ents[si]&x86.Entry(x86.P) == 0:
 		case pg.ents[si]&shwMapping != 0:
 			// The guest writes a PDE where a mapping is: once the write
 			// lands, the mapping must move.

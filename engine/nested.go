@@ -92,7 +92,7 @@ func (s *Shadow) nestedWalk(gpa x86.GPA) nestedResult {
 	w := true
 	for l := 0; l < s.shw.N; l++ {
 		lv := &s.shw.Levels[l]
-		e := x86.Entry(pg.ents[lv.Index(x86.GVA(gpa))])
+		e := pg.ents[lv.Index(x86.GVA(gpa))]
 		r.levels++
 		if !e.Present() {
 			return r

@@ -17,8 +17,8 @@ import (
 type tableSpec struct {
 	kind  PoolKind
 	key   x86.GPA
-	flags uint64 // flags of the parent entry pointing at the table
-	big   bool   // a piece of a guest big page
+	flags x86.Entry // flags of the parent entry pointing at the table
+	big   bool      // a piece of a guest big page
 }
 
 // family is the shadow format family used to pick kinds.
@@ -46,101 +46,98 @@ func (s *Shadow) family() family {
 	return fam64
 }
 
-// physKind is the kind of a table at level lvl mirroring guest-physical
-// space.
-func physKind(f family, lvl x86.LevelKind) PoolKind {
-	switch f {
-	case fam32:
-		if lvl == x86.LevelPD {
-			return Kind32PDPhys
+// famSet is a set of families.
+type famSet uint8
+
+const (
+	f32     famSet = 1 << fam32
+	fPAE    famSet = 1 << famPAE
+	f64     famSet = 1 << fam64
+	fNested famSet = 1 << famNested
+	fEPT    famSet = 1 << famEPT
+	fAll           = f32 | fPAE | f64 | fNested | fEPT
+	famMax         = famEPT + 1
+)
+
+// mirror is what a shadow table mirrors, as the planner asks for it.
+type mirror uint8
+
+const (
+	mirrorPhys  mirror = iota // guest-physical space
+	mirrorTable               // a guest table (or the PDPTE registers, or nothing for a 32-bit guest's PDPT)
+	mirrorBig                 // a piece of a guest big page
+	mirrorMax
+)
+
+// kindIndex[f][m][level][wide] is the kind the planner picks for family
+// f, mirror m, shadow level level, and a guest with 64-bit entries (wide)
+// or 32-bit ones: built from the kinds table's rows, so that a kind is
+// described in one place.
+var kindIndex = buildKindIndex()
+
+func buildKindIndex() (ix [famMax][mirrorMax][x86.LevelPML5 + 1][2]PoolKind) {
+	for k := range kinds {
+		info := &kinds[k]
+		m, ok := info.mirror()
+		if !ok {
+			continue
 		}
-		return Kind32PTForPhys
-	case famPAE:
-		switch lvl {
-		case x86.LevelPDPT:
-			return KindPAEPDPTPhys
-		case x86.LevelPD:
-			return KindPAEPDPhys
+		for f := family(0); f < famMax; f++ {
+			if info.fams&(1<<f) == 0 {
+				continue
+			}
+			for wide := 0; wide < 2; wide++ {
+				if info.guest != 0 && (info.guest == 64) != (wide == 1) {
+					continue
+				}
+				cell := &ix[f][m][info.level][wide]
+				if *cell != KindInvalid {
+					panic("engine: kinds " + cell.String() + " and " + PoolKind(k).String() + " claim the same planner cell")
+				}
+				*cell = PoolKind(k)
+			}
 		}
-		return KindPAEPTForPhys
-	case famEPT:
-		switch lvl {
-		case x86.LevelPML4:
-			return KindEPTPML4
-		case x86.LevelPDPT:
-			return KindEPTPDPTForPhys
-		case x86.LevelPD:
-			return KindEPTPDForPhys
-		}
-		return KindEPTPTForPhys
 	}
-	switch lvl {
-	case x86.LevelPML5:
-		return Kind64PML5Phys
-	case x86.LevelPML4:
-		if f == famNested {
-			return KindRootNested
+	// A family that has kinds for one guest width only uses them for
+	// the other too (a 64-bit shadow's tables whatever the guest).
+	for f := range ix {
+		for m := range ix[f] {
+			for l := range ix[f][m] {
+				c := &ix[f][m][l]
+				if c[0] == KindInvalid {
+					c[0] = c[1]
+				}
+				if c[1] == KindInvalid {
+					c[1] = c[0]
+				}
+			}
 		}
-		return Kind64PML4Phys
-	case x86.LevelPDPT:
-		return Kind64PDPTForPhys
-	case x86.LevelPD:
-		return Kind64PDForPhys
 	}
-	return KindPAEPTForPhys
+	return ix
 }
 
-// tableKind is the kind of a table at level lvl mirroring a guest table
-// whose entries are guestBits wide.
-func tableKind(f family, lvl x86.LevelKind, guestBits int) PoolKind {
-	switch {
-	case f == fam32:
-		if lvl == x86.LevelPD {
-			return Kind32PD
-		}
-		return Kind32PTFor32PT
-	case f == famPAE && guestBits == 32:
-		switch lvl {
-		case x86.LevelPDPT:
-			return KindPAEPDPTFor32
-		case x86.LevelPD:
-			return KindPAEPDFor32PD
-		}
-		return KindPAEPTFor32PT
-	case f == famPAE:
-		switch lvl {
-		case x86.LevelPDPT:
-			return KindPAEPDPT
-		case x86.LevelPD:
-			return KindPAEPDForPAEPD
-		}
-		return KindPAEPTForPAEPT
+// mirror is what the planner asks for to get a kind of this row; ok is
+// false for the free and invalid kinds.
+func (info *kindInfo) mirror() (m mirror, ok bool) {
+	switch info.src {
+	case srcNone:
+		return 0, false
+	case srcPhys:
+		return mirrorPhys, true
+	case srcBig:
+		return mirrorBig, true
 	}
-	switch lvl {
-	case x86.LevelPML5:
-		return Kind64PML5
-	case x86.LevelPML4:
-		return Kind64PML4
-	case x86.LevelPDPT:
-		return Kind64PDPTFor64PDPT
-	case x86.LevelPD:
-		return Kind64PDFor64PD
-	}
-	return KindPAEPTForPAEPT
+	return mirrorTable, true
 }
 
-// bigKind is the kind of a table at level lvl holding a piece of a guest
-// big page.
-func bigKind(f family, lvl x86.LevelKind, guestBits int) PoolKind {
-	switch {
-	case lvl == x86.LevelPD:
-		return Kind64PDFor1G
-	case f == fam32:
-		return Kind32PTFor4M
-	case guestBits == 32:
-		return KindPAEPTFor4M
+// kindFor is the kind of a table at level lvl of a family f shadow that
+// mirrors m for a guest with guestBits-wide entries.
+func kindFor(f family, m mirror, lvl x86.LevelKind, guestBits int) PoolKind {
+	wide := 0
+	if guestBits == 64 {
+		wide = 1
 	}
-	return KindPAEPTFor2M
+	return kindIndex[f][m][lvl][wide]
 }
 
 func (s *Shadow) guestBits() int {
@@ -157,34 +154,34 @@ func (s *Shadow) rootSpec() (PoolKind, x86.GPA) {
 	top := s.shw.Levels[0].Kind
 	gf := s.format
 	if !gf.Mode.Paging() || f == famNested || f == famEPT {
-		return physKind(f, top), 0
+		return kindFor(f, mirrorPhys, top, 64), 0
 	}
 	key := x86.GPA(s.regs.CR3 & gf.RootMask)
 	if s.shw.Levels[0].Shift > gf.Levels[0].Shift {
 		// A 32-bit guest on a PAE shadow: the root has no guest twin.
 		return KindPAEPDPTFor32, x86.PageDown(key)
 	}
-	return tableKind(f, top, s.guestBits()), key
+	return kindFor(f, mirrorTable, top, s.guestBits()), key
 }
 
 // dirFlags are the flags of a shadow directory entry for a guest entry
 // (or for none: synthetic). A legacy PAE PDPT holds only P.
-func (s *Shadow) dirFlags(parentLevel int, g *x86.Step) uint64 {
+func (s *Shadow) dirFlags(parentLevel int, g *x86.Step) x86.Entry {
 	if s.shw.Levels[parentLevel].Register {
-		return uint64(x86.P)
+		return x86.Entry(x86.P)
 	}
-	f := uint64(x86.P | x86.A | x86.RW | x86.US)
+	f := x86.Entry(x86.P | x86.A | x86.RW | x86.US)
 	if g == nil || g.Register {
 		return f
 	}
 	if !g.Entry.Writable() {
-		f &^= uint64(x86.RW)
+		f &^= x86.Entry(x86.RW)
 	}
 	if !g.Entry.User() {
-		f &^= uint64(x86.US)
+		f &^= x86.Entry(x86.US)
 	}
 	if s.shw.NX && s.format.NX && g.Entry.NoExec() {
-		f |= uint64(x86.NX)
+		f |= x86.Entry(x86.NX)
 	}
 	return f
 }
@@ -203,7 +200,7 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 		sp := &specs[l]
 		*sp = tableSpec{}
 		if !paging {
-			sp.kind = physKind(f, lv.Kind)
+			sp.kind = kindFor(f, mirrorPhys, lv.Kind, 64)
 			sp.key = x86.GPA(uint64(va) &^ (1<<cover - 1))
 			sp.flags = s.dirFlags(l-1, nil)
 			continue
@@ -223,7 +220,7 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 			bigSize := uint64(1) << gf.Levels[leaf].Shift
 			base := uint64(gw.GPA) &^ (bigSize - 1)
 			sp.big = true
-			sp.kind = bigKind(f, lv.Kind, s.guestBits())
+			sp.kind = kindFor(f, mirrorBig, lv.Kind, s.guestBits())
 			sp.key = x86.GPA(base+uint64(va)&(bigSize-1)&^(1<<cover-1)) | bigKeyBits(big.Entry)
 			sp.flags = s.dirFlags(l-1, big)
 			// Dirty tracking sits on the entry that leads into the big page
@@ -232,7 +229,7 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 			// by every mapping of the same physical range and rights.
 			top := !specs[l-1].big
 			if top && big.Entry.Writable() && !big.Entry.Dirty() {
-				sp.flags = sp.flags&^uint64(x86.RW) | shwTrackDirtyPDE
+				sp.flags = sp.flags&^x86.Entry(x86.RW) | shwTrackDirtyPDE
 			}
 			continue
 		}
@@ -245,7 +242,7 @@ func (s *Shadow) plan(va x86.GVA, gw *x86.Walk, specs *[5]tableSpec) {
 			slice := uint64(va) >> cover & (1<<(gcover-cover) - 1)
 			base += slice * (uint64(lv.Entries()) / ratio) * uint64(glv.EntrySize)
 		}
-		sp.kind = tableKind(f, lv.Kind, s.guestBits())
+		sp.kind = kindFor(f, mirrorTable, lv.Kind, s.guestBits())
 		sp.key = x86.GPA(base)
 		var parent *x86.Step
 		if j > 0 {

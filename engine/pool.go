@@ -19,7 +19,7 @@ const (
 
 var errPoolFull = errors.New("shadow pool exhausted")
 
-// poolPage is one shadow table. Entries are kept as uint64 whatever the
+// poolPage is one shadow table. Entries are kept 64 bits wide whatever the
 // shadow format (32-bit tables use the low half); gpas remembers, for
 // each present PTE of a page table, which guest page it maps, so that
 // dereferencing its tracking needs no search.
@@ -28,7 +28,7 @@ type poolPage struct {
 	kind PoolKind
 	hpa  x86.HPA
 	key  x86.GPA // the guest address shadowed (table, big-page piece or physical base)
-	ents []uint64
+	ents []x86.Entry
 	gpas []x86.GPA
 	// stale marks directory entries whose guest entry was written since
 	// they were last checked (32-bit and PAE shadows resolve guest PDE

@@ -48,7 +48,7 @@ func (s *Shadow) poolAlloc(key x86.GPA, kind PoolKind, user, table uint16) (*poo
 	}
 	n := kind.Entries()
 	if cap(pg.ents) < n {
-		pg.ents = make([]uint64, n)
+		pg.ents = make([]x86.Entry, n)
 		pg.gpas = make([]x86.GPA, n)
 	}
 	pg.ents, pg.gpas = pg.ents[:n], pg.gpas[:n]
@@ -179,7 +179,7 @@ func (s *Shadow) freePage(pg *poolPage) {
 // for a page table, user records of the child tables for a directory.
 func (s *Shadow) derefChildren(pg *poolPage) {
 	for i := pg.firstPresent; i < len(pg.ents) && pg.present > 0; i++ {
-		if pg.ents[i]&uint64(x86.P) != 0 {
+		if pg.ents[i]&x86.Entry(x86.P) != 0 {
 			s.setEntry(pg, i, 0)
 		}
 	}
@@ -188,9 +188,9 @@ func (s *Shadow) derefChildren(pg *poolPage) {
 // setEntry changes one shadow entry, keeping present counts, tracking
 // references and child user records right. It is the only way shadow
 // entries change. The caller flushes the TLB as needed.
-func (s *Shadow) setEntry(pg *poolPage, i int, v uint64) {
+func (s *Shadow) setEntry(pg *poolPage, i int, v x86.Entry) {
 	old := pg.ents[i]
-	const p = uint64(x86.P)
+	const p = x86.Entry(x86.P)
 	leaf := pg.kind.Level() == x86.LevelPT
 	if old&p != 0 {
 		if leaf {
@@ -233,7 +233,7 @@ func btoi(b bool) int {
 }
 
 // frameOf is the host address in a shadow entry.
-func (s *Shadow) frameOf(e uint64) uint64 { return e & s.shw.Levels[0].FrameMask }
+func (s *Shadow) frameOf(e x86.Entry) uint64 { return uint64(e) & s.shw.Levels[0].FrameMask }
 
 // releaseRoot drops the CR3 user of the current root (it stays cached).
 func (s *Shadow) releaseRoot() {

@@ -10,9 +10,9 @@ import (
 
 // Software bits of shadow entries (the original engine's AVL usage).
 const (
-	shwTrackDirtyPTE = uint64(x86.AVL9)  // PTE made read-only to catch the first write
-	shwMapping       = uint64(x86.AVL10) // PDE of a hypervisor mapping
-	shwTrackDirtyPDE = uint64(x86.AVL11) // PDE of a big page made read-only likewise
+	shwTrackDirtyPTE = x86.Entry(x86.AVL9)  // PTE made read-only to catch the first write
+	shwMapping       = x86.Entry(x86.AVL10) // PDE of a hypervisor mapping
+	shwTrackDirtyPDE = x86.Entry(x86.AVL11) // PDE of a big page made read-only likewise
 )
 
 // errLivelock reports an access the engine could not resolve: a bug.

@@ -22,7 +22,7 @@ func (s *Shadow) syncPDPTRegisters() {
 	lv := &s.format.Levels[0]
 	for i := range 4 {
 		e := root.ents[i]
-		if e&uint64(x86.P) == 0 {
+		if e&x86.Entry(x86.P) == 0 {
 			continue
 		}
 		g := x86.Entry(s.regs.PDPTE[i])
@@ -77,7 +77,7 @@ func (s *Shadow) checkPDEs(global bool) {
 	pgePSE := s.regs.CR4&x86.CR4PGE != 0
 	s.visitPool(func(pg *poolPage, level, i int, base uint64) (*poolPage, bool) {
 		e := pg.ents[i]
-		if e&uint64(x86.P) == 0 {
+		if e&x86.Entry(x86.P) == 0 {
 			if level == pdLevel {
 				s.st.DstNotPresent.Inc()
 			}
@@ -128,7 +128,7 @@ func (s *Shadow) checkPDE(pd *poolPage, i int, va x86.GVA, child *poolPage, glob
 		s.setEntry(pd, i, 0)
 		return
 	}
-	if child != nil && child.kind == want.kind && child.key == want.key && pd.ents[i]&^s.shw.Levels[0].FrameMask == want.flags {
+	if child != nil && child.kind == want.kind && child.key == want.key && pd.ents[i]&^x86.Entry(s.shw.Levels[0].FrameMask) == want.flags {
 		s.st.DstCacheHit.Inc()
 		pd.clearStale(i)
 		return
@@ -180,21 +180,21 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 	s.pool.touch(p.Page)
 	n := s.shw.N
 	for !p.leaf() {
-		l, i, pg, e := p.Level, int(p.Index), p.Page, uint64(p.Entry)
+		l, i, pg, e := p.Level, int(p.Index), p.Page, p.Entry
 		want := &specs[l+1]
 		if e&shwMapping != 0 {
 			return res, fmt.Errorf("engine: %#x: %w", uint64(va), ErrNoMappingSpace)
 		}
-		if e&uint64(x86.P) != 0 {
+		if e&x86.Entry(x86.P) != 0 {
 			child := p.child()
 			if child != nil && child.kind == want.kind && child.key == want.key {
 				pg.clearStale(i)
-				if fl := e &^ s.shw.Levels[0].FrameMask; fl != want.flags {
+				if fl := e &^ x86.Entry(s.shw.Levels[0].FrameMask); fl != want.flags {
 					if fl&shwTrackDirtyPDE != 0 && want.flags&shwTrackDirtyPDE == 0 {
 						res.dirtyTrap = true
 						s.st.DirtyTrap.Inc()
 					}
-					s.setEntry(pg, i, uint64(child.hpa)|want.flags)
+					s.setEntry(pg, i, x86.Entry(child.hpa)|want.flags)
 					s.tlb.flushAll()
 				}
 				s.pool.touch(child)
@@ -212,7 +212,7 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 			return res, err
 		}
 		if pg.inUse && s.pool.pages[pg.idx].kind != KindFree {
-			s.setEntry(pg, i, uint64(child.hpa)|want.flags)
+			s.setEntry(pg, i, x86.Entry(child.hpa)|want.flags)
 		}
 		if want.flags&shwTrackDirtyPDE != 0 {
 			s.st.DirtyMarkBig.Inc()
@@ -239,7 +239,7 @@ func (s *Shadow) syncPath(va x86.GVA, gw *x86.Walk, write bool) (syncResult, err
 		res.dirtyTrap = true
 		s.st.DirtyTrap.Inc()
 	}
-	if old&uint64(x86.P) == 0 && !res.createdTable {
+	if old&x86.Entry(x86.P) == 0 && !res.createdTable {
 		s.st.PDSyncPage.Inc(int(s.shw.Levels[n-2].Index(va)) % pdFamily)
 		s.fillWindow(pg, va, gw, i)
 	}
@@ -257,7 +257,7 @@ func (s *Shadow) fillWindow(pt *poolPage, va x86.GVA, gw *x86.Walk, skip int) {
 	hi := min(len(pt.ents), c+syncWindow/2)
 	base := va &^ x86.GVA(uint64(len(pt.ents))<<x86.PageShift-1)
 	for i := lo; i < hi; i++ {
-		if i == skip || pt.ents[i]&uint64(x86.P) != 0 {
+		if i == skip || pt.ents[i]&x86.Entry(x86.P) != 0 {
 			continue
 		}
 		s.syncPTE(pt, i, base+x86.GVA(uint64(i)<<x86.PageShift), gw, false)
@@ -289,19 +289,19 @@ func (s *Shadow) guestLeaf(pt *poolPage, i int, va x86.GVA, gw *x86.Walk) (e x86
 // syncPTE computes one shadow PTE from its guest entry (SyncPageWorker).
 func (s *Shadow) syncPTE(pt *poolPage, i int, va x86.GVA, gw *x86.Walk, write bool) {
 	g, gpa, ok := s.guestLeaf(pt, i, va, gw)
-	v := uint64(0)
+	v := x86.Entry(0)
 	if ok {
 		v = s.derivePTE(pt, g, gpa, write)
 	}
 	old := pt.ents[i]
-	if old == v && (v&uint64(x86.P) == 0 || pt.gpas[i] == gpa) {
+	if old == v && (v&x86.Entry(x86.P) == 0 || pt.gpas[i] == gpa) {
 		return
 	}
-	if old&uint64(x86.P) != 0 && (v&uint64(x86.P) == 0 || pt.gpas[i] != gpa) {
+	if old&x86.Entry(x86.P) != 0 && (v&x86.Entry(x86.P) == 0 || pt.gpas[i] != gpa) {
 		s.setEntry(pt, i, 0)
 		old = 0
 	}
-	if v&uint64(x86.P) != 0 && old&uint64(x86.P) == 0 {
+	if v&x86.Entry(x86.P) != 0 && old&x86.Entry(x86.P) == 0 {
 		pt.gpas[i] = gpa
 		s.trackAddref(gpa, pt.idx)
 	}
@@ -314,7 +314,7 @@ func (s *Shadow) syncPTE(pt *poolPage, i int, va x86.GVA, gw *x86.Walk, write bo
 // clear, for pages that are MMIO or fully handled, or with no RAM;
 // read-only (and tracked) while the guest's dirty bit is clear, and for
 // write-handled, monitored, ROM, zero and shared pages.
-func (s *Shadow) derivePTE(pt *poolPage, g x86.Entry, gpa x86.GPA, write bool) uint64 {
+func (s *Shadow) derivePTE(pt *poolPage, g x86.Entry, gpa x86.GPA, write bool) x86.Entry {
 	info := pt.kind.info()
 	p, _, ok := s.mem.Lookup(gpa)
 	if !ok || p.Type() == phys.TypeMMIO || p.PhysHandler() == phys.HandlerAll || p.VirtHandler() == phys.HandlerAll {
@@ -349,28 +349,28 @@ func (s *Shadow) derivePTE(pt *poolPage, g x86.Entry, gpa x86.GPA, write bool) u
 	if p.State() == phys.StateBallooned {
 		rw = false // reads see zeros; the first write brings the page back
 	}
-	v := uint64(hpa) | uint64(x86.P|x86.A)
+	v := x86.Entry(hpa) | x86.Entry(x86.P|x86.A)
 	if rw {
-		v |= uint64(x86.RW)
+		v |= x86.Entry(x86.RW)
 	}
 	if track {
 		v |= shwTrackDirtyPTE
 	}
 	if g.User() {
-		v |= uint64(x86.US)
+		v |= x86.Entry(x86.US)
 	}
 	if g.Dirty() && rw {
-		v |= uint64(x86.D)
+		v |= x86.Entry(x86.D)
 	}
 	if g.Global() && s.regs.CR4&x86.CR4PGE != 0 {
-		v |= uint64(x86.G)
+		v |= x86.Entry(x86.G)
 	} else {
 		pt.seenNonGlobal = true
 	}
 	if s.shw.NX && s.format.NX && g.NoExec() {
-		v |= uint64(x86.NX)
+		v |= x86.Entry(x86.NX)
 	}
-	return v | s.shadowKey(g)
+	return v | x86.Entry(s.shadowKey(g))
 }
 
 // shadowFrame is the host frame a shadow entry maps for a guest page: its

@@ -86,9 +86,9 @@ func (s *Shadow) access(ev Event, o *Outcome) error {
 
 // accessHit is the hot path of every replay: an access within one page
 // that the TLB translates to host bytes. It reports false, having changed
-// nothing, for everything else; the caller then calls access. A non-canonical address cannot hit (see
-// translate), and an access within one page is canonical when its first
-// byte is.
+// nothing, for everything else; the caller then calls access. A
+// non-canonical address cannot hit (see translate), and an access within
+// one page is canonical when its first byte is.
 func (s *Shadow) accessHit(ev *Event, o *Outcome) bool {
 	size := uint64(ev.Size)
 	if ev.Kind == EvExec {
@@ -299,11 +299,11 @@ func (s *Shadow) hostWalkTo(va x86.GVA, r *shadowResult) {
 	for l := 0; l < f.N; l++ {
 		lv := &f.Levels[l]
 		i := lv.Index(va)
-		e := x86.Entry(pg.ents[i])
+		e := pg.ents[i]
 		if l == f.N-2 {
 			r.pdIndex = int(i)
 		}
-		if !e.Present() || uint64(e)&shwMapping != 0 {
+		if !e.Present() || e&shwMapping != 0 {
 			// A hypervisor mapping is no translation for the guest.
 			r.notPres = true
 			return

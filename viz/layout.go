@@ -66,6 +66,7 @@ type scratch struct {
 	deltas   []uint64 // the picked counter's change per timeline bucket
 	statRows []statRow
 	regItems []regItem // the mode bar's register line
+	marks    []uint32  // the match strip's count per pixel column
 }
 
 // Layout lays out m's frame into l (which it resets): panels by view,

@@ -233,3 +233,15 @@ func pagingName(p engine.Paging) string {
 // not decide (SMEP, SMAP, protection keys): drawn bold in the fault
 // colour, since they are what a fault's reason names.
 func rightsBit(name string) bool { return name == "SMEP" || name == "SMAP" || name == "PKE" }
+
+// RegisterBitNames lists the bit names the mode bar may show, for the
+// explanations a front end gives on hover.
+func RegisterBitNames() []string {
+	var names []string
+	for _, bits := range [][]regBit{cr0Bits, cr4Bits, eferBits} {
+		for _, b := range bits {
+			names = append(names, b.name)
+		}
+	}
+	return names
+}

@@ -82,6 +82,9 @@ type Model struct {
 	// HideFrom (an exercise asks before the step's explanation shows).
 	HideLabels bool
 	HideFrom   uint64
+	// Marks, when set, are the events a search or a hot spot picked
+	// out: the timeline shows them in a strip of their own.
+	Marks *Marks
 
 	View          View
 	VA            x86.GVA // the selected virtual address

@@ -313,6 +313,8 @@ func (c *ctx) timelinePanel(r Rect) {
 			c.b = append(append(c.b[:0], name...), ": not on the timeline (unchanged so far, or one of a per-index family)"...)
 		}
 		c.textFitB(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Shade(Green, 0.2))
+	} else if c.m.Marks != nil {
+		c.textFit(x, labelLine.Y, labelLine.Right()-x, FaceRegular, t.small, Shade(Blue, 0.2), c.m.Marks.Text)
 	} else if lab, ok := tl.LabelAt(now - 1); ok && now > 0 && !(c.m.HideLabels && lab.Event >= c.m.HideFrom) {
 		// now events are applied: the latest label among them is the
 		// current one, not one at index now, which is still ahead.
@@ -328,6 +330,11 @@ func (c *ctx) timelinePanel(r Rect) {
 	// of accesses still show.
 	faultH := max(3, strip.H/5)
 	bars, faults := strip.CutBottom(faultH, 1)
+	if c.m.Marks != nil {
+		var band Rect
+		bars, band = bars.CutBottom(max(faultH+2, strip.H/4), 1)
+		c.matchStrip(band, c.m.Marks, total)
+	}
 	// Density: one column per bucket (or per pixel when buckets outnumber pixels).
 	nb := min(int((tl.Events+tl.Per-1)/tl.Per), len(tl.Buckets))
 	peak, peakF := uint32(1), uint32(1)

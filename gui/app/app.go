@@ -95,6 +95,7 @@ type App struct {
 	tourAt     uint64 // the label whose explanation is scrolled
 	tourShown  uint64 // the label whose step was last applied (view, engine)
 	tourOvr    bool   // the tour replays with nested paging for its step
+	ins        insight
 }
 
 // New opens the state's source. A bad source is an error; the caller may
@@ -240,7 +241,7 @@ func (a *App) Invalidate() { a.dirty = true }
 // seeking, loading, a message to clear): when it has not, a platform may
 // sleep until the next input.
 func (a *App) Busy() bool {
-	return a.p.busy() || a.toast != ""
+	return a.p.busy() || a.toast != "" || a.ins.busy()
 }
 
 // Settle does all the pending seeking and loading at once, whatever it
@@ -268,6 +269,7 @@ func (a *App) Update(in Input) {
 	if err != nil {
 		a.setErr(err)
 	}
+	a.tickInsight(time.Now())
 	switch {
 	case changed && a.p.late:
 		a.stale = true

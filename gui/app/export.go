@@ -112,7 +112,9 @@ type Status struct {
 	Host     string  `json:"host"`
 	Paging   string  `json:"paging"`
 	Pool     int     `json:"pool"`
-	FPS      float64 `json:"fps"` // as the platform measures it
+	Matches  uint64  `json:"matches"`  // the search's matches found so far (0: none or no search)
+	Searched uint64  `json:"searched"` // the events the search has looked at
+	FPS      float64 `json:"fps"`      // as the platform measures it
 	Costs    Costs   `json:"costs"`
 }
 
@@ -138,6 +140,10 @@ func (a *App) Status() Status {
 				s.Walk += ", " + w.Fault.Reason() // which rule, in words
 			}
 		}
+	}
+	if _, n := a.SearchMatches(); a.ins.search != nil {
+		s.Matches = n
+		s.Searched, _ = a.ins.scanned(scanSearch)
 	}
 	s.Mode = p.eng.Format().Mode.String()
 	if l, ok := p.currentLabel(); ok {

@@ -91,6 +91,14 @@ func (a *App) Frame() (*viz.List, bool) {
 	}
 	a.barY = y
 	a.drawBar(viz.R(0, y, w, bar))
+	if a.ins.cmp != nil {
+		a.drawCompare()
+	} else if a.ins.moment != nil {
+		a.drawChanges()
+	}
+	if a.ins.hot != nil {
+		a.drawHotSpots()
+	}
 	a.drawFocus()
 	switch {
 	case a.quiz != nil:
@@ -127,6 +135,7 @@ func (a *App) layoutViz(w, h int) {
 		m.HideLabels, m.HideFrom = true, lab.Event
 	}
 	m.Title = a.p.src.Name()
+	m.Marks = a.searchMarks()
 	viz.Layout(m, &a.list)
 	// Layout clamps to its minimum size; the bar goes below what it drew.
 	a.vizH = a.list.Height
@@ -200,6 +209,9 @@ func (a *App) click(x, y int) {
 	if a.help {
 		a.help = false
 		a.dirty = true
+		return
+	}
+	if a.hotClick(x, y) {
 		return
 	}
 	for _, b := range a.buttons {

@@ -15,29 +15,14 @@ var numberish = regexp.MustCompile(`^(0x[0-9a-f_]+|[0-9,]+|event .*|.*\.txt|[0-9
 // and every legend has an explanation at each step of the tour, and
 // hovering shows it (a statistic shows what it counts).
 func TestGlossary(t *testing.T) {
-	a := newTest(t, State{Source: Source{Sample: "modes-tour.txt"}})
-	a.exercises = false
 	missing := map[string]bool{}
-	for range a.p.labels {
-		a.StepUntil(UntilLabel)
-		run(a)
-		run(a)
-		a.dirty = true
-		l, _ := a.Frame()
-		for i := range l.Prims {
-			p := &l.Prims[i]
-			if p.Op != viz.OpText {
-				continue
-			}
-			s := strings.TrimSpace(string(l.TextOf(p)))
-			panel := l.Panels[p.Panel].Name
-			check := panel == "mode" && !numberish.MatchString(s) && len(s) > 2 && strings.ToUpper(s) != s
-			check = check || panel == "mode" && len(s) > 1 && strings.ToUpper(s) == s && !numberish.MatchString(s)
-			check = check || panel == "log" && strings.Contains(s, "-") && !strings.Contains(s, " ")
-			if check && glossaryFor(s) == "" {
-				missing[panel+": "+s] = true
-			}
-		}
+	// The Linux sample's tour first (a real kernel's registers), then the
+	// guided tour, whose app the hover checks below use.
+	var a *App
+	for _, sample := range []string{"linux.txt", "modes-tour.txt"} {
+		a = newTest(t, State{Source: Source{Sample: sample}})
+		a.exercises = false
+		glossaryMissing(a, missing)
 	}
 	for m := range missing {
 		t.Errorf("no glossary entry for %q", m)
@@ -118,5 +103,41 @@ func TestGlossaryModern(t *testing.T) {
 	}
 	if got := glossaryFor("label at 45: Kernels live in the upper half"); strings.Contains(got, "protection key") {
 		t.Errorf("a word starting with K reads as a key: %q", got)
+	}
+}
+
+// glossaryMissing steps a tour through its labels and records every word
+// of the mode bar and path of Recent events without an explanation.
+func glossaryMissing(a *App, missing map[string]bool) {
+	for range a.p.labels {
+		a.StepUntil(UntilLabel)
+		run(a)
+		run(a)
+		a.dirty = true
+		l, _ := a.Frame()
+		for i := range l.Prims {
+			p := &l.Prims[i]
+			if p.Op != viz.OpText {
+				continue
+			}
+			s := strings.TrimSpace(string(l.TextOf(p)))
+			panel := l.Panels[p.Panel].Name
+			check := panel == "mode" && !numberish.MatchString(s) && len(s) > 2 && strings.ToUpper(s) != s
+			check = check || panel == "mode" && len(s) > 1 && strings.ToUpper(s) == s && !numberish.MatchString(s)
+			check = check || panel == "log" && strings.Contains(s, "-") && !strings.Contains(s, " ")
+			if check && glossaryFor(s) == "" {
+				missing[panel+": "+s] = true
+			}
+		}
+	}
+}
+
+// TestGlossaryRegisterBits: every bit name the mode bar can show has an
+// explanation of its own (a wide window shows the minor ones too).
+func TestGlossaryRegisterBits(t *testing.T) {
+	for _, name := range viz.RegisterBitNames() {
+		if got := glossaryFor(name); !strings.HasPrefix(got, name+":") {
+			t.Errorf("%s explains as %q", name, got)
+		}
 	}
 }

@@ -19,6 +19,10 @@ var KeyHelp = [][2]string{
 	{"[  ]", "slower / faster (1 event/s up to flat out)"},
 	{"g", "go to an event number or a label's text"},
 	{"/", "type a virtual address to follow"},
+	{"a", "hot spots: top addresses, pages, address spaces, paths, pool pages…; a row marks its events and the walk follows it"},
+	{"v", "compare side by side with another configuration (paging=nested, pool=64, …): both walks, pools, statistics, cost; v closes"},
+	{"d", "what changed: mark this moment, move elsewhere: changed entries outlined, statistics' deltas; d again forgets it"},
+	{"s  ,  .", "search: a filter (path==sync-page, op==w && !ok, …) marks its matches on the timeline; previous / next match"},
 	{"click", "an entry or an event selects its address; the timeline seeks (drag it)"},
 	{"Tab  Enter", "move the focus ring over buttons, events, walk levels, statistics; Enter clicks"},
 	{"Esc", "follow the last access again; close what is open"},
@@ -48,7 +52,10 @@ type prompt struct {
 	title string
 	hint  string
 	err   string
-	wl    string // promptParams: the workload
+	// errCol is the 1-based column of the text the error is about (a
+	// search's filter), 0 for none.
+	errCol int
+	wl     string // promptParams: the workload
 }
 
 type promptKind uint8
@@ -59,6 +66,8 @@ const (
 	promptPath
 	promptParams
 	promptWhatIf
+	promptSearch
+	promptCompare
 )
 
 func (a *App) openPrompt(k promptKind) {
@@ -76,6 +85,12 @@ func (a *App) openPrompt(k promptKind) {
 	case promptPath:
 		pr.title = "Open the trace file at the path"
 		pr.hint = "a text (.txt) or binary (.pgmt) trace · Enter to open · Esc to cancel"
+	case promptCompare:
+		pr.title = "Compare side by side with the configuration…"
+		pr.hint = "as explorer compare --b takes: paging=nested · pool=64 · host=amd64 · dirty-pt=on (comma-separated) · Enter · Esc"
+	case promptSearch:
+		pr.title = "Search the trace: a filter, as explorer replay --where takes"
+		pr.hint = "e.g. path==sync-page · op==w && !ok · gva in 0x400000..0x500000 · as==0x213000 · Enter · empty: no search · Esc"
 	}
 	a.prompt, a.help, a.picker = pr, false, nil
 	a.dirty = true
@@ -101,9 +116,13 @@ func (a *App) submitPrompt() {
 		err = a.openWorkload(pr.wl, pr.text)
 	case promptWhatIf:
 		err = a.WhatIf(pr.text)
+	case promptSearch:
+		err = a.SetSearch(pr.text)
+	case promptCompare:
+		err = a.Compare(strings.TrimSpace(pr.text))
 	}
 	if err != nil {
-		pr.err = err.Error()
+		searchPromptErr(pr, err)
 		a.err = ""
 		a.dirty = true
 		return
@@ -160,13 +179,16 @@ func (a *App) key(k Key, shift bool) {
 			if r := []rune(a.prompt.text); len(r) > 0 {
 				a.prompt.text = string(r[:len(r)-1])
 			}
-			a.prompt.err = ""
+			a.prompt.err, a.prompt.errCol = "", 0
 		}
 		a.dirty = true
 		return
 	}
 	if a.picker != nil {
 		a.pickerKey(k)
+		return
+	}
+	if a.hotKey(k) {
 		return
 	}
 	switch k {
@@ -239,15 +261,18 @@ func (a *App) char(r rune) {
 	if a.prompt != nil {
 		if r >= ' ' && r != 0x7f && len(a.prompt.text) < 200 {
 			a.prompt.text += string(r)
-			a.prompt.err = ""
+			a.prompt.err, a.prompt.errCol = "", 0
 			a.dirty = true
 		}
 		return
 	}
 	if a.picker != nil {
-		if r == 'o' || r == 'q' {
+		switch r {
+		case 'o', 'q':
 			a.picker = nil
 			a.dirty = true
+		case 'v':
+			a.compareWithPicker()
 		}
 		return
 	}
@@ -289,6 +314,22 @@ func (a *App) char(r rune) {
 		a.openPrompt(promptGoTo)
 	case '/':
 		a.openPrompt(promptVA)
+	case 's':
+		a.openSearch()
+	case 'a':
+		a.ToggleHotSpots()
+	case 'd':
+		a.MarkMoment()
+	case 'v':
+		a.openCompare()
+	case 'r':
+		if a.ins.hot != nil {
+			a.cycleHotSort()
+		}
+	case '.':
+		a.NextMatch(1)
+	case ',':
+		a.NextMatch(-1)
 	case '?', 'h':
 		a.ToggleHelp()
 	case 'o':

@@ -53,8 +53,15 @@ func (a *App) drawPrompt(fw, fh int) {
 	a.list.Fill(fr, viz.ColHeader)
 	a.list.Stroke(fr, 1, viz.Blue)
 	tx := fr.X + u.pad/2
-	tw := a.text(tx, fr.Y+u.pad/2, viz.FaceMono, u.fs, viz.ColText, fit(viz.FaceMono, u.fs, fr.W-u.pad*2, pr.text))
+	shown := fit(viz.FaceMono, u.fs, fr.W-u.pad*2, pr.text)
+	tw := a.text(tx, fr.Y+u.pad/2, viz.FaceMono, u.fs, viz.ColText, shown)
 	a.list.Fill(viz.R(tx+tw+1, fr.Y+u.pad/2, 2, u.lineH(u.fs)-2), viz.ColText)
+	if c := pr.errCol; c > 0 && c <= len(shown)+1 {
+		// Underline the column the error is about.
+		cx := tx + viz.Measure(viz.FaceMono, u.fs, shown[:min(c-1, len(shown))])
+		cw := max(viz.Measure(viz.FaceMono, u.fs, "m"), u.px(6))
+		a.list.Fill(viz.R(cx, fr.Bottom()-u.px(4), cw, u.px(3)), viz.Vermilion)
+	}
 	y := fr.Bottom() + u.pad/2
 	if pr.err != "" {
 		a.text(in.X, y, viz.FaceRegular, u.small, viz.Vermilion, fit(viz.FaceRegular, u.small, in.W, pr.err))
@@ -129,9 +136,9 @@ func (a *App) drawPicker(fw, fh int) {
 		a.text(nx, y, viz.FaceRegular, u.fs, viz.ColDim, fit(viz.FaceRegular, u.fs, in.Right()-nx, note))
 		y += rowH
 	}
-	hint := "↑ ↓ choose · Enter opens · ← → change a setting · Esc closes"
+	hint := "↑ ↓ choose · Enter opens · ← → change a setting · v compares with it side by side · Esc closes"
 	if shown < len(lines) {
-		hint = "↑ ↓ choose (the list scrolls: " + strconv.Itoa(len(pk.items)) + " entries) · Enter opens · ← → change a setting · Esc closes"
+		hint = "↑ ↓ choose (the list scrolls: " + strconv.Itoa(len(pk.items)) + " entries) · Enter opens · ← → change a setting · v: side by side · Esc closes"
 	}
 	a.text(in.X, in.Bottom()-u.lineH(u.small)+u.gap, viz.FaceRegular, u.small, viz.ColDim, fit(viz.FaceRegular, u.small, in.W, hint))
 }

@@ -34,6 +34,8 @@ func (s Status) appendJSON(b []byte) []byte {
 	j.str("host", s.Host)
 	j.str("paging", s.Paging)
 	j.int("pool", s.Pool)
+	j.uint("matches", s.Matches)
+	j.uint("searched", s.Searched)
 	j.float("fps", s.FPS)
 	j.key("costs")
 	c := s.Costs
