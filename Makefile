@@ -105,6 +105,13 @@ bench-large:
 	$(GO) run ./traces/internal/mktraces -o traces/large -events 10M,100M -text ""
 	$(GO) test -run '^$$' -bench '^BenchmarkReplayRSS$$' -benchtime=1x ./cmd/explorer
 
+## fonts: the Go fonts viz embeds, without the hinting programs the
+## renderer never runs (viz/fonts/README.md); needs Debian's fontTools.
+.PHONY: fonts
+fonts:
+	@/usr/bin/python3 -c 'import fontTools' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-fonttools; }
+	$(GO) run ./viz/internal/mkfonts -o viz/fonts
+
 ## wasm: the browser demo (engine, panels and Ebiten) into web/, with the
 ## wasm_exec.js of the same Go installation.
 wasm:

@@ -1,16 +1,27 @@
 package viz
 
 import (
+	_ "embed"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
+)
+
+// The Go fonts (regular, mono, bold) without their hinting programs,
+// which the renderer never runs: half their size in the browser download
+// for the same glyphs. viz/internal/mkfonts makes them; TestEmbeddedFonts
+// checks every glyph against golang.org/x/image's originals.
+var (
+	//go:embed fonts/goregular.ttf
+	goRegular []byte
+	//go:embed fonts/gomono.ttf
+	goMono []byte
+	//go:embed fonts/gobold.ttf
+	goBold []byte
 )
 
 // Text is set in the Go fonts, hinted, at whole-pixel sizes and
@@ -39,7 +50,7 @@ var fonts struct {
 
 func loadFonts() {
 	fonts.once.Do(func() {
-		for i, ttf := range [faceCount][]byte{goregular.TTF, gomono.TTF, gobold.TTF} {
+		for i, ttf := range [faceCount][]byte{goRegular, goMono, goBold} {
 			f, err := opentype.Parse(ttf)
 			if err != nil {
 				fonts.err = fmt.Errorf("viz: parsing the Go fonts: %w", err)
