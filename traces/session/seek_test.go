@@ -131,3 +131,38 @@ func TestSeekRandomGuests(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsFrom: after a seek through a checkpoint the counters count
+// from that checkpoint, and StatsFrom says which; a new session's count
+// from 0.
+func TestStatsFrom(t *testing.T) {
+	h, evs := testkit.Sample(t, "multiprocess.txt")
+	path := testkit.TempTrace(t, "t.pgmt", h, evs)
+	s, err := session.OpenFile(path, session.Options{Seek: &traces.SeekOptions{MinInterval: 256, NoCache: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.StatsFrom() != 0 {
+		t.Errorf("a new session counts from %d", s.StatsFrom())
+	}
+	k := uint64(len(evs)) * 3 / 4
+	if err := s.Seek(k); err != nil {
+		t.Fatal(err)
+	}
+	from := s.StatsFrom()
+	if from == 0 || from > k {
+		t.Fatalf("after a seek to %d the counters count from %d", k, from)
+	}
+	sum := func(e *engine.Shadow) (n uint64) {
+		for _, v := range e.Stats().AppendValues(nil) {
+			n += v
+		}
+		return n
+	}
+	_, whole := plain(t, h.Config, evs[:k])
+	_, since := plain(t, h.Config, evs[:from])
+	if got, all := sum(s.Shadow()), sum(whole); got >= all || got == 0 {
+		t.Errorf("the counters sum to %d after the seek, %d over the whole replay (%d before the checkpoint)", got, all, sum(since))
+	}
+}
