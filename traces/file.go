@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"strconv"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 )
@@ -52,62 +49,32 @@ func readAll(r io.Reader, name string, max int) (Header, []engine.Event, error) 
 	}
 }
 
-// WriteFile writes a whole trace to path, in the form FormOf(path)
-// names, through a temporary file beside it that is renamed into place:
-// path never holds a half-written trace, and what it held stays until
-// the new trace is complete. A binary trace announces its event count.
-func WriteFile(path string, h Header, events []engine.Event) (err error) {
-	name, err := tempBeside(path)
-	if err != nil {
-		return err
+// Encode writes a whole trace to w in form f (FormText or FormBinary;
+// a binary trace announces its event count). It checks the header and
+// every event as the writers do, naming the index of a refused event.
+// To write a user's file, go through a temporary file renamed into place
+// (the explorer's internal/safeout), so that a failure leaves no half
+// trace.
+func Encode(w io.Writer, f Form, h Header, events []engine.Event) error {
+	var tw Writer
+	var err error
+	switch f {
+	case FormText:
+		t := NewTextWriter(w)
+		tw, err = t, t.WriteHeader(h)
+	case FormBinary:
+		b := NewBinaryWriter(w)
+		tw, err = b, b.WriteHeaderCount(h, uint64(len(events)))
+	default:
+		return fmt.Errorf("cannot encode a trace in the %v form", f)
 	}
-	defer func() {
-		if err != nil {
-			os.Remove(name)
-		}
-	}()
-	// The form follows path's name, not the temporary file's.
-	w, err := createForm(name, FormOf(path), h, uint64(len(events)), true)
 	if err != nil {
 		return err
 	}
 	for i, ev := range events {
-		if err := w.WriteEvent(ev); err != nil {
-			w.Close()
-			return fmt.Errorf("%s: event %d: %w", path, i, err)
+		if err := tw.WriteEvent(ev); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return os.Rename(name, path)
-}
-
-// tempBeside creates a new empty file beside path, with the permissions
-// of the file at path if there is one, else those a new file gets (0666
-// less the umask, unlike os.CreateTemp's 0600), and returns its name.
-func tempBeside(path string) (string, error) {
-	dir, base := filepath.Split(path)
-	for range 100 {
-		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(rand.Uint64()%1e9, 10))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() {
-			err = f.Chmod(st.Mode().Perm())
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(name)
-			return "", err
-		}
-		return name, nil
-	}
-	return "", fmt.Errorf("%s: no free temporary name beside it", path)
+	return tw.Close()
 }

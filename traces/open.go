@@ -162,10 +162,6 @@ func CreateCount(path string, h Header, n uint64) (Writer, error) {
 }
 
 func create(path string, h Header, n uint64, known bool) (Writer, error) {
-	return createForm(path, FormOf(path), h, n, known)
-}
-
-func createForm(path string, form Form, h Header, n uint64, known bool) (Writer, error) {
 	// Check the header before the file is touched: a header the writers
 	// refuse must not cost the user a file that was there.
 	if err := NewTextWriter(io.Discard).WriteHeader(h); err != nil {
@@ -176,7 +172,7 @@ func createForm(path string, form Form, h Header, n uint64, known bool) (Writer,
 		return nil, err
 	}
 	var w Writer
-	switch form {
+	switch FormOf(path) {
 	case FormText:
 		tw := NewTextWriter(f)
 		err, w = tw.WriteHeader(h), tw

@@ -12,6 +12,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/gui/app"
+	"github.com/pgm-explorer/pgm-explorer/internal/safeout"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu"
 	"github.com/pgm-explorer/pgm-explorer/traces/qemu/gdb"
@@ -56,7 +57,9 @@ func startAttach(o attachOptions, report io.Writer) (*liveAttach, app.Source, er
 		fo.Ranges = []phys.RangeSpec{{Type: phys.TypeRAM, Size: o.ram, Name: "ram"}}
 	}
 	live, err := gdb.Attach(c, gdb.LiveOptions{FollowOptions: fo, Stops: o.stops,
-		Save: func(h traces.Header, evs []engine.Event) error { return traces.WriteFile(o.save, h, evs) }})
+		Save: func(h traces.Header, evs []engine.Event) error {
+			return safeout.WriteFile(o.save, os.Stdout, nil, func(w io.Writer) error { return traces.Encode(w, traces.FormOf(o.save), h, evs) })
+		}})
 	if err != nil {
 		c.Close()
 		return nil, app.Source{}, err

@@ -38,6 +38,18 @@ func TestLiveSource(t *testing.T) {
 	if got := a.statusWord(); got != "following: waiting for the guest's next stop" {
 		t.Errorf("the bar says %q", got)
 	}
+	if a.Busy() {
+		t.Error("waiting for a live guest counts as busy: a screenshot would never be taken")
+	}
+	// Another configuration reopens the guest from its first event and
+	// comes back to the same moment.
+	if err := a.Reconfigure(Overrides{Pool: 64}); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	if st := a.Status(); st.Event != uint64(half) || st.Pool != 64 || !st.Playing {
+		t.Fatalf("after reconfiguring: %+v", st)
+	}
 	g.Append(evs[half:]...)
 	tick()
 	if st := a.Status(); st.Event != uint64(len(evs)) || !st.Playing || st.Ended {

@@ -167,9 +167,11 @@ func (p *player) statsFrom() uint64 {
 // pos is the number of events applied.
 func (p *player) pos() uint64 { return p.eng.Events() }
 
-// busy reports whether the player has work for the next tick.
+// busy reports whether the player has work for the next tick. Playing a
+// live guest that has sent nothing new is settled (a screenshot may be
+// taken): the ticks only look for its next stop.
 func (p *player) busy() bool {
-	return p.loading != nil || p.seeking || p.until != UntilNone || p.playing
+	return p.loading != nil || p.seeking || p.until != UntilNone || p.playing && !p.waiting
 }
 
 func (p *player) seekTo(n uint64) {

@@ -13,7 +13,7 @@ import (
 func openSource(src Source) (session.Source, error) {
 	switch {
 	case src.Events != nil && src.Events.Live != nil:
-		return src.Events.Live, nil
+		return src.Events.Live.Reader(), nil
 	case src.Events != nil:
 		return session.Events(src.Events.Name, src.Events.Header, src.Events.Events), nil
 	case src.Sample != "":

@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/internal/safeout"
 	"github.com/pgm-explorer/pgm-explorer/traces"
 	"github.com/pgm-explorer/pgm-explorer/traces/samples"
 )
@@ -109,7 +110,8 @@ func ReplaySample(t testing.TB, name string) (*engine.Shadow, []engine.Outcome) 
 // (".txt": text, else binary).
 func WriteTrace(t testing.TB, path string, h traces.Header, evs []engine.Event) {
 	t.Helper()
-	if err := traces.WriteFile(path, h, evs); err != nil {
+	err := safeout.WriteFile(path, nil, nil, func(w io.Writer) error { return traces.Encode(w, traces.FormOf(path), h, evs) })
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,12 +9,13 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/traces"
 )
 
-// Growing is a source whose events arrive while it is read: a guest
-// followed live (explorer gui --attach). Reading past the last event
-// that has arrived gives ErrNoEvents, not the end, until End is called.
-// Append and End may be called from any goroutine while a session reads
-// it; the header is fixed when it is made (the machine the events run
-// on cannot change under an engine that is running them).
+// Growing is a list of events that grows while it is read: a guest
+// followed live (explorer gui --attach). Its readers (Reader) are
+// sources that give ErrNoEvents, not the end, past the last event that
+// has arrived, until End is called. Append and End may be called from
+// any goroutine while sessions read it; the header is fixed when it is
+// made (the machine the events run on cannot change under an engine that
+// is running them).
 type Growing struct {
 	name string
 	h    traces.Header
@@ -23,7 +24,6 @@ type Growing struct {
 	evs   []engine.Event
 	ended bool
 	err   error // why it ended, nil for a clean end
-	i     int   // the next event Next returns
 }
 
 // NewGrowing is an empty growing source for the machine h.
@@ -56,29 +56,37 @@ func (g *Growing) Len() (n uint64, ended bool) {
 	return uint64(len(g.evs)), g.ended
 }
 
+// Header is the machine the events run on.
 func (g *Growing) Header() traces.Header { return g.h }
-func (g *Growing) Close() error          { return nil }
 
-func (g *Growing) Restart() error {
-	g.mu.Lock()
-	g.i = 0
-	g.mu.Unlock()
-	return nil
+// Reader is a source of the list's events from the first; each reader
+// keeps its own place (a window that reopens with other overrides reads
+// from the start again).
+func (g *Growing) Reader() Source { return &growingReader{g: g} }
+
+type growingReader struct {
+	g *Growing
+	i int // the next event Next returns
 }
 
-func (g *Growing) Position() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return fmt.Sprintf("%s: event %d", g.name, max(g.i-1, 0))
+func (r *growingReader) Header() traces.Header { return r.g.h }
+func (r *growingReader) Close() error          { return nil }
+func (r *growingReader) Restart() error        { r.i = 0; return nil }
+func (r *growingReader) Position() string {
+	return fmt.Sprintf("%s: event %d", r.g.name, max(r.i-1, 0))
 }
 
-func (g *Growing) Next(*engine.Outcome) (engine.Event, error) {
+// Len is the number of events, known once the list has ended.
+func (r *growingReader) Len() (uint64, bool) { return r.g.Len() }
+
+func (r *growingReader) Next(*engine.Outcome) (engine.Event, error) {
+	g := r.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
-	case g.i < len(g.evs):
-		g.i++
-		return g.evs[g.i-1], nil
+	case r.i < len(g.evs):
+		r.i++
+		return g.evs[r.i-1], nil
 	case !g.ended:
 		return engine.Event{}, ErrNoEvents
 	case g.err != nil:

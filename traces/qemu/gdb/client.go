@@ -6,6 +6,11 @@
 // resume, the 0x03 byte to interrupt, and Z0 breakpoints. It is not
 // part of the browser build (it opens network connections).
 //
+// Attach follows a guest with a qemu.Follower on its own goroutine and
+// hands each stop's events to a growing session source (Live): explorer
+// attach saves them, the window (explorer gui --attach) plays them as
+// they arrive.
+//
 // The client refuses an address that is not loopback unless told
 // otherwise: the stub has no authentication, and a guest's memory is
 // as private as a machine's.

@@ -90,8 +90,9 @@ func Attach(c *Client, o LiveOptions) (*Live, error) {
 	return l, nil
 }
 
-// Source is what the viewer reads: the events so far, more as the guest
-// runs, and the end once following has ended (with its error, if any).
+// Source is the list the viewer reads (through its Reader): the events
+// so far, more as the guest runs, and the end once following has ended
+// (with its error, if any).
 func (l *Live) Source() *session.Growing { return l.src }
 
 // Done is closed when the following ends by itself: the stops are done,

@@ -81,7 +81,7 @@ func TestLiveFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := session.Open(l.Source(), session.Options{Engine: session.Reference})
+	ss, err := session.Open(l.Source().Reader(), session.Options{Engine: session.Reference})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestLiveRunaway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := session.Open(l.Source(), session.Options{Engine: session.Reference})
+	ss, err := session.Open(l.Source().Reader(), session.Options{Engine: session.Reference})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestLiveLinux(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Stop()
-	ss, err := session.Open(l.Source(), session.Options{Overrides: session.Overrides{Pool: engine.MinPoolPages}})
+	ss, err := session.Open(l.Source().Reader(), session.Options{Overrides: session.Overrides{Pool: engine.MinPoolPages}})
 	if err != nil {
 		t.Fatal(err)
 	}
