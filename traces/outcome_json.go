@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
+	"github.com/pgm-explorer/pgm-explorer/engine/stats"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
@@ -50,7 +51,7 @@ func AppendOutcomeJSON(b []byte, o *engine.Outcome) []byte {
 	if o.Handler != "" {
 		// An addition to the contract's fields: which device saw it.
 		b = append(b, `,"handler":`...)
-		b = strconv.AppendQuote(b, o.Handler)
+		b = stats.AppendJSONString(b, o.Handler)
 	}
 	if !phys && o.AS != 0 {
 		// An addition to the contract's fields: the address space (the
