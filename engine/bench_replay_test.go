@@ -6,6 +6,7 @@ import (
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
+	"github.com/pgm-explorer/pgm-explorer/internal/cputime"
 	"github.com/pgm-explorer/pgm-explorer/internal/testkit/rguest"
 )
 
@@ -16,7 +17,7 @@ import (
 func replayRate(b *testing.B, cfg engine.Config, events []engine.Event, mk func(engine.Config) (engine.Engine, error)) {
 	b.Helper()
 	b.ReportAllocs()
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := cputime.Process()
 	for b.Loop() {
 		e, err := mk(cfg)
 		if err != nil {
@@ -29,7 +30,7 @@ func replayRate(b *testing.B, cfg engine.Config, events []engine.Event, mk func(
 		}
 	}
 	b.ReportMetric(float64(len(events))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	if cpu1, ok := processCPU(); ok && cpuOK && cpu1 > cpu0 {
+	if cpu1, ok := cputime.Process(); ok && cpuOK && cpu1 > cpu0 {
 		b.ReportMetric(float64(len(events))*float64(b.N)/(float64(cpu1-cpu0)/1e9), "cpu-events/s")
 	}
 }

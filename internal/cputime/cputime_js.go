@@ -1,13 +1,13 @@
 //go:build js
 
-package engine_test
+package cputime
 
 import "syscall/js"
 
-// processCPU is Node's process.cpuUsage() (user and system, in
+// Process is Node's process.cpuUsage() (user and system, in
 // microseconds) in nanoseconds, so that WebAssembly and native figures
 // measured on a loaded machine compare the same thing.
-func processCPU() (int64, bool) {
+func Process() (int64, bool) {
 	p := js.Global().Get("process")
 	if p.IsUndefined() || p.Get("cpuUsage").IsUndefined() {
 		return 0, false

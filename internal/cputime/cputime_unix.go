@@ -1,13 +1,13 @@
 //go:build unix
 
-package engine_test
+package cputime
 
 import "syscall"
 
-// processCPU is the CPU time the process has used (user and system, every
+// Process is the CPU time the process has used (user and system, every
 // thread, the collector's included), in nanoseconds: on a shared machine
 // it measures the replay's own work where wall time measures the load.
-func processCPU() (int64, bool) {
+func Process() (int64, bool) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0, false
