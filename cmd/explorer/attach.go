@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
@@ -83,6 +84,9 @@ func attachFlags(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 // error; the trace is saved after every stop, so an error loses nothing
 // that was recorded. The guest is left running.
 func attach(ctx context.Context, o attachOptions, stdout, stderr io.Writer) error {
+	// OnStop reports from the follower's goroutine while this one reports
+	// too: one lock for both, so that the lines neither race nor mix.
+	stderr = &lockedWriter{w: stderr}
 	c, err := gdb.Dial(ctx, o.addr, o.allowRemote)
 	if err != nil {
 		return err
@@ -131,4 +135,16 @@ func parseRAMSize(s string) (uint64, error) {
 		err = fmt.Errorf("size %s is too large", s)
 	}
 	return v, err
+}
+
+// lockedWriter serialises the writes of several goroutines to one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
