@@ -23,7 +23,7 @@ type xlate struct {
 // access performs a guest read, write or fetch. A page-crossing access is
 // checked against the guest tables first, so that a fault in its second
 // page leaves no trace of the first (no data, no accessed or dirty bit).
-func (s *Shadow) access(ev Event, o *Outcome) error {
+func (s *Shadow) access(ev *Event, o *Outcome) error {
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
