@@ -105,7 +105,7 @@ func (c *Comparer) Apply(ev engine.Event) error {
 	var out [2]engine.Outcome
 	var errs [2]error
 	for i, s := range c.Sides {
-		out[i], errs[i] = s.Eng.Apply(ev)
+		errs[i] = s.Eng.ApplyTo(&ev, &out[i])
 	}
 	switch {
 	case errs[0] != nil && errs[1] != nil:
