@@ -81,4 +81,5 @@ func (s *Shadow) invpcid(ev Event) error {
 func (s *Shadow) regsChanged() {
 	s.tlb.setPCID(s.regs.PCID())
 	s.updateDeny()
+	s.walkRoot = s.regs.Root()
 }

@@ -56,7 +56,10 @@ type Shadow struct {
 	guestWrite bool // the write being emulated comes from a guest instruction
 	// deny[kind]: the keys (bits 0..15) whose user pages SMEP, SMAP or
 	// PKRU refuse to an access of that kind now; see rights.go.
-	deny       [3]uint32
+	deny [3]uint32
+	// walkRoot is s.regs.Root(), kept with deny: the #PF handler walks
+	// from it on every trap.
+	walkRoot   x86.Root
 	syncAlways bool // resync everything after every event (info syncalways)
 	// conflictPending: a guest write put a page table where a floating
 	// mapping is; it moves when the event completes.
@@ -91,6 +94,7 @@ func NewShadow(cfg Config) (*Shadow, error) {
 	if err := s.changeMode(); err != nil {
 		return nil, err
 	}
+	s.regsChanged()
 	return s, nil
 }
 

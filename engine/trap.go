@@ -341,7 +341,7 @@ func (s *Shadow) trap0e(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) 
 	s.countError(acc, sw)
 	s.st.TrapPD.Inc(sw.pdIndex % pdFamily)
 	gw := &s.gw
-	s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
+	s.format.Walk(s.mem, s.walkRoot, va, acc, gw)
 	inMap := s.mappingAt(va) != nil
 	if inMap && !gw.OK() {
 		s.st.GuestPFInMapping.Inc()
@@ -359,7 +359,7 @@ func (s *Shadow) trap0e(va x86.GVA, acc x86.Access, sw *shadowResult, x *xlate) 
 			return true, nil
 		}
 		s.resolveConflicts() // an undetected conflict: move the mapping first
-		s.format.Walk(s.mem, s.regs.Root(), va, acc, gw)
+		s.format.Walk(s.mem, s.walkRoot, va, acc, gw)
 	}
 	if !gw.OK() {
 		s.st.DirtyRealPF.Inc()
