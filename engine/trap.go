@@ -24,6 +24,13 @@ type xlate struct {
 // checked against the guest tables first, so that a fault in its second
 // page leaves no trace of the first (no data, no accessed or dirty bit).
 func (s *Shadow) access(ev *Event, o *Outcome) error {
+	size := int(ev.Size)
+	if ev.Kind == EvExec {
+		size = 1
+	}
+	if va := s.format.Linear(x86.GVA(ev.Addr)); x86.PageOffset(va)+uint64(size) <= x86.PageSize {
+		return s.accessOne(ev, o, va, size)
+	}
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
@@ -66,22 +73,52 @@ func (s *Shadow) access(ev *Event, o *Outcome) error {
 	}
 	var v uint64
 	for i := 0; i < n; i++ {
-		x, p := &xs[i], &ps[i]
-		off := x86.PageOffset(p.va)
-		switch {
-		case ev.Kind == EvWrite && x.data != nil:
-			s.mem.BeforeWrite(x.hpa)
-			phys.StoreLE(x.data[off:off+uint64(p.size)], p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
-		case ev.Kind == EvWrite:
-			s.emulateWrite(p.gpa, p.size, ev.Value>>(8*uint(sizeBefore(ps, i))))
-		case ev.Kind == EvRead && x.data != nil:
-			v |= phys.LoadLE(x.data[off:off+uint64(p.size)], p.size) << (8 * uint(sizeBefore(ps, i)))
-		case ev.Kind == EvRead:
-			v |= s.mem.Read(p.gpa, p.size) << (8 * uint(sizeBefore(ps, i)))
-		}
+		shift := 8 * uint(sizeBefore(ps, i))
+		v |= s.move(ev.Kind, &xs[i], ps[i].va, ps[i].size, ev.Value>>shift) << shift
 	}
 	o.Value = v
 	return nil
+}
+
+// accessOne is access within one page, nearly every access: no pieces
+// to cut and join, and no translation of a second page to keep. A
+// non-canonical address faults in translate (an access within one page
+// is canonical when its first byte is).
+func (s *Shadow) accessOne(ev *Event, o *Outcome, va x86.GVA, size int) error {
+	acc := s.accessOf(ev.Kind)
+	var x xlate
+	if err := s.translate(va, acc, &x); err != nil {
+		return err
+	}
+	if x.fault.Kind != x86.NoFault {
+		s.guestFault(o, &x.fault)
+		return nil
+	}
+	s.virtHit(x.gpa, acc)
+	o.GPA, o.Path = x.gpa, x.path
+	if (o.Notes|s.outNotes)&NotePoolEvict != 0 {
+		o.Path = PathPoolEvict
+	}
+	o.Value = s.move(ev.Kind, &x, va, size, ev.Value)
+	return nil
+}
+
+// move moves one page piece of an access's data, translated by x: a
+// write stores the low size bytes of v, a read returns the piece.
+func (s *Shadow) move(k EventKind, x *xlate, va x86.GVA, size int, v uint64) uint64 {
+	off := x86.PageOffset(va)
+	switch {
+	case k == EvWrite && x.data != nil:
+		s.mem.BeforeWrite(x.hpa)
+		phys.StoreLE(x.data[off:off+uint64(size)], size, v)
+	case k == EvWrite:
+		s.emulateWrite(x.gpa, size, v)
+	case k == EvRead && x.data != nil:
+		return phys.LoadLE(x.data[off:off+uint64(size)], size)
+	case k == EvRead:
+		return s.mem.Read(x.gpa, size)
+	}
+	return 0
 }
 
 // accessHit is the hot path of every replay: an access within one page
