@@ -49,31 +49,12 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 	x += c.text(x, in.Y, FaceBold, t.title, ColText, "Walk of ")
 	c.b = appendVA(c.b[:0], uint64(va), f)
 	x += c.textB(x, in.Y, FaceMono, t.title, ColText) + t.fs/2
-	c.b = append(c.b[:0], acc.Kind.String()...)
-	if acc.User {
-		c.b = append(c.b, ", user"...)
-	} else {
-		c.b = append(c.b, ", supervisor"...)
-	}
-	if !hasVA {
-		c.b = append(c.b, " (no access yet)"...)
-	}
-	if asked != va {
-		// Outside long mode only 32 bits are translated: say so rather
-		// than show another address as if it were the one asked for.
-		c.b = append(c.b, " · "...)
-		c.b = appendHex(c.b, uint64(asked))
-		c.b = append(c.b, " cut to the 32 bits this mode translates"...)
-	}
+	c.b = appendAccessNote(c.b[:0], acc, hasVA, asked, va)
 	c.textFitB(x, in.Y+1, in.Right()-x, FaceRegular, t.fs, ColDim)
 	_, in = in.CutTop(LineHeight(FaceBold, t.title), t.pad)
 
 	if f.N == 0 {
-		c.b = append(c.b[:0], "No paging: linear address "...)
-		c.b = appendHex(c.b, uint64(va))
-		c.b = append(c.b, " is guest-physical address "...)
-		c.b = appendHex(c.b, uint64(va))
-		c.b = append(c.b, '.')
+		c.b = appendNoPaging(c.b[:0], uint64(va))
 		c.textFitB(in.X, in.Y, in.W, FaceRegular, t.fs, ColText)
 		_, in = in.CutTop(t.lh, t.pad/2)
 		c.shadowOnlyWalk(in, uint64(va), big)
@@ -104,7 +85,7 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 		used = c.walk2D(in, f, &w, gpa, gpaOK, last)
 		_, in = in.CutTop(used, t.pad/2)
 	}
-	c.whyLines(in, f, &w, steps, gpa, gpaOK, nested)
+	c.whyLines(in, f, &w, steps, gpa, nested)
 }
 
 // appendVA writes a virtual address with the digits its format uses.

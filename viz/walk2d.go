@@ -17,21 +17,14 @@ func (c *ctx) walk2D(r Rect, f *x86.Format, w *x86.Walk, gpa x86.GPA, gpaOK bool
 	sf := e.ShadowFormat()
 	rows := w.N + 1
 	cols := sf.N + 1
-	refs := rows*cols - 1
 	if y := r.Y; y+t.lh*2 > r.Bottom() {
 		return 0
 	}
-	c.b = append(c.b[:0], "2D walk: "...)
-	c.b = appendUint(c.b, uint64(refs))
-	c.b = append(c.b, " memory references for one TLB miss ("...)
-	c.b = appendUint(c.b, uint64(rows))
-	c.b = append(c.b, " × "...)
-	c.b = appendUint(c.b, uint64(cols))
-	c.b = append(c.b, " − 1)"...)
-	if last != nil && last.MemRefs > 0 {
-		c.b = append(c.b, "; the last access made "...)
-		c.b = appendUint(c.b, uint64(last.MemRefs))
+	memRefs := uint64(0)
+	if last != nil {
+		memRefs = uint64(last.MemRefs)
 	}
+	c.b = appendWalk2DTitle(c.b[:0], rows, cols, memRefs)
 	c.textFitB(r.X, r.Y, r.W, FaceBold, t.small, ColText)
 	y := r.Y + t.slh + 2
 	labW := Measure(FaceBold, t.small, "data 0x00000000000 ")
@@ -44,20 +37,15 @@ func (c *ctx) walk2D(r Rect, f *x86.Format, w *x86.Walk, gpa x86.GPA, gpaOK bool
 	// (n4 = nPML4) when one name does not fit, so that they read alike.
 	short := false
 	for j := 0; j < sf.N; j++ {
-		c.b = append(append(c.b[:0], 'n'), sf.Levels[j].Kind.String()...)
+		c.b = appendNestedHeading(c.b[:0], sf.Levels[j].Kind, false, false)
 		short = short || measureBytes(FaceRegular, t.small, c.b) > cell-2
 	}
 	for j := 0; j < cols; j++ {
-		switch {
-		case j >= sf.N && short:
-			c.b = append(c.b[:0], "rd"...)
-		case j >= sf.N:
-			c.b = append(c.b[:0], "read"...)
-		case short:
-			c.b = append(c.b[:0], 'n', byte('0'+int(sf.Levels[j].Kind)))
-		default:
-			c.b = append(append(c.b[:0], 'n'), sf.Levels[j].Kind.String()...)
+		var k x86.LevelKind
+		if j < sf.N {
+			k = sf.Levels[j].Kind
 		}
+		c.b = appendNestedHeading(c.b[:0], k, j >= sf.N, short)
 		if measureBytes(FaceRegular, t.small, c.b) <= cell-2 {
 			c.textB(r.X+labW+j*cell, y, FaceRegular, t.small, ColDim)
 		}

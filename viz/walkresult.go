@@ -23,13 +23,7 @@ func (c *ctx) walkResult(r Rect, w *x86.Walk, steps []engine.ShadowStep, gpa x86
 		return t.lh
 	}
 	if !w.OK() && w.Fault.Kind != x86.Protection {
-		c.b = append(c.b[:0], "#PF to the guest: "...)
-		c.b = append(c.b, w.Fault.Kind.String()...)
-		c.b = append(c.b, " at "...)
-		c.b = append(c.b, w.Steps[w.Fault.Level].Level.String()...)
-		c.b = append(c.b, ", error code "...)
-		c.b = appendHex(c.b, uint64(w.Fault.Code))
-		c.b = appendErrorBits(c.b, w.Fault.Code)
+		c.b = appendPFLine(c.b[:0], w)
 		c.textFitB(x, y, r.W, FaceBold, t.fs, Vermilion)
 		return t.lh
 	}
@@ -60,45 +54,78 @@ func (c *ctx) walkResult(r Rect, w *x86.Walk, steps []engine.ShadowStep, gpa x86
 		return t.lh
 	}
 	y += t.lh
-	// The rule in words ("SMAP: supervisor read of a user page with
-	// AC=0"), then the error code that tells the guest's handler.
-	// In a narrow panel the error code goes on a line of its own.
-	c.b = append(c.b[:0], "#PF to the guest: "...)
-	c.b = append(c.b, w.Fault.Reason()...)
-	n := len(c.b)
-	c.b = append(c.b, ", error code "...)
-	c.b = appendHex(c.b, uint64(w.Fault.Code))
-	c.b = appendErrorBits(c.b, w.Fault.Code)
+	// The rule in words, then the error code that tells the guest's
+	// handler. In a narrow panel the error code goes on a line of its own.
+	c.b = appendPFReason(c.b[:0], &w.Fault)
+	c.b = append(c.b, ", "...)
+	c.b = appendErrorCode(c.b, w.Fault.Code)
 	if measureBytes(FaceBold, t.fs, c.b) <= r.W || y+2*t.lh > r.Bottom() {
 		c.textFitB(r.X, y, r.W, FaceBold, t.fs, Vermilion)
 		return 2 * t.lh
 	}
-	code := append([]byte("error code"), c.b[n+len(", error code"):]...)
-	c.b = c.b[:n]
+	c.b = appendPFReason(c.b[:0], &w.Fault)
 	c.textFitB(r.X, y, r.W, FaceBold, t.fs, Vermilion)
-	c.b = append(c.b[:0], code...)
+	c.b = appendErrorCode(c.b[:0], w.Fault.Code)
 	c.textFitB(r.X, y+t.lh, r.W, FaceBold, t.fs, Vermilion)
 	return 3 * t.lh
 }
 
 // whyLines explains how the shadow entry differs from the guest's.
-func (c *ctx) whyLines(r Rect, f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa x86.GPA, gpaOK, nested bool) {
+func (c *ctx) whyLines(r Rect, f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa x86.GPA, nested bool) {
 	t := c.t
 	if r.H < t.lh {
 		return
 	}
-	reasons := c.reasons(f, w, steps, gpa, gpaOK, nested)
+	var fx whyFacts
+	if !nested && reachesPage(w) {
+		fx = c.whyFacts(w, gpa)
+	}
+	lines := reasons(f, w, steps, gpa, nested, &fx)
 	y := r.Y
 	c.text(r.X, y, FaceBold, t.small, ColText, "Why the shadow differs from the guest")
 	if nested {
 		c.l.Fill(Rect{r.X, y, 0, 0}, ColText)
 	}
 	y += t.slh + 2
-	for _, s := range reasons {
+	for _, s := range lines {
 		if y+t.slh > r.Bottom() {
 			break
 		}
 		c.l.Fill(Rect{r.X + 2, y + t.slh/2 - 2, 4, 4}, ColDim)
 		y += c.paragraph(Rect{r.X + 12, y, r.W - 12, r.Bottom() - y}, FaceRegular, t.small, ColText, s)
 	}
+}
+
+// whyFacts reads what reasons says of the page gpa that walk w reaches.
+func (c *ctx) whyFacts(w *x86.Walk, gpa x86.GPA) whyFacts {
+	e := c.m.Engine
+	fx := whyFacts{
+		shadowLevels: e.ShadowFormat().N,
+		shadowNX:     e.ShadowFormat().NX,
+		handlerName:  c.handlerName(gpa),
+		monitored:    c.isMonitored,
+	}
+	for _, m := range e.Mappings() {
+		if m.Range().Contains(w.VA) {
+			fx.mappings = append(fx.mappings, m.Name)
+		}
+	}
+	if p := pageOf(e.Memory(), gpa); p != nil {
+		fx.ram = true
+		fx.pageType, fx.pageState, fx.handler = p.Type(), p.State(), p.Handler()
+	}
+	return fx
+}
+
+// handlerName names the physical handler covering gpa.
+func (c *ctx) handlerName(gpa x86.GPA) string {
+	for _, h := range c.m.Engine.Handlers() {
+		if h.Range.Contains(gpa) {
+			if h.Name != "" {
+				return h.Type.String() + " handler " + h.Name
+			}
+			return h.Type.String() + " handler"
+		}
+	}
+	return "MMIO"
 }

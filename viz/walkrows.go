@@ -40,11 +40,7 @@ func (c *ctx) entryCell(x, y, w int, e x86.Entry, lv *x86.Level, leaf, keys bool
 	t := c.t
 	end := x + w
 	if !e.Present() {
-		c.b = append(c.b[:0], "not present"...)
-		if note != "" {
-			c.b = append(c.b, " · "...)
-			c.b = append(c.b, note...)
-		}
+		c.b = appendNotPresent(c.b[:0], note)
 		col := ColDim
 		if note != "" {
 			col = noteCol
@@ -53,27 +49,7 @@ func (c *ctx) entryCell(x, y, w int, e x86.Entry, lv *x86.Level, leaf, keys bool
 		return
 	}
 	x += c.chips(x, y+1, e, true) + t.small/2
-	c.b = append(c.b[:0], "→ "...)
-	switch {
-	case leaf && lv.Big(e):
-		c.b = appendHex(c.b, uint64(lv.PageBase(e)))
-		c.b = append(c.b, ' ')
-		c.b = appendSize(c.b, lv.Covers())
-	default:
-		c.b = appendHex(c.b, uint64(e)&lv.FrameMask)
-	}
-	if leaf && keys && e.Key() != 0 {
-		c.b = append(c.b, " K"...)
-		c.b = appendUint(c.b, uint64(e.Key()))
-	}
-	if raw {
-		c.b = append(c.b, "  "...)
-		digits := 16
-		if lv.EntrySize == 4 {
-			digits = 8
-		}
-		c.b = appendHexW(c.b, uint64(e), digits)
-	}
+	c.b = appendEntryTarget(c.b[:0], e, lv, leaf, keys, raw)
 	x += c.textFitB(x, y, end-x, FaceMono, t.small, ColText) + t.small/2
 	if note != "" && x < end {
 		c.textFit(x, y, end-x, FaceRegular, t.small, noteCol, note)
@@ -184,22 +160,12 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 		case gi >= 0:
 			s := &w.Steps[gi]
 			lv := &f.Levels[gi]
-			note, col := "", ColDim
-			if w.Fault.Kind != x86.NoFault && gi == w.N-1 && w.Fault.IsPF() {
-				note, col = faultNote(&w.Fault), Vermilion
-			}
-			if s.Register {
-				note = "PDPTE register"
-			}
+			note, col := guestNote(w, gi)
 			c.entryCell(gx, y, gwid, s.Entry, lv, s.Leaf, f.Mode.Long(), raw, note, col)
 		case f.Level(k) == nil:
 			c.textFit(gx, y, gwid, FaceRegular, t.small, ColFaint, "no such level in the guest's format")
 		case w.N > 0 && w.Steps[w.N-1].Big:
-			c.b = append(c.b[:0], "— the "...)
-			c.b = append(c.b, w.Steps[w.N-1].Level.String()...)
-			c.b = append(c.b, " entry maps a "...)
-			c.b = appendSize(c.b, 1<<w.PageShift)
-			c.b = append(c.b, " page"...)
+			c.b = appendBigPageNote(c.b[:0], w.Steps[w.N-1].Level, uint(w.PageShift))
 			c.textFitB(gx, y, gwid, FaceRegular, t.small, ColFaint)
 		default:
 			c.textFit(gx, y, gwid, FaceRegular, t.small, ColFaint, "—")
@@ -221,17 +187,7 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 		case si >= 0:
 			s := &steps[si]
 			lv := sf.Level(k)
-			note, col := "", ColDim
-			switch {
-			case s.Stale:
-				note, col = "stale", Purple
-			case !s.Entry.Present() && !nested:
-				note, col = c.shadowMissNote(f, w, gi), Shade(SkyBlue, 0.3)
-			case s.Entry.Present() && s.Entry.Has(mappingBit) && lv.Kind != x86.LevelPT && !nested:
-				note, col = "hypervisor mapping", Vermilion
-			case s.Entry.Present() && gi < 0 && w.N > 0 && w.Steps[w.N-1].Big && !nested:
-				note = "a 4K piece of the big page"
-			}
+			note, col := shadowNote(s, lv, w, gi, nested)
 			leaf := sf.Levels[sf.N-1].Kind == k
 			c.entryCell(sx, y, swid, s.Entry, lv, leaf, sf.Mode.Long(), raw, note, col)
 		case sf.Level(k) == nil:

@@ -2,15 +2,132 @@ package viz
 
 import (
 	"fmt"
+	"image/color"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/phys"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
 )
 
-// The walk inspector's words: the notes beside entries, the spelling of
-// a #PF error code and the reasons a shadow entry differs from the
-// guest's. Nothing here draws.
+// The walk inspector's words: the title's note on the access, the notes
+// beside entries, the outcome's lines, the spelling of a #PF error code
+// and the reasons a shadow entry differs from the guest's. Nothing here
+// draws or reads the engine: the functions take the walk and what was
+// read from the engine, and return words (the append forms write into a
+// caller's buffer, so that a steady frame allocates nothing), which the
+// drawing code places and, where room is short, cuts.
+
+// appendAccessNote says what the walk is for: "write, user", with
+// " (no access yet)" when no address is selected, and when the mode
+// translates only 32 bits of the address asked for (asked), the address
+// it walks (va) instead.
+func appendAccessNote(b []byte, acc x86.Access, hasVA bool, asked, va x86.GVA) []byte {
+	b = append(b, acc.Kind.String()...)
+	if acc.User {
+		b = append(b, ", user"...)
+	} else {
+		b = append(b, ", supervisor"...)
+	}
+	if !hasVA {
+		b = append(b, " (no access yet)"...)
+	}
+	if asked != va {
+		// Outside long mode only 32 bits are translated: say so rather
+		// than show another address as if it were the one asked for.
+		b = append(b, " · "...)
+		b = appendHex(b, uint64(asked))
+		b = append(b, " cut to the 32 bits this mode translates"...)
+	}
+	return b
+}
+
+// appendNoPaging is the walk of a guest without paging: none.
+func appendNoPaging(b []byte, va uint64) []byte {
+	b = append(b, "No paging: linear address "...)
+	b = appendHex(b, va)
+	b = append(b, " is guest-physical address "...)
+	b = appendHex(b, va)
+	return append(b, '.')
+}
+
+// appendEntryTarget writes a present entry after its flag chips: where
+// it points ("→ 0x200000 2M" for a big page), the protection key of an
+// IA-32e leaf when keys says the format has them and it is not 0
+// (" K1"), and when raw, the entry's value in its own width.
+func appendEntryTarget(b []byte, e x86.Entry, lv *x86.Level, leaf, keys, raw bool) []byte {
+	b = append(b, "→ "...)
+	switch {
+	case leaf && lv.Big(e):
+		b = appendHex(b, uint64(lv.PageBase(e)))
+		b = append(b, ' ')
+		b = appendSize(b, lv.Covers())
+	default:
+		b = appendHex(b, uint64(e)&lv.FrameMask)
+	}
+	if leaf && keys && e.Key() != 0 {
+		b = append(b, " K"...)
+		b = appendUint(b, uint64(e.Key()))
+	}
+	if raw {
+		b = append(b, "  "...)
+		digits := 16
+		if lv.EntrySize == 4 {
+			digits = 8
+		}
+		b = appendHexW(b, uint64(e), digits)
+	}
+	return b
+}
+
+// appendNotPresent writes an entry that is not present, and its note.
+func appendNotPresent(b []byte, note string) []byte {
+	b = append(b, "not present"...)
+	if note != "" {
+		b = append(b, " · "...)
+		b = append(b, note...)
+	}
+	return b
+}
+
+// appendBigPageNote stands in the guest column for a level the walk
+// does not reach because the entry above maps a big page: "— the PD
+// entry maps a 2M page".
+func appendBigPageNote(b []byte, leaf x86.LevelKind, pageShift uint) []byte {
+	b = append(b, "— the "...)
+	b = append(b, leaf.String()...)
+	b = append(b, " entry maps a "...)
+	b = appendSize(b, 1<<pageShift)
+	return append(b, " page"...)
+}
+
+// guestNote is the note beside the guest entry of step gi, and its
+// colour: the fault where the walk faulted, the PDPTE registers of PAE.
+func guestNote(w *x86.Walk, gi int) (string, color.RGBA) {
+	note, col := "", ColDim
+	if w.Fault.Kind != x86.NoFault && gi == w.N-1 && w.Fault.IsPF() {
+		note, col = faultNote(&w.Fault), Vermilion
+	}
+	if w.Steps[gi].Register {
+		note = "PDPTE register"
+	}
+	return note, col
+}
+
+// shadowNote is the note beside shadow (or nested) step s at level lv,
+// and its colour; gi is the guest step of the same level, -1 for none.
+func shadowNote(s *engine.ShadowStep, lv *x86.Level, w *x86.Walk, gi int, nested bool) (string, color.RGBA) {
+	switch {
+	case s.Stale:
+		return "stale", Purple
+	case !s.Entry.Present() && !nested:
+		return shadowMissNote(w), Shade(SkyBlue, 0.3)
+	case s.Entry.Present() && s.Entry.Has(mappingBit) && lv.Kind != x86.LevelPT && !nested:
+		return "hypervisor mapping", Vermilion
+	case s.Entry.Present() && gi < 0 && w.N > 0 && w.Steps[w.N-1].Big && !nested:
+		return "a 4K piece of the big page", ColDim
+	}
+	return "", ColDim
+}
 
 // faultNote is the short note beside the entry where the walk faulted:
 // the kind, or for a rule of SMEP, SMAP or a protection key, the rule.
@@ -26,8 +143,9 @@ func faultNote(f *x86.Fault) string {
 	return "fault: key " + string(appendUint(nil, uint64(f.Key)))
 }
 
-// shadowMissNote says why a shadow entry on the path is not present.
-func (c *ctx) shadowMissNote(f *x86.Format, w *x86.Walk, gi int) string {
+// shadowMissNote says why a shadow entry on the path of walk w is not
+// present.
+func shadowMissNote(w *x86.Walk) string {
 	switch {
 	case w.N > 0 && !w.OK() && w.Fault.Kind != x86.Protection:
 		return "the guest has no mapping either"
@@ -37,7 +155,35 @@ func (c *ctx) shadowMissNote(f *x86.Format, w *x86.Walk, gi int) string {
 	return "built on the next access"
 }
 
-// appendErrorBits spells a #PF error code: " (P W U)".
+// appendPFLine is the outcome of a walk that faults for want of a
+// mapping (not for protection): "#PF to the guest: not present at PD,
+// error code 0x0 = not present, read, supervisor".
+func appendPFLine(b []byte, w *x86.Walk) []byte {
+	b = append(b, "#PF to the guest: "...)
+	b = append(b, w.Fault.Kind.String()...)
+	b = append(b, " at "...)
+	b = append(b, w.Steps[w.Fault.Level].Level.String()...)
+	b = append(b, ", "...)
+	return appendErrorCode(b, w.Fault.Code)
+}
+
+// appendPFReason is a protection fault's rule in words ("#PF to the
+// guest: SMAP: supervisor read of a user page with AC=0"); the error
+// code follows on the same line or, in a narrow panel, on the next.
+func appendPFReason(b []byte, f *x86.Fault) []byte {
+	b = append(b, "#PF to the guest: "...)
+	return append(b, f.Reason()...)
+}
+
+// appendErrorCode writes "error code 0x3 = present + write".
+func appendErrorCode(b []byte, code x86.ErrorCode) []byte {
+	b = append(b, "error code "...)
+	b = appendHex(b, uint64(code))
+	return appendErrorBits(b, code)
+}
+
+// appendErrorBits spells a #PF error code's bits: " = present + write",
+// or for none of them " = not present, read, supervisor".
 func appendErrorBits(b []byte, code x86.ErrorCode) []byte {
 	b = append(b, " = "...)
 	n := 0
@@ -59,10 +205,70 @@ func appendErrorBits(b []byte, code x86.ErrorCode) []byte {
 	return b
 }
 
+// appendWalk2DTitle heads the two-dimensional walk of rows guest
+// references (the levels and the data) by cols nested ones: "2D walk:
+// 24 memory references for one TLB miss (5 × 5 − 1)", and what the last
+// access made when memRefs is not 0.
+func appendWalk2DTitle(b []byte, rows, cols int, memRefs uint64) []byte {
+	b = append(b, "2D walk: "...)
+	b = appendUint(b, uint64(rows*cols-1))
+	b = append(b, " memory references for one TLB miss ("...)
+	b = appendUint(b, uint64(rows))
+	b = append(b, " × "...)
+	b = appendUint(b, uint64(cols))
+	b = append(b, " − 1)"...)
+	if memRefs > 0 {
+		b = append(b, "; the last access made "...)
+		b = appendUint(b, memRefs)
+	}
+	return b
+}
+
+// appendNestedHeading heads a column of the 2D walk: a nested level
+// ("nPML4", or "n4" when short), or when read, the read of the guest's
+// entry itself ("read", "rd").
+func appendNestedHeading(b []byte, k x86.LevelKind, read, short bool) []byte {
+	switch {
+	case read && short:
+		return append(b, "rd"...)
+	case read:
+		return append(b, "read"...)
+	case short:
+		return append(b, 'n', byte('0'+int(k)))
+	}
+	return append(append(b, 'n'), k.String()...)
+}
+
+// whyFacts is what reasons needs to know beyond the walks, read from
+// the engine by (*ctx).whyFacts.
+type whyFacts struct {
+	mappings     []string // the hypervisor mappings that hold the address
+	shadowLevels int      // levels of the shadow format
+	shadowNX     bool     // the shadow format has an NX bit
+	ram          bool     // a page descriptor covers the guest-physical address
+	pageType     phys.PageType
+	pageState    phys.PageState
+	handler      phys.HandlerState // the stronger of its handlers
+	handlerName  string            // the handler covering the page, or "MMIO"
+	// monitored reports whether the pool watches writes to a guest page
+	// (it holds a table the pool shadows). Asked only when it matters:
+	// answering reads the whole pool.
+	monitored func(page x86.GPA) bool
+}
+
+// reachesPage reports whether a walk gets as far as a page, so that why
+// its shadow entry differs depends on the page (and reasons needs
+// whyFacts): not for a non-canonical address, nor when the guest's own
+// tables do not map it.
+func reachesPage(w *x86.Walk) bool {
+	return w.Fault.Kind != x86.NonCanonical && (w.OK() || w.Fault.Kind == x86.Protection)
+}
+
 // reasons lists, in plain words, why the shadow (or nested) entry of
-// the walk is what it is.
-func (c *ctx) reasons(f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa x86.GPA, gpaOK, nested bool) []string {
-	e := c.m.Engine
+// guest walk w is what it is: steps is the shadow walk of the same
+// address, gpa the guest-physical address w reaches, and fx what the
+// engine says of it (read only when reachesPage(w) and not nested).
+func reasons(f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa x86.GPA, nested bool, fx *whyFacts) []string {
 	var out []string
 	if nested {
 		out = append(out, "Nested paging: the processor walks the guest's own tables; every guest-physical address it meets (each table entry, then the page) goes through the nested tables, which the hypervisor fills on demand (nested page faults).")
@@ -78,22 +284,20 @@ func (c *ctx) reasons(f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa
 		// The rule is the guest's own; how the shadow still enforces it.
 		out = append(out, "SMEP, SMAP and protection keys depend on CR4, RFLAGS.AC and PKRU, not on the entry alone, so the shadow entry cannot say them: it keeps the guest's U bit and key, every TLB or shadow hit is checked against what the current CPL, AC and PKRU refuse, and a refused access traps and is reflected to the guest.")
 	}
-	for _, m := range e.Mappings() {
-		if m.Range().Contains(w.VA) && f.Mode.Paging() && !f.Mode.Long() {
-			out = append(out, fmt.Sprintf("The address lies in the hypervisor's own mapping %q: the guest must not use it (the mapping moves if the guest puts tables there).", m.Name))
+	if f.Mode.Paging() && !f.Mode.Long() {
+		for _, name := range fx.mappings {
+			out = append(out, fmt.Sprintf("The address lies in the hypervisor's own mapping %q: the guest must not use it (the mapping moves if the guest puts tables there).", name))
 		}
 	}
-	sf := e.ShadowFormat()
-	leafOK := len(steps) == sf.N && steps[len(steps)-1].Entry.Present()
+	leafOK := len(steps) == fx.shadowLevels && steps[len(steps)-1].Entry.Present()
 	gl := w.Leaf()
-	p := pageOf(e.Memory(), gpa)
-	name := c.handlerName(gpa)
+	name := fx.handlerName
 	switch {
-	case p == nil:
+	case !fx.ram:
 		out = append(out, "No RAM behind the guest-physical address: every access is emulated (reads give all ones), so the shadow entry stays not present.")
-	case p.Type() == phys.TypeMMIO || p.Handler() == phys.HandlerAll:
+	case fx.pageType == phys.TypeMMIO || fx.handler == phys.HandlerAll:
 		out = append(out, "Every access to this page must reach a handler ("+name+"): the shadow entry stays not present so that each access traps and is emulated.")
-	case !leafOK && len(steps) < sf.N:
+	case !leafOK && len(steps) < fx.shadowLevels:
 		out = append(out, "No shadow page table covers the address yet: the first access traps (#PF) and SyncPT creates one from the guest's table.")
 	case !leafOK && steps[len(steps)-1].Stale:
 		out = append(out, "The guest changed its entry; the shadow entry is stale and is resynced when the guest flushes its TLB (invlpg or a CR3 load).")
@@ -112,47 +316,34 @@ func (c *ctx) reasons(f *x86.Format, w *x86.Walk, steps []engine.ShadowStep, gpa
 	}
 	g := gl.Entry
 	if g.Writable() && w.Rights&x86.RightWrite != 0 && !s.Writable() {
-		monitored := c.isMonitored(x86.PageDown(gpa))
+		monitored := fx.monitored != nil && fx.monitored(x86.PageDown(gpa))
 		switch {
-		case steps[len(steps)-1].Entry.Has(x86.AVL9):
+		case s.Has(x86.AVL9):
 			out = append(out, "Dirty-bit emulation: the guest's D bit is clear, so the shadow maps the page read-only; the first write traps, sets D in the guest's entry and makes the shadow writable.")
 		case monitored:
 			out = append(out, "Write monitoring: the page holds a guest page table the pool shadows; writes trap, so the engine can update the shadow before the guest's change takes effect.")
-		case p.Handler() == phys.HandlerWrite:
+		case fx.handler == phys.HandlerWrite:
 			out = append(out, "A write handler ("+name+") watches the page: writes trap and are emulated.")
-		case !p.Type().Writable():
+		case !fx.pageType.Writable():
 			out = append(out, "ROM: the guest's writes are dropped, so the shadow maps it read-only.")
-		case p.State() == phys.StateZero:
+		case fx.pageState == phys.StateZero:
 			out = append(out, "The page is still the shared zero page: read-only until the first write gives it a host page of its own.")
-		case p.State() == phys.StateShared:
+		case fx.pageState == phys.StateShared:
 			out = append(out, "The page is shared with identical pages (copy on write): read-only until a write gives it a private copy.")
-		case p.State() == phys.StateWriteMonitored:
+		case fx.pageState == phys.StateWriteMonitored:
 			out = append(out, "The page is write-monitored: read-only until the first write is recorded.")
-		case p.State() == phys.StateBallooned:
+		case fx.pageState == phys.StateBallooned:
 			out = append(out, "The balloon took the page: reads see zeros; a write traps and brings a fresh page back.")
 		}
 	}
 	if g.Global() && !s.Global() {
 		out = append(out, "The guest marks the page global, but CR4.PGE is off: the shadow entry is not global.")
 	}
-	if f.NX && g.NoExec() && !s.NoExec() && !e.ShadowFormat().NX {
+	if f.NX && g.NoExec() && !s.NoExec() && !fx.shadowNX {
 		out = append(out, "The host's tables have no NX bit: the shadow cannot forbid execution, so fetches are checked against the guest's tables.")
 	}
 	if len(out) == 1 {
 		out = append(out, "Otherwise the shadow grants what the guest grants.")
 	}
 	return out
-}
-
-// handlerName names the physical handler covering gpa.
-func (c *ctx) handlerName(gpa x86.GPA) string {
-	for _, h := range c.m.Engine.Handlers() {
-		if h.Range.Contains(gpa) {
-			if h.Name != "" {
-				return h.Type.String() + " handler " + h.Name
-			}
-			return h.Type.String() + " handler"
-		}
-	}
-	return "MMIO"
 }
