@@ -278,4 +278,3 @@ func TestEntryNotes(t *testing.T) {
 		t.Errorf("guest note on the way: got %q, want none", got)
 	}
 }
-
