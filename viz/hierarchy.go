@@ -57,26 +57,13 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 	nested := e.Config().Paging != engine.PagingShadow
 	withGuest := slices.Contains(bands, HierGuest)
 	withInter := slices.Contains(bands, HierIntermediate)
-	title := "Page tables: the guest's, and the shadow tables the hypervisor builds from them"
-	switch {
-	case nested && withGuest:
-		title = "Page tables: the guest's, and the nested tables that map guest-physical memory"
-	case withGuest && withInter:
-		title = "Page tables: the guest's, the shadow tables built from them, and the hypervisor's own"
-	case withInter:
-		title = "The hypervisor's tables: shadow directories with the mapping entries, and the intermediate context"
-	}
+	title := hierTitle(nested, withGuest, withInter)
 	in := c.panel("hierarchy", "", r)
 	t := c.t
 	tw := c.textFit(in.X, in.Y, in.W, FaceBold, t.title, ColText, title)
 	va, hasVA := c.m.SelectedVA()
 	if hasVA && in.W-tw > 30*t.small {
-		c.b = append(c.b[:0], "one square = one entry · outlined: the entries "...)
-		c.b = appendHex(c.b, uint64(e.Format().Linear(va)))
-		c.b = append(c.b, " uses"...)
-		if !nested && withGuest {
-			c.b = append(c.b, " · orange line: guest entry ↔ its shadow"...)
-		}
+		c.b = appendHierHint(c.b[:0], e.Format().Linear(va), !nested && withGuest)
 		w := measureBytes(FaceRegular, t.small, c.b)
 		if w <= in.W-tw-2*t.pad {
 			c.textB(in.Right()-w, in.Y+1, FaceRegular, t.small, ColDim)
@@ -87,35 +74,21 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 	hs := &c.sc.hier
 	gf, sf := e.Format(), e.ShadowFormat()
 	inf := c.interFormat()
-	kinds := hs.kinds[:0]
-	addKinds := func(f *x86.Format) {
-		for i := 0; i < f.N; i++ {
-			if !slices.Contains(kinds, f.Levels[i].Kind) {
-				kinds = append(kinds, f.Levels[i].Kind)
-			}
-		}
-	}
+	var bandGF, bandIF *x86.Format
 	if withGuest {
-		addKinds(gf)
+		bandGF = gf
 	}
-	addKinds(sf)
 	if withInter {
-		addKinds(inf)
+		bandIF = inf
 	}
-	slices.SortFunc(kinds, func(a, b x86.LevelKind) int { return int(b) - int(a) })
+	kinds := unionKinds(hs.kinds, bandGF, sf, bandIF)
 	hs.kinds = kinds
 	if len(kinds) == 0 {
 		return
 	}
 
 	// Legend at the bottom, column headings at the top.
-	legendRoles := []Role{RoleTable, RolePage, RolePageRO, RoleBigPage, RoleTrackDirty, RoleAccessTrap, RoleNotSynced, RoleStale, RoleMapping, RoleBad}
-	if nested {
-		legendRoles = []Role{RoleTable, RolePage, RolePageRO, RoleBigPage, RoleBad}
-		if withInter {
-			legendRoles = append(legendRoles, RoleMapping)
-		}
-	}
+	legendRoles := hierLegend(nested, withInter)
 	lh := c.legendHeight(in.W, t.small, legendRoles...)
 	in, leg := in.CutBottom(lh, t.pad/2)
 	c.legend(leg, t.small, legendRoles...)
@@ -139,11 +112,7 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 			lv = inf.Level(k)
 		}
 		c.l.Fill(Rect{x, heads.Bottom() - 2, colW, 2}, LevelColor(int(k)))
-		c.b = append(c.b[:0], k.String()...)
-		c.b = append(c.b, " · bits "...)
-		c.b = appendUint(c.b, uint64(lv.Shift)+uint64(lv.IndexBits)-1)
-		c.b = append(c.b, "–"...)
-		c.b = appendUint(c.b, uint64(lv.Shift))
+		c.b = appendColumnHeading(c.b[:0], k, lv)
 		c.textFitB(x, heads.Y, colW, FaceBold, t.small, ColText)
 	}
 
@@ -171,8 +140,7 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 				c.paragraph(area, FaceRegular, t.fs, ColDim, msg)
 				continue
 			}
-			c.b = append(c.b[:0], "Guest page tables (in guest memory) · CR3 → "...)
-			c.b = appendHex(c.b, e.Regs().CR3&gf.RootMask)
+			c.b = appendGuestBandTitle(c.b[:0], e.Regs().CR3&gf.RootMask)
 			c.textFitB(bt.X, bt.Y, bt.W, FaceBold, t.fs, ColText)
 			c.gatherGuest(gd, va, hasVA, per[:])
 		case HierShadow:
@@ -181,15 +149,11 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 				key, hasKey = c.nestedKey(va, hasVA)
 			}
 			c.gatherShadow(sd, key, hasKey, per[:])
-			if nested {
-				c.b = append(c.b[:0], "Nested page tables (in the pool) · guest-physical → host-physical"...)
-			} else {
-				c.b = append(c.b[:0], "Shadow page tables (in the pool) · the CPU really uses these"...)
-			}
+			var root uint64
 			if len(sd.cards) > 0 {
-				c.b = append(c.b, " · root "...)
-				c.b = appendHex(c.b, sd.cards[0].addr)
+				root = sd.cards[0].addr
 			}
+			c.b = appendShadowBandTitle(c.b[:0], nested, len(sd.cards) > 0, root)
 			tw := c.textFitB(bt.X, bt.Y, bt.W, FaceBold, t.fs, ColText)
 			hs.shadowTitle = Rect{bt.X, bt.Y, tw, LineHeight(FaceBold, t.fs)}
 			if len(sd.cards) == 0 {
@@ -198,13 +162,8 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 		case HierIntermediate:
 			key := c.interKey(va, hasVA)
 			c.gatherIntermediate(id, inf, key, per[:])
-			c.b = append(c.b[:0], "Intermediate context ("...)
-			c.b = append(c.b, inf.Mode.String()...)
-			c.b = append(c.b, ", the world switch's tables) · root "...)
-			c.b = appendHex(c.b, uint64(e.IntermediateCR3(inf.Mode)))
-			c.b = append(c.b, " · the hypervisor at "...)
 			_, hv := e.SwitcherAddr()
-			c.b = appendHex(c.b, uint64(hv))
+			c.b = appendInterBandTitle(c.b[:0], inf.Mode, e.IntermediateCR3(inf.Mode), hv)
 			c.textFitB(bt.X, bt.Y, bt.W, FaceBold, t.fs, ColText)
 		}
 	}

@@ -1,7 +1,5 @@
 package viz
 
-import "github.com/pgm-explorer/pgm-explorer/engine"
-
 // Drawing the placed cards: their headers, grids and folds, the
 // connectors from a parent's entry to its child table, and the links
 // between a guest entry and its shadow.
@@ -104,24 +102,13 @@ func (c *ctx) cardHeader(h *hierData, cd *card) {
 	t := c.t
 	x := cd.x
 	x += c.text(x, cd.y, FaceBold, t.small, ColText, cd.level.Kind.String()) + t.small/2
-	c.b = appendHex(c.b[:0], cd.addr)
-	if cd.level.Register && h.hier == HierGuest {
-		c.b = append(c.b[:0], "PDPTE registers"...)
-	}
+	c.b = appendCardAddr(c.b[:0], h.hier, cd)
 	x += c.textFitB(x, cd.y, cd.x+cd.w-x, FaceMono, t.small, ColText) + t.small/2
-	c.b = append(c.b[:0], "· "...)
-	c.b = appendUint(c.b, uint64(cd.present))
-	c.b = append(c.b, '/')
-	c.b = appendUint(c.b, uint64(cd.n))
-	if cd.mmio {
-		c.b = append(c.b[:0], "· no RAM behind it"...)
-	}
+	c.b = appendCardCount(c.b[:0], cd)
 	if w := measureBytes(FaceRegular, t.small, c.b); x+w <= cd.x+cd.w {
 		x += c.textB(x, cd.y, FaceRegular, t.small, ColDim) + t.small/2
 	}
-	if h.hier != HierGuest && cd.kind != engine.KindInvalid {
-		c.b = append(c.b[:0], "· "...)
-		c.b = append(c.b, cd.kind.String()...)
+	if c.b = appendCardKind(c.b[:0], h.hier, cd.kind); len(c.b) > 0 {
 		if w := measureBytes(FaceRegular, t.small, c.b); x+w <= cd.x+cd.w {
 			c.textB(x, cd.y, FaceRegular, t.small, ColFaint)
 		}

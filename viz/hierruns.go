@@ -3,18 +3,17 @@ package viz
 import "github.com/pgm-explorer/pgm-explorer/engine/x86"
 
 // The run lines under a path's table in big views: present entries
-// merged into runs, as Linux's page-table dump prints them.
+// merged into runs, as Linux's page-table dump prints them. cardRuns,
+// runWindow and appendRun decide what the lines say; runLines and
+// runLine place them.
 
-// runLines lists a card's present entries as merged runs: a run is
-// adjacent entries of the same role, flags and protection key whose
-// targets advance by what one entry covers. When not all fit, the lines
-// show a window of runs that holds the selected entry's, with "… N
-// earlier runs" above it and "… N more runs" below.
-func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
-	t := c.t
-	runs := c.sc.hier.runs[:0]
+// cardRuns appends to dst a card's runs of entries that are not empty,
+// each [first, end): adjacent entries of the same role, flags and
+// protection key whose targets advance by what one entry covers. selRun
+// is the run holding the card's selected entry, or -1.
+func cardRuns(dst [][2]int, h *hierData, cd *card) (runs [][2]int, selRun int) {
+	runs, selRun = dst, -1
 	lv := cd.level
-	selRun := -1
 	for k := 0; k < cd.n; {
 		e := x86.Entry(cd.ents[k])
 		role := cd.roles[k]
@@ -28,7 +27,7 @@ func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 			if cd.roles[j] != role || (f^e)&0xfff != 0 || (f^e)&x86.Entry(x86.NX) != 0 || f.Key() != e.Key() {
 				break
 			}
-			if e.Present() && role != RoleTable && role != RoleStale && role != RoleMapping && uint64(f)&lv.FrameMask != uint64(e)&lv.FrameMask+uint64(j-k)*c.stepOf(h, cd, e) {
+			if e.Present() && role != RoleTable && role != RoleStale && role != RoleMapping && uint64(f)&lv.FrameMask != uint64(e)&lv.FrameMask+uint64(j-k)*stepOf(h, cd, e) {
 				break
 			}
 			j++
@@ -39,27 +38,48 @@ func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 		runs = append(runs, [2]int{k, j})
 		k = j
 	}
-	c.sc.hier.runs = runs
-	// The window: all runs when they fit; else the first max-1 and a
-	// "more" line; else, for a selected run beyond those, an "earlier"
-	// line, the runs up to and around it, and a "more" line if any are left.
-	first, shown := 0, len(runs)
-	if len(runs) > max {
-		shown = max - 1
-		if selRun >= shown && max >= 3 {
-			shown = max - 1 // below the "earlier" line
-			first = min(selRun-shown/2, len(runs)-shown)
-			if first+shown < len(runs) {
-				shown = max - 2 // and above the "more" line
-				first = min(selRun-shown/2, len(runs)-shown)
+	return runs, selRun
+}
+
+// runWindow chooses which of n runs get a line when room lines are
+// available: all when they fit; else the first room-1 and a "more"
+// line; else, for a selected run (selRun) beyond those, an "earlier"
+// line, the runs up to and around it, and a "more" line if any are
+// left. Runs first..first+shown-1 are shown.
+func runWindow(n, selRun, room int) (first, shown int) {
+	first, shown = 0, n
+	if n > room {
+		shown = room - 1
+		if selRun >= shown && room >= 3 {
+			shown = room - 1 // below the "earlier" line
+			first = min(selRun-shown/2, n-shown)
+			if first+shown < n {
+				shown = room - 2 // and above the "more" line
+				first = min(selRun-shown/2, n-shown)
 			}
 		}
 	}
+	return first, shown
+}
+
+// appendMoreRuns writes the line that stands for n runs left out:
+// "… 3 earlier runs", "… 12 more runs".
+func appendMoreRuns(b []byte, n int, what string) []byte {
+	b = append(b, "… "...)
+	b = appendUint(b, uint64(n))
+	return append(b, what...)
+}
+
+// runLines lists a card's present entries as merged runs in r, at most
+// max lines, in the window runWindow chooses.
+func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
+	t := c.t
+	runs, selRun := cardRuns(c.sc.hier.runs[:0], h, cd)
+	c.sc.hier.runs = runs
+	first, shown := runWindow(len(runs), selRun, max)
 	y := r.Y
 	more := func(n int, what string) {
-		c.b = append(c.b[:0], "… "...)
-		c.b = appendUint(c.b, uint64(n))
-		c.b = append(c.b, what...)
+		c.b = appendMoreRuns(c.b[:0], n, what)
 		c.textFitB(r.X, y, r.W, FaceRegular, t.small, ColDim)
 		y += t.slh
 	}
@@ -77,7 +97,7 @@ func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 }
 
 // stepOf is how far a leaf's frame advances from one entry to the next.
-func (c *ctx) stepOf(h *hierData, cd *card, e x86.Entry) uint64 {
+func stepOf(h *hierData, cd *card, e x86.Entry) uint64 {
 	if h.hier == HierGuest && cd.level.Big(e) {
 		return cd.level.Covers()
 	}
@@ -87,9 +107,9 @@ func (c *ctx) stepOf(h *hierData, cd *card, e x86.Entry) uint64 {
 	return 0
 }
 
-// runLine writes one run: "10–1f  64K  W  PWUA----  → 0x10000". In a
-// narrow column the size goes first, then the flags, so that the range
-// and the target stay readable.
+// runLine writes one run after a cell of its role's colour. In a narrow
+// column the size goes first, then the flags, so that the range and the
+// target stay readable.
 func (c *ctx) runLine(h *hierData, cd *card, k, j int, role Role, x, y, w int) {
 	t := c.t
 	st := role.Style()
@@ -98,8 +118,12 @@ func (c *ctx) runLine(h *hierData, cd *card, k, j int, role Role, x, y, w int) {
 	cell.Pix[0], cell.Marks[0] = st.Color, st.Mark
 	x += s + t.small/2
 	w -= s + t.small/2
+	mapping := ""
+	if role == RoleMapping {
+		mapping = c.mappingName(h.entryVA(cd, k))
+	}
 	for drop := 0; drop < 3; drop++ {
-		c.b = c.appendRun(c.b[:0], h, cd, k, j, role, drop < 1, drop < 2)
+		c.b = appendRun(c.b[:0], h, cd, k, j, role, mapping, drop < 1, drop < 2)
 		if drop == 2 || measureBytes(FaceMono, t.small, c.b) <= w {
 			break
 		}
@@ -111,7 +135,12 @@ func (c *ctx) runLine(h *hierData, cd *card, k, j int, role Role, x, y, w int) {
 	c.textFitB(x, y, w, FaceMono, t.small, col)
 }
 
-func (c *ctx) appendRun(b []byte, h *hierData, cd *card, k, j int, role Role, size, flags bool) []byte {
+// appendRun writes run [k, j) of a card: "010-01f   128K  PWUAD--- → 0x10000",
+// the range in hex, then when size the memory it covers, when flags the
+// entry's flags, the protection key of an IA-32e leaf when not 0, and
+// the target; a run of the hypervisor's mapping entries names the
+// mapping (mapping, "" when it has no name).
+func appendRun(b []byte, h *hierData, cd *card, k, j int, role Role, mapping string, size, flags bool) []byte {
 	e := x86.Entry(cd.ents[k])
 	digits := 3
 	if cd.n <= 16 {
@@ -151,9 +180,9 @@ func (c *ctx) appendRun(b []byte, h *hierData, cd *card, k, j int, role Role, si
 	b = append(b, "→ "...)
 	switch {
 	case role == RoleMapping:
-		if name := c.mappingName(h.entryVA(cd, k)); name != "" {
+		if mapping != "" {
 			b = append(b, "mapping "...)
-			b = append(b, name...)
+			b = append(b, mapping...)
 		} else {
 			b = append(b, "hypervisor"...)
 		}
@@ -167,6 +196,7 @@ func (c *ctx) appendRun(b []byte, h *hierData, cd *card, k, j int, role Role, si
 	return b
 }
 
+// appendPadHex writes v in exactly digits hex digits, without 0x.
 func appendPadHex(b []byte, v uint64, digits int) []byte {
 	for i := digits - 1; i >= 0; i-- {
 		b = append(b, "0123456789abcdef"[v>>(4*uint(i))&15])

@@ -92,25 +92,7 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 		y += rowH
 	}
 	// Levels: the union of both formats, top first.
-	kinds := c.sc.hier.kinds[:0]
-	for i := 0; i < f.N; i++ {
-		kinds = append(kinds, f.Levels[i].Kind)
-	}
-	for i := 0; i < sf.N; i++ {
-		k := sf.Levels[i].Kind
-		found := false
-		for _, x := range kinds {
-			found = found || x == k
-		}
-		if !found {
-			kinds = append(kinds, k)
-		}
-	}
-	for i := 1; i < len(kinds); i++ {
-		for j := i; j > 0 && kinds[j] > kinds[j-1]; j-- {
-			kinds[j], kinds[j-1] = kinds[j-1], kinds[j]
-		}
-	}
+	kinds := unionKinds(c.sc.hier.kinds, f, sf)
 	c.sc.hier.kinds = kinds
 	for _, k := range kinds {
 		need := rowH
