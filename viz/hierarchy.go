@@ -60,7 +60,7 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 	title := hierTitle(nested, withGuest, withInter)
 	in := c.panel("hierarchy", "", r)
 	t := c.t
-	tw := c.textFit(in.X, in.Y, in.W, FaceBold, t.title, ColText, title)
+	tw := c.textFit(in.X, in.Y, in.W, FaceBold, t.titleSize, ColText, title)
 	va, hasVA := c.m.SelectedVA()
 	if hasVA && in.W-tw > 30*t.small {
 		c.b = appendHierHint(c.b[:0], e.Format().Linear(va), !nested && withGuest)
@@ -69,9 +69,9 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 			c.textB(in.Right()-w, in.Y+1, FaceRegular, t.small, ColDim)
 		}
 	}
-	_, in = in.CutTop(LineHeight(FaceBold, t.title), t.pad/2)
+	_, in = in.CutTop(LineHeight(FaceBold, t.titleSize), t.pad/2)
 
-	hs := &c.sc.hier
+	hs := &c.sc.hierarchy
 	gf, sf := e.Format(), e.ShadowFormat()
 	inf := c.interFormat()
 	var bandGF, bandIF *x86.Format
@@ -185,11 +185,11 @@ func (c *ctx) hierPanel(r Rect, big bool, bands []Hier) {
 func (c *ctx) bandData(b Hier) *hierData {
 	switch b {
 	case HierGuest:
-		return &c.sc.hier.guest
+		return &c.sc.hierarchy.guest
 	case HierIntermediate:
-		return &c.sc.hier.inter
+		return &c.sc.hierarchy.inter
 	}
-	return &c.sc.hier.shadow
+	return &c.sc.hierarchy.shadow
 }
 
 // nestedKey is the guest-physical address the nested tables are

@@ -126,7 +126,7 @@ type pathStep struct {
 // links right.
 func (c *ctx) sortCards(h *hierData) {
 	n := len(h.cards)
-	order := c.sc.hier.order[:0]
+	order := c.sc.hierarchy.order[:0]
 	for d := 0; d < h.format.N; d++ {
 		for pass := 0; pass < 2; pass++ {
 			for i := 0; i < n; i++ {
@@ -137,17 +137,17 @@ func (c *ctx) sortCards(h *hierData) {
 			}
 		}
 	}
-	c.sc.hier.order = order
-	inv := c.sc.hier.inv[:0]
+	c.sc.hierarchy.order = order
+	inv := c.sc.hierarchy.inv[:0]
 	for range n {
 		inv = append(inv, 0)
 	}
 	for newI, oldI := range order {
 		inv[oldI] = newI
 	}
-	c.sc.hier.inv = inv
-	tmp := append(c.sc.hier.tmp[:0], h.cards...)
-	c.sc.hier.tmp = tmp
+	c.sc.hierarchy.inv = inv
+	tmp := append(c.sc.hierarchy.tmp[:0], h.cards...)
+	c.sc.hierarchy.tmp = tmp
 	for newI, oldI := range order {
 		h.cards[newI] = tmp[oldI]
 		if p := h.cards[newI].parent; p >= 0 {

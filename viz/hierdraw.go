@@ -142,7 +142,7 @@ func (c *ctx) drawLinks(g, s *hierData) {
 			// running on to the cells would hide the entries before them
 			// (the selected ones are outlined).
 			c.l.Line(xl, ya, gc.gx-2, ya, w, col)
-			if tr := c.sc.hier.shadowTitle; xl+w > tr.X && xl < tr.Right() && ya < tr.Y && yb > tr.Bottom() {
+			if tr := c.sc.hierarchy.shadowTitle; xl+w > tr.X && xl < tr.Right() && ya < tr.Y && yb > tr.Bottom() {
 				// Break the line around the shadow band's title.
 				c.l.Line(xl, ya, xl, tr.Y-2, w, col)
 				c.l.Line(xl, tr.Bottom()+1, xl, yb, w, col)

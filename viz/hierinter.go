@@ -19,7 +19,7 @@ func (c *ctx) interFormat() *x86.Format {
 	case m.Long():
 		i = 2
 	}
-	fs := &c.sc.hier.interFmt
+	fs := &c.sc.hierarchy.interFmt
 	if fs[i] == nil {
 		mode := [3]x86.Mode{x86.Mode32Bit, x86.ModePAE, x86.ModeAMD64}[i]
 		f, err := x86.NewFormat(mode, 0, x86.MaxMaxPhys)

@@ -74,8 +74,8 @@ func appendMoreRuns(b []byte, n int, what string) []byte {
 // max lines, in the window runWindow chooses.
 func (c *ctx) runLines(h *hierData, cd *card, r Rect, max int) {
 	t := c.t
-	runs, selRun := cardRuns(c.sc.hier.runs[:0], h, cd)
-	c.sc.hier.runs = runs
+	runs, selRun := cardRuns(c.sc.hierarchy.runs[:0], h, cd)
+	c.sc.hierarchy.runs = runs
 	first, shown := runWindow(len(runs), selRun, max)
 	y := r.Y
 	more := func(n int, what string) {

@@ -46,12 +46,12 @@ func (c *ctx) walkPanel(r Rect, big bool) {
 
 	// Title: the address and the access.
 	x := in.X
-	x += c.text(x, in.Y, FaceBold, t.title, ColText, "Walk of ")
+	x += c.text(x, in.Y, FaceBold, t.titleSize, ColText, "Walk of ")
 	c.b = appendVA(c.b[:0], uint64(va), f)
-	x += c.textB(x, in.Y, FaceMono, t.title, ColText) + t.fs/2
+	x += c.textB(x, in.Y, FaceMono, t.titleSize, ColText) + t.fs/2
 	c.b = appendAccessNote(c.b[:0], acc, hasVA, asked, va)
 	c.textFitB(x, in.Y+1, in.Right()-x, FaceRegular, t.fs, ColDim)
-	_, in = in.CutTop(LineHeight(FaceBold, t.title), t.pad)
+	_, in = in.CutTop(LineHeight(FaceBold, t.titleSize), t.pad)
 
 	if f.N == 0 {
 		c.b = appendNoPaging(c.b[:0], uint64(va))

@@ -92,8 +92,8 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 		y += rowH
 	}
 	// Levels: the union of both formats, top first.
-	kinds := unionKinds(c.sc.hier.kinds, f, sf)
-	c.sc.hier.kinds = kinds
+	kinds := unionKinds(c.sc.hierarchy.kinds, f, sf)
+	c.sc.hierarchy.kinds = kinds
 	for _, k := range kinds {
 		need := rowH
 		if !side {
