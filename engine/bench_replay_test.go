@@ -23,8 +23,9 @@ func replayRate(b *testing.B, cfg engine.Config, events []engine.Event, mk func(
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, ev := range events {
-			if _, err := e.Apply(ev); err != nil {
+		var o engine.Outcome
+		for i := range events {
+			if err := e.ApplyTo(&events[i], &o); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -65,6 +65,22 @@ func (c *checker) errf(format string, a ...any) {
 	c.errs = append(c.errs, err)
 }
 
+// presentBooks checks a table's count of present entries and its first
+// present one against its entries, and returns the count.
+func (c *checker) presentBooks(pg *poolPage) int {
+	n, first := 0, len(pg.ents)
+	for j, e := range pg.ents {
+		if e.Present() {
+			n++
+			first = min(first, j)
+		}
+	}
+	if n != pg.present || pg.firstPresent > first {
+		c.errf("pool page %d (%v): %d present (recorded %d), first %d (recorded %d)", pg.idx, pg.kind, n, pg.present, first, pg.firstPresent)
+	}
+	return n
+}
+
 func (c *checker) pool() {
 	p := &c.s.pool
 	onFree := make([]bool, len(p.pages))
@@ -92,16 +108,7 @@ func (c *checker) pool() {
 			continue
 		}
 		used++
-		n, first := 0, len(pg.ents)
-		for j, e := range pg.ents {
-			if e&x86.Entry(x86.P) != 0 {
-				n++
-				first = min(first, j)
-			}
-		}
-		if n != pg.present || pg.firstPresent > first {
-			c.errf("pool page %d (%v): %d present (recorded %d), first %d (recorded %d)", i, pg.kind, n, pg.present, first, pg.firstPresent)
-		}
+		n := c.presentBooks(pg)
 		if pg.kind.Level() == x86.LevelPT {
 			present += n
 		}

@@ -143,16 +143,7 @@ func (c *checker) pageBooks(pg *poolPage) {
 		}
 		return
 	}
-	n, first := 0, len(pg.ents)
-	for j, e := range pg.ents {
-		if e&x86.Entry(x86.P) != 0 {
-			n++
-			first = min(first, j)
-		}
-	}
-	if n != pg.present || pg.firstPresent > first {
-		c.errf("pool page %d (%v): %d present (recorded %d), first %d (recorded %d)", pg.idx, pg.kind, n, pg.present, first, pg.firstPresent)
-	}
+	c.presentBooks(pg)
 	found := false
 	for idx := p.hash[hashOf(pg.key)]; idx != nilIdx && !found; idx = p.pages[idx].hashNext {
 		found = idx == pg.idx

@@ -5,22 +5,23 @@ import "github.com/pgm-explorer/pgm-explorer/engine/x86"
 // poolPath is a descent through the pool's tables along one address,
 // root to leaf: the one place where a level's entry is found, rights
 // accumulate and a directory entry leads to its child table. The walks of
-// one address over the shadow (or nested) tables (the host MMU's, the
-// inspector's, the checker's, invlpg's, the nested translation's) are
-// loops over it.
+// one address over the shadow (or nested) tables that stop or act at a
+// level (the inspector's, the checker's, invlpg's, sync's) are loops
+// over it.
 //
 // A cursor rather than a walker with visitor callbacks: each walk's loop
 // stays plain code (Go instantiates generic code per shape, so a visitor
-// type parameter would be called through a dictionary). Two walks do not
-// use it, for speed: the host MMU's (hostWalkTo), on every TLB miss, and
-// the nested tables' (nestedWalk), on every guest entry a 2D walk reads.
-// Through the cursor, a call or two per level, the fault-heavy replay ran
-// 7-9% slower (shadow) and a third slower (nested); the guard for this
-// refactor was 3%.
+// type parameter would be called through a dictionary). One walk keeps
+// the cursor's state in locals instead: the host MMU's (hostWalkTo),
+// which runs on every TLB miss and, under nested paging, for every guest
+// entry a 2D walk reads. A struct of this size lives in memory, not in
+// registers, and through it the fault-heavy replay ran a quarter slower
+// (shadow) and a third slower (nested). It takes the same step per
+// level (poolStep, RightsMasked, pool.page).
 type poolPath struct {
 	f      *x86.Format // the shadow format
 	pool   *pool
-	nx     bool // the format's NX
+	nxMask x86.Entry // NX when the format has it, else 0
 	va     x86.GVA
 	Level  int    // index of the level in the shadow format
 	Index  uint64 // of the entry in Page
@@ -35,21 +36,29 @@ func (s *Shadow) descend(va x86.GVA) (p poolPath, ok bool) {
 	if s.root == nilIdx {
 		return p, false
 	}
-	p = poolPath{f: s.shw, pool: &s.pool, nx: s.shw.NX, va: va, Rights: x86.AllRights}
+	p = poolPath{f: s.shw, pool: &s.pool, nxMask: s.shw.NXMask(), va: va, Rights: x86.AllRights}
 	p.enter(&s.pool.pages[s.root])
 	return p, true
 }
 
 // enter makes pg the table of the current level and reads va's entry
 // there, with the rights it adds; down (or descend) has set the level.
+// Kept within the inliner's budget: the host MMU's walk calls it at
+// every level of every TLB miss.
 func (p *poolPath) enter(pg *poolPage) {
 	lv := &p.f.Levels[p.Level]
 	p.Page = pg
-	p.Index = lv.Index(p.va)
-	p.Entry = pg.ents[p.Index]
+	p.Index, p.Entry = poolStep(lv, pg, p.va)
 	if lv.Rights {
-		p.Rights &= x86.RightsOf(p.Entry, p.nx)
+		p.Rights &= x86.RightsMasked(p.Entry, p.nxMask)
 	}
+}
+
+// poolStep is one level of every descent of the pool: va's entry in
+// table pg at level lv, and its index.
+func poolStep(lv *x86.Level, pg *poolPage, va x86.GVA) (uint64, x86.Entry) {
+	i := lv.Index(va)
+	return i, pg.ents[i]
 }
 
 // leaf reports whether the descent is at the last level.

@@ -116,12 +116,17 @@ func ValidSize(s uint8) bool { return s == 1 || s == 2 || s == 4 || s == 8 }
 // Validate checks the fields an engine relies on. Trace readers call it so
 // that malformed events become errors, never panics.
 func (e Event) Validate() error {
-	// Accesses first, inlined: they are nearly every event of a replay.
-	const sizes = 1<<1 | 1<<2 | 1<<4 | 1<<8
-	if e.Kind == EvExec || (e.Kind == EvRead || e.Kind == EvWrite) && e.Size <= 8 && sizes>>e.Size&1 != 0 {
+	if e.validAccess() {
 		return nil
 	}
 	return e.validate()
+}
+
+// validAccess is Validate's answer for a well-formed access, the event
+// nearly every replay is made of; small enough to inline.
+func (e *Event) validAccess() bool {
+	const sizes = 1<<1 | 1<<2 | 1<<4 | 1<<8
+	return e.Kind == EvExec || (e.Kind == EvRead || e.Kind == EvWrite) && e.Size <= 8 && sizes>>e.Size&1 != 0
 }
 
 func (e Event) validate() error {

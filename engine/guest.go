@@ -91,19 +91,34 @@ func (g *guest) refreshFormat() error {
 // startOutcome starts the outcome of ev field by field: a composite
 // literal is built in a temporary and copied, which showed as a third of
 // a TLB hit's cost (the copy stalls on the stores that just zeroed it).
+//
+// The strings are stored only when they change: a pointer store takes a
+// write barrier while the collector marks, and under WebAssembly copying
+// the event whole went through the runtime's typed copy.
 func (g *guest) startOutcome(o *Outcome, ev *Event) {
-	o.Index, o.Event, o.OK, o.AS = g.next, *ev, true, g.regs.CR3
+	o.Index, o.OK, o.AS = g.next, true, g.regs.CR3
+	o.Event.Kind, o.Event.Size, o.Event.Addr, o.Event.Value = ev.Kind, ev.Size, ev.Addr, ev.Value
+	if len(o.Event.Text) != 0 || len(ev.Text) != 0 {
+		o.Event.Text = ev.Text
+	}
+	o.GPA, o.Value, o.Fault, o.Path, o.Notes, o.MemRefs = 0, 0, x86.Fault{}, PathNone, 0, 0
 }
 
-// begin validates ev and counts it. The caller has started its outcome
-// (startOutcome) in its own frame.
-func (g *guest) begin(ev Event) error {
-	if err := ev.Validate(); err != nil {
-		return err
+// endOutcome sets what the event leaves behind for its outcome.
+func (g *guest) endOutcome(o *Outcome) {
+	if len(o.Handler) != 0 || len(g.handlers.hit) != 0 {
+		o.Handler = g.handlers.hit
 	}
-	g.handlers.hit = ""
+}
+
+// counted counts an event found valid. Callers validate accesses with
+// validAccess, inlined, and only other events with validate: a call
+// costs much under WebAssembly.
+func (g *guest) counted() {
+	if len(g.handlers.hit) != 0 {
+		g.handlers.hit = ""
+	}
 	g.next++
-	return nil
 }
 
 // hyper applies the events that come from the hypervisor side (devices,
@@ -215,7 +230,7 @@ type piece struct {
 
 // splitAccess cuts an access into at most two page pieces. Instruction
 // fetches are modelled as one byte.
-func (g *guest) splitAccess(ev Event) (ps [2]piece, n int) {
+func (g *guest) splitAccess(ev *Event) (ps [2]piece, n int) {
 	size := int(ev.Size)
 	if ev.Kind == EvExec {
 		size = 1
@@ -255,7 +270,7 @@ func (g *guest) accessOf(k EventKind) x86.Access {
 }
 
 // transfer performs the data part of a translated access.
-func (g *guest) transfer(ev Event, ps [2]piece, n int, o *Outcome) {
+func (g *guest) transfer(ev *Event, ps [2]piece, n int, o *Outcome) {
 	o.GPA = ps[0].gpa
 	switch ev.Kind {
 	case EvRead:

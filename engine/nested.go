@@ -79,36 +79,13 @@ type nestedResult struct {
 	levels                int
 }
 
-// nestedWalk walks the nested tables for gpa: poolPath's descent written
-// out, as hostWalkTo is (see descent.go): it runs for every guest entry a
-// 2D walk reads, and through the cursor the fault-heavy nested replay was
-// a third slower.
+// nestedWalk walks the nested tables for gpa, as the host MMU walks
+// the shadow tables: the nested tables are the pool's tables under
+// nested paging, and hold no hypervisor mappings.
 func (s *Shadow) nestedWalk(gpa x86.GPA) nestedResult {
-	var r nestedResult
-	if s.root == nilIdx {
-		return r
-	}
-	pg := &s.pool.pages[s.root]
-	w := true
-	for l := 0; l < s.shw.N; l++ {
-		lv := &s.shw.Levels[l]
-		e := pg.ents[lv.Index(x86.GVA(gpa))]
-		r.levels++
-		if !e.Present() {
-			return r
-		}
-		w = w && e.Writable()
-		if l == s.shw.N-1 {
-			r.ok, r.writable, r.hpa = true, w, x86.HPA(uint64(e)&lv.FrameMask)
-			return r
-		}
-		child := s.pool.page(x86.HPA(uint64(e) & lv.FrameMask))
-		if child == nil {
-			return r
-		}
-		pg = child
-	}
-	return r
+	var r shadowResult
+	s.hostWalkTo(x86.GVA(gpa), &r)
+	return nestedResult{ok: r.ok, writable: r.rights&x86.RightWrite != 0, hpa: r.hpa, levels: r.levels}
 }
 
 // translateNested is translate under nested paging.

@@ -12,6 +12,9 @@ type Engine interface {
 	// control-register write, a physical access outside every range, a
 	// malformed event): the state is unchanged and the replay must stop.
 	Apply(ev Event) (Outcome, error)
+	// ApplyTo is Apply writing the outcome over *o: the form for replay
+	// loops, which keep one outcome instead of copying one per event.
+	ApplyTo(ev *Event, o *Outcome) error
 	Config() Config
 	Regs() x86.Regs
 	Format() *x86.Format
@@ -38,32 +41,41 @@ func NewReference(cfg Config) (*Reference, error) {
 // Apply performs one event.
 func (r *Reference) Apply(ev Event) (Outcome, error) {
 	var o Outcome
-	r.startOutcome(&o, &ev)
-	err := r.begin(ev)
-	if err != nil {
-		return o, err
+	err := r.ApplyTo(&ev, &o)
+	return o, err
+}
+
+// ApplyTo performs one event and writes its outcome over *o.
+func (r *Reference) ApplyTo(ev *Event, o *Outcome) error {
+	r.startOutcome(o, ev)
+	if !ev.validAccess() {
+		if err := ev.validate(); err != nil {
+			return err
+		}
 	}
+	r.counted()
+	var err error
 	switch k := ev.Kind; {
 	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
-		_, err = r.writeReg(ev, &o)
+		_, err = r.writeReg(*ev, o)
 	case k == EvCPL:
-		r.setCPL(ev)
+		r.setCPL(*ev)
 	case k == EvAC:
-		r.setAC(ev)
+		r.setAC(*ev)
 	case k == EvPKRU:
-		r.setPKRU(ev)
+		r.setPKRU(*ev)
 	case k == EvInvpcid:
 		// No TLB to invalidate: only the #GP checks and virtual handlers.
 		var typ uint8
 		var pcid uint16
 		var va x86.GVA
-		if typ, pcid, va, err = r.invpcidArgs(ev); err == nil {
+		if typ, pcid, va, err = r.invpcidArgs(*ev); err == nil {
 			r.invpcidVirt(typ, pcid, va)
 		}
 	case k == EvPhysWrite || k == EvPhysRead:
-		err = r.physAccess(ev, &o)
+		err = r.physAccess(*ev, o)
 	case k.Access():
-		r.access(ev, &o)
+		r.access(ev, o)
 	case k == EvInvlpg:
 		// No TLB to invalidate; virtual handlers follow the remap.
 		r.virtInvlpg(r.format.Linear(x86.GVA(ev.Addr)))
@@ -79,21 +91,21 @@ func (r *Reference) Apply(ev Event) (Outcome, error) {
 		err = r.restore(ev.Text, func(st *State) error { return r.applyState(st, false) })
 	default:
 		var ok bool
-		if ok, err = r.hyper(ev, &o); !ok {
+		if ok, err = r.hyper(*ev, o); !ok {
 			err = fmt.Errorf("event kind %v not handled", k)
 		}
 	}
-	o.Handler = r.handlers.hit
+	r.endOutcome(o)
 	if err != nil {
 		r.next--
 	}
-	return o, err
+	return err
 }
 
 // access translates every page piece first; only when all succeed are
 // accessed/dirty bits set and data moved, so that a faulting access
 // leaves no trace (no data, no dirty bit).
-func (r *Reference) access(ev Event, o *Outcome) {
+func (r *Reference) access(ev *Event, o *Outcome) {
 	acc := r.accessOf(ev.Kind)
 	ps, n := r.splitAccess(ev)
 	if !r.canonical(ps, n) {

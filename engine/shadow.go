@@ -106,33 +106,60 @@ func (s *Shadow) ShadowMode() (x86.Mode, Switcher) { return s.shwMode, s.switche
 
 // Apply performs one event.
 func (s *Shadow) Apply(ev Event) (Outcome, error) {
-	var out Outcome
-	s.startOutcome(&out, &ev)
-	if err := s.begin(ev); err != nil {
-		return out, err
+	var o Outcome
+	err := s.ApplyTo(&ev, &o)
+	return o, err
+}
+
+// ApplyTo performs one event and writes its outcome over *o.
+//
+// An access, nearly every event, takes a short function of its own: under
+// WebAssembly the size of the function an event runs through costs as
+// much as the translation (locals live in linear memory, and a large
+// switch is a table of blocks).
+func (s *Shadow) ApplyTo(ev *Event, o *Outcome) error {
+	s.startOutcome(o, ev)
+	if !ev.validAccess() {
+		return s.applyOther(ev, o)
 	}
+	s.counted()
+	s.outNotes, s.outRefs = 0, 0
 	var err error
-	o := &out
+	if !s.accessHit(ev, o) {
+		err = s.access(ev, o)
+	}
+	if err != nil || s.conflictPending || s.syncAlways || s.touch != nil {
+		return s.finish(ev, o, err)
+	}
+	s.endOutcome(o)
+	o.Notes |= s.outNotes
+	o.MemRefs += s.outRefs
+	return nil
+}
+
+// applyOther is ApplyTo for every event but a valid access.
+func (s *Shadow) applyOther(ev *Event, o *Outcome) error {
+	if err := ev.validate(); err != nil {
+		return err
+	}
+	s.counted()
+	var err error
 	s.outNotes, s.outRefs = 0, 0
 	switch k := ev.Kind; {
-	case k.Access(): // first: nearly every event
-		if !s.accessHit(&ev, o) {
-			err = s.access(ev, o)
-		}
 	case k == EvCR0 || k == EvCR3 || k == EvCR4 || k == EvEFER:
-		err = s.writeCR(ev, o)
+		err = s.writeCR(*ev, o)
 	case k == EvCPL:
-		s.setCPL(ev)
+		s.setCPL(*ev)
 	case k == EvAC:
-		s.setAC(ev)
+		s.setAC(*ev)
 		s.st.ACWrites.Inc()
 	case k == EvPKRU:
-		s.setPKRU(ev)
+		s.setPKRU(*ev)
 		s.st.PKRUWrites.Inc()
 	case k == EvInvpcid:
-		err = s.invpcid(ev)
+		err = s.invpcid(*ev)
 	case k == EvPhysWrite || k == EvPhysRead:
-		err = s.physAccess(ev, o)
+		err = s.physAccess(*ev, o)
 	case k == EvInvlpg:
 		s.invalidatePage(x86.GVA(ev.Addr))
 	case k == EvLabel:
@@ -152,11 +179,17 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		}
 	default:
 		var ok bool
-		if ok, err = s.hyper(ev, o); !ok {
+		if ok, err = s.hyper(*ev, o); !ok {
 			err = fmt.Errorf("event kind %v not handled", k)
 		}
 	}
-	o.Handler = s.handlers.hit
+	return s.finish(ev, o, err)
+}
+
+// finish completes an event's outcome and what the event leaves to do
+// after it: a mode's registers, a conflict found, the checks.
+func (s *Shadow) finish(ev *Event, o *Outcome, err error) error {
+	s.endOutcome(o)
 	o.Notes |= s.outNotes
 	o.MemRefs += s.outRefs
 	switch ev.Kind {
@@ -171,12 +204,12 @@ func (s *Shadow) Apply(ev Event) (Outcome, error) {
 		s.syncAll()
 	}
 	if s.touch != nil {
-		s.touch.event(ev, o)
+		s.touch.event(*ev, o)
 	}
 	if err != nil {
 		s.next--
 	}
-	return out, err
+	return err
 }
 
 // writeCR applies a control-register write and keeps the shadow in step:

@@ -23,7 +23,7 @@ type xlate struct {
 // access performs a guest read, write or fetch. A page-crossing access is
 // checked against the guest tables first, so that a fault in its second
 // page leaves no trace of the first (no data, no accessed or dirty bit).
-func (s *Shadow) access(ev Event, o *Outcome) error {
+func (s *Shadow) access(ev *Event, o *Outcome) error {
 	acc := s.accessOf(ev.Kind)
 	ps, n := s.splitAccess(ev)
 	if !s.canonical(ps, n) {
@@ -275,6 +275,7 @@ type shadowResult struct {
 	notPres  bool // stopped on a not-present entry (else: a protection miss)
 	rsvd     bool
 	pdIndex  int
+	levels   int // tables read, the last one included
 	leafPage *poolPage
 }
 
@@ -286,20 +287,23 @@ func (s *Shadow) hostWalk(va x86.GVA) shadowResult {
 }
 
 // hostWalkTo is hostWalk with the result in *r, which must be zero:
-// the miss path's form (no copy of the result).
+// the miss path's form (no copy of the result). It runs on every TLB
+// miss, and under nested paging for every guest entry a 2D walk reads,
+// so it is poolPath's descent with the cursor's state in locals: through
+// the cursor, whose fields live in memory, the fault-heavy replay ran a
+// quarter slower (shadow) and a third slower (nested). The step of a
+// level is the cursor's own (poolStep).
 func (s *Shadow) hostWalkTo(va x86.GVA, r *shadowResult) {
 	if s.root == nilIdx {
 		r.notPres = true
 		return
 	}
-	// The descent of poolPath written out for speed (see descent.go).
-	pg := &s.pool.pages[s.root]
-	rights := x86.AllRights
-	f := s.shw
+	f, nxMask := s.shw, s.shw.NXMask()
+	pg, rights := &s.pool.pages[s.root], x86.AllRights
 	for l := 0; l < f.N; l++ {
 		lv := &f.Levels[l]
-		i := lv.Index(va)
-		e := pg.ents[i]
+		i, e := poolStep(lv, pg, va)
+		r.levels = l + 1
 		if l == f.N-2 {
 			r.pdIndex = int(i)
 		}
@@ -309,7 +313,7 @@ func (s *Shadow) hostWalkTo(va x86.GVA, r *shadowResult) {
 			return
 		}
 		if lv.Rights {
-			rights &= x86.RightsOf(e, f.NX)
+			rights &= x86.RightsMasked(e, nxMask)
 		}
 		if l == f.N-1 {
 			r.ok, r.rights, r.global, r.key = true, rights, e.Global(), e.Key()

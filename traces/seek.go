@@ -58,6 +58,7 @@ import (
 // *engine.Reference are two.
 type SeekEngine interface {
 	Apply(engine.Event) (engine.Outcome, error)
+	ApplyTo(*engine.Event, *engine.Outcome) error
 	// State takes the engine's state; LoadState replaces it, the event
 	// counter included.
 	StateEngine
@@ -124,8 +125,11 @@ type Seeker struct {
 	form Form
 	hdr  Header
 	eng  SeekEngine
-	virt virtEngine // nil when eng cannot list its virtual handlers
-	opt  SeekOptions
+	// scratch takes the outcomes of the events a seek replays, which
+	// nobody reads: one outcome, not a copy per event.
+	scratch engine.Outcome
+	virt    virtEngine // nil when eng cannot list its virtual handlers
+	opt     SeekOptions
 
 	base *BinaryReader // the binary header, to resume readers from
 	rd   Reader        // reader of the events from next on
@@ -279,7 +283,7 @@ func (s *Seeker) build(cp0 *checkpoint, size int64) error {
 				return err
 			}
 		}
-		if _, err := s.eng.Apply(ev); err != nil {
+		if err := s.eng.ApplyTo(&ev, &s.scratch); err != nil {
 			s.damage = &applyError{fmt.Errorf("%s: %s: %w", s.rd.Position(), AppendEvent(nil, ev), err)}
 			break
 		}
@@ -429,7 +433,7 @@ func (s *Seeker) Seek(n uint64) error {
 	for s.next < n {
 		ev, err := s.rd.Next()
 		if err == nil {
-			_, err = s.eng.Apply(ev)
+			err = s.eng.ApplyTo(&ev, &s.scratch)
 		}
 		if err != nil {
 			at := s.next

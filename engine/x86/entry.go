@@ -123,5 +123,12 @@ func RightsOf(e Entry, nx bool) Rights {
 	return r
 }
 
-// The shift in RightsOf depends on these.
-var _ = [1]struct{}{}[uint64(RW)>>1-uint64(RightWrite)+uint64(US)>>1-uint64(RightUser)]
+// RightsMasked is RightsOf with nx given as a mask: NX when the bit is
+// architectural, else 0. It has no branch, so that the pool's walks,
+// which know the mask up front, can inline it at every level.
+func RightsMasked(e, nxMask Entry) Rights {
+	return Rights(uint64(e)>>1&uint64(RightWrite|RightUser)) | RightExec&^Rights(uint64(e&nxMask)>>61)
+}
+
+// The shifts in RightsOf and RightsMasked depend on these.
+var _ = [1]struct{}{}[uint64(RW)>>1-uint64(RightWrite)+uint64(US)>>1-uint64(RightUser)+uint64(NX)>>61-uint64(RightExec)]

@@ -156,3 +156,20 @@ func TestLevelHelpers(t *testing.T) {
 		t.Errorf("32-bit PD without PSE = %+v", lv)
 	}
 }
+
+// RightsMasked must agree with RightsOf for every combination of the bits
+// either reads, with NX architectural or not.
+func TestRightsMaskedMatchesRightsOf(t *testing.T) {
+	for _, nx := range []bool{false, true} {
+		f := &x86.Format{NX: nx}
+		for bits := 0; bits < 16; bits++ {
+			e := x86.Entry(bits&1) | x86.Entry(bits&2) | x86.Entry(bits&4)
+			if bits&8 != 0 {
+				e |= x86.Entry(x86.NX)
+			}
+			if got, want := x86.RightsMasked(e, f.NXMask()), x86.RightsOf(e, nx); got != want {
+				t.Errorf("entry %#x nx=%v: RightsMasked %v, RightsOf %v", uint64(e), nx, got, want)
+			}
+		}
+	}
+}

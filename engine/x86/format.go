@@ -44,6 +44,15 @@ type Level struct {
 func (l *Level) Entries() int { return 1 << l.IndexBits }
 
 // Index is the index that va selects in a table of this level.
+// NXMask is the NX bit when it is architectural in the format, else 0:
+// what RightsMasked takes.
+func (f *Format) NXMask() Entry {
+	if f.NX {
+		return Entry(NX)
+	}
+	return 0
+}
+
 func (l *Level) Index(va GVA) uint64 {
 	return uint64(va) >> l.Shift & (1<<l.IndexBits - 1)
 }

@@ -41,11 +41,17 @@ type virtEngine interface {
 }
 
 func (e *seekEngine) Apply(ev engine.Event) (engine.Outcome, error) {
-	o, err := e.cur.Apply(ev)
+	var o engine.Outcome
+	err := e.ApplyTo(&ev, &o)
+	return o, err
+}
+
+func (e *seekEngine) ApplyTo(ev *engine.Event, o *engine.Outcome) error {
+	err := e.cur.ApplyTo(ev, o)
 	if err == nil && ev.Kind == engine.EvSave {
 		e.saved = true
 	}
-	return o, err
+	return err
 }
 
 func (e *seekEngine) State() *engine.State { return e.cur.(loader).State() }

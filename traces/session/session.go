@@ -74,6 +74,7 @@ type Session struct {
 	pending    engine.Event
 	hasPending bool
 	last       engine.Outcome
+	scratch    engine.Outcome
 	prev       *engine.Outcome // &last once an event is applied since the start or a seek
 	ended      bool            // the source ended at the current position
 
@@ -235,14 +236,14 @@ func (s *Session) Step() (engine.Outcome, error) {
 		return engine.Outcome{}, err
 	}
 	n := s.Pos()
-	o, err := s.eng.Apply(ev)
-	if err != nil {
-		return o, &StepError{Pos: s.src.Position(), Index: n, Event: ev, Err: err}
+	// Into a scratch outcome: a refused event leaves Last as it was.
+	if err := s.eng.ApplyTo(&ev, &s.scratch); err != nil {
+		return s.scratch, &StepError{Pos: s.src.Position(), Index: n, Event: ev, Err: err}
 	}
 	s.hasPending = false
-	s.last = o
+	s.last = s.scratch
 	s.prev = &s.last
-	return o, nil
+	return s.last, nil
 }
 
 // Reset brings the session back to event 0: a new engine (or the
