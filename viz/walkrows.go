@@ -79,10 +79,9 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 	y := r.Y
 	colX := r.X + levelW
 	colW := r.W - levelW
-	gW, sW := colW, colW
+	gW := colW
 	if side {
 		gW = (colW - 2*t.pad) / 2
-		sW = gW
 		c.text(colX, y, FaceBold, t.small, ColDim, "guest entry")
 		if nested {
 			c.text(colX+gW+2*t.pad, y, FaceBold, t.small, ColDim, "nested entry (for the final guest-physical address)")
@@ -164,7 +163,6 @@ func (c *ctx) walkRows(r Rect, f *x86.Format, w *x86.Walk, steps []engine.Shadow
 			sx += Measure(FaceRegular, t.small, "shadow ") + t.small/2
 		}
 		swid := r.Right() - sx
-		_ = sW
 		switch {
 		case si >= 0:
 			s := &steps[si]
