@@ -277,4 +277,10 @@ func TestEntryNotes(t *testing.T) {
 	if got, _ := guestNote(ok, 1); got != "" {
 		t.Errorf("guest note on the way: got %q, want none", got)
 	}
+	// PAE's top level comes from the PDPTE registers, not from memory.
+	var pae x86.Walk
+	pae.N, pae.Steps[0].Register = 2, true
+	if got, _ := guestNote(&pae, 0); got != "PDPTE register" {
+		t.Errorf("guest note of a PDPTE: got %q", got)
+	}
 }
