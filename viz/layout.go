@@ -18,7 +18,7 @@ type theme struct {
 	scale       float64
 	fs          int // body text, pixels
 	small       int // secondary text
-	title       int // panel titles
+	titleSize   int // panel titles
 	lh, slh     int // line pitch of body and small text
 	pad, gap    int // inside panels, between panels
 	thin, thick int // line widths
@@ -32,7 +32,7 @@ func newTheme(w, h int, dev float64) theme {
 	fs := math.Round(12 * math.Sqrt(s))
 	t.fs = px(fs)
 	t.small = px(max(fs-2, MinTextSize))
-	t.title = px(fs + 1)
+	t.titleSize = px(fs + 1)
 	t.lh = LineHeight(FaceRegular, t.fs) + max(2, t.fs/4)
 	t.slh = LineHeight(FaceRegular, t.small) + max(2, t.small/5)
 	t.pad = px(math.Round(8 * math.Sqrt(s)))
@@ -56,17 +56,17 @@ type ctx struct {
 
 // scratch is memory Layout reuses from frame to frame.
 type scratch struct {
-	frame    uint64 // Layout calls so far
-	b        []byte
-	hier     hierScratch
-	mem      memScratch
-	pool     poolScratch
-	peek     peek
-	legend   []Role
-	deltas   []uint64 // the picked counter's change per timeline bucket
-	statRows []statRow
-	regItems []regItem // the mode bar's register line
-	marks    []uint32  // the match strip's count per pixel column
+	frame     uint64 // Layout calls so far
+	b         []byte
+	hierarchy hierScratch
+	mem       memScratch
+	pool      poolScratch
+	peek      peek
+	legend    []Role
+	deltas    []uint64 // the picked counter's change per timeline bucket
+	statRows  []statRow
+	regItems  []regItem // the mode bar's register line
+	marks     []uint32  // the match strip's count per pixel column
 }
 
 // Layout lays out m's frame into l (which it resets): panels by view,
@@ -152,8 +152,8 @@ func (c *ctx) panel(name, title string, r Rect) Rect {
 	if title == "" {
 		return in
 	}
-	c.text(in.X, in.Y, FaceBold, c.t.title, ColText, title)
-	_, in = in.CutTop(LineHeight(FaceBold, c.t.title), c.t.pad*3/4)
+	c.text(in.X, in.Y, FaceBold, c.t.titleSize, ColText, title)
+	_, in = in.CutTop(LineHeight(FaceBold, c.t.titleSize), c.t.pad*3/4)
 	return in
 }
 

@@ -241,3 +241,24 @@ func statCalls(s stats.Sample, ok bool) uint64 {
 	}
 	return s.Calls
 }
+
+// mappingName names the hypervisor mapping at linear address va, or "".
+func (c *ctx) mappingName(va uint64) string {
+	for _, m := range c.m.Engine.Mappings() {
+		if r := m.Range(); va >= uint64(r.Start) && va < uint64(r.End) {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+// inMapping reports whether the linear address va lies in a hypervisor
+// mapping.
+func (c *ctx) inMapping(va uint64) bool {
+	for _, m := range c.m.Engine.Mappings() {
+		if r := m.Range(); va >= uint64(r.Start) && va < uint64(r.End) {
+			return true
+		}
+	}
+	return false
+}

@@ -70,8 +70,8 @@ func (c *ctx) memoryPanel(r Rect) {
 	c.b = append(c.b, " in "...)
 	c.b = appendUint(c.b, uint64(len(ms.ranges)))
 	c.b = append(c.b, " ranges"...)
-	c.textFitB(in.X, in.Y, in.W, FaceBold, t.title, ColText)
-	_, in = in.CutTop(LineHeight(FaceBold, t.title), t.pad/2)
+	c.textFitB(in.X, in.Y, in.W, FaceBold, t.titleSize, ColText)
+	_, in = in.CutTop(LineHeight(FaceBold, t.titleSize), t.pad/2)
 
 	legendRoles := c.memRoles(ms.ranges)
 	lh := c.legendHeight(in.W, t.small, legendRoles...)

@@ -47,7 +47,7 @@ func (c *ctx) modeBar(r Rect) {
 	limit := right - ew - 2*t.pad
 
 	if c.m.Title != "" {
-		x += c.textFit(x, y, min(limit-x, in.W/4), FaceBold, t.title, ColText, c.m.Title) + 2*t.pad
+		x += c.textFit(x, y, min(limit-x, in.W/4), FaceBold, t.titleSize, ColText, c.m.Title) + 2*t.pad
 	}
 	cfg := e.Config()
 	shw, sw := e.ShadowMode()

@@ -27,7 +27,7 @@ type Renderer struct {
 type glyphKey struct {
 	face Face
 	size uint8
-	r    rune
+	ch   rune
 }
 
 // glyph is a rasterised glyph: its coverage mask and where the mask's

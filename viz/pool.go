@@ -34,8 +34,8 @@ type poolFlash struct {
 	flushed                     bool // some free page was freed by a recent flush
 }
 
-// recent reports whether a page history stamp falls in the window.
-func (f *poolFlash) recent(stamp uint64) bool { return stamp > f.since && stamp <= f.now }
+// inWindow reports whether a page history stamp falls in the window.
+func (f *poolFlash) inWindow(stamp uint64) bool { return stamp > f.since && stamp <= f.now }
 
 type poolScratch struct {
 	frame     uint64 // Layout call the data below belongs to
@@ -83,10 +83,10 @@ func (c *ctx) flashOf(views []engine.PoolPageView) poolFlash {
 	f := poolFlash{now: now, since: now - min(now, FlashEvents)}
 	for i := range views {
 		v := &views[i]
-		if f.recent(v.AllocatedAt) {
+		if f.inWindow(v.AllocatedAt) {
 			f.allocated++
 		}
-		if f.recent(v.FreedAt) {
+		if f.inWindow(v.FreedAt) {
 			switch v.FreedBy {
 			case engine.FreeEvicted:
 				f.evicted++
@@ -142,8 +142,8 @@ func (c *ctx) poolPanel(r Rect) {
 	c.b = append(c.b, " of "...)
 	c.b = appendUint(c.b, uint64(sum.Max))
 	c.b = append(c.b, " pages used"...)
-	c.textFitB(in.X, in.Y, in.W, FaceBold, t.title, ColText)
-	_, in = in.CutTop(LineHeight(FaceBold, t.title), t.pad/2)
+	c.textFitB(in.X, in.Y, in.W, FaceBold, t.titleSize, ColText)
+	_, in = in.CutTop(LineHeight(FaceBold, t.titleSize), t.pad/2)
 
 	// Gauge: used pages stacked by level, the peak as a tick.
 	var byRole [roleCount]int
@@ -269,20 +269,20 @@ func (c *ctx) poolPanel(r Rect) {
 		switch {
 		case v.Root:
 			blk.Marks[i] = MarkRing
-			if fl.recent(v.AllocatedAt) && c.flashOutline(ring, flashNew) {
+			if fl.inWindow(v.AllocatedAt) && c.flashOutline(ring, flashNew) {
 				outlines++
 			}
-		case !free && fl.recent(v.AllocatedAt):
+		case !free && fl.inWindow(v.AllocatedAt):
 			blk.Marks[i] = MarkCorner
 			if c.flashOutline(ring, flashNew) {
 				outlines++
 			}
-		case free && fl.recent(v.FreedAt) && v.FreedBy == engine.FreeEvicted:
+		case free && fl.inWindow(v.FreedAt) && v.FreedBy == engine.FreeEvicted:
 			blk.Marks[i] = MarkCross
 			if c.flashOutline(ring, flashGone) {
 				outlines++
 			}
-		case free && fl.recent(v.FreedAt) && v.FreedBy == engine.FreeFlushed:
+		case free && fl.inWindow(v.FreedAt) && v.FreedBy == engine.FreeFlushed:
 			// Every page goes at a flush: hatch them and outline the
 			// grid once rather than every cell.
 			blk.Marks[i] = MarkHatch
