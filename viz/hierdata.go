@@ -155,3 +155,16 @@ func (c *ctx) sortCards(h *hierData) {
 		}
 	}
 }
+
+// countPresent sets each card's count of present entries, once its
+// entries are read.
+func (h *hierData) countPresent() {
+	for i := range h.cards {
+		cd := &h.cards[i]
+		for _, e := range cd.ents {
+			if x86.Entry(e).Present() {
+				cd.present++
+			}
+		}
+	}
+}

@@ -140,14 +140,7 @@ func (c *ctx) gatherTree(h *hierData, rootAddr uint64, rootKind engine.PoolKind,
 		count[d+1]++
 		return true
 	})
-	for i := range h.cards {
-		cd := &h.cards[i]
-		for _, e := range cd.ents {
-			if x86.Entry(e).Present() {
-				cd.present++
-			}
-		}
-	}
+	h.countPresent()
 	// Path cards first within each depth, then in the order found.
 	c.sortCards(h)
 }

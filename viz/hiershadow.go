@@ -95,14 +95,7 @@ func (c *ctx) gatherTables(h *hierData, rootAddr uint64, rootKind engine.PoolKin
 			}
 		}
 	}
-	for i := range h.cards {
-		cd := &h.cards[i]
-		for _, en := range cd.ents {
-			if x86.Entry(en).Present() {
-				cd.present++
-			}
-		}
-	}
+	h.countPresent()
 	c.sortCards(h)
 }
 
