@@ -110,6 +110,13 @@ type SeekOptions struct {
 	// few tens of thousands of events and at the end, with the events
 	// replayed so far and the total when known (0 otherwise).
 	Progress func(done, total uint64)
+	// Observe, when set, sees the outcome of every event the replay that
+	// builds the checkpoints applies, in order, before the next event is
+	// applied: a caller that needs a pass over the trace anyway (a
+	// timeline, counts) takes it from this replay instead of a second
+	// one. It is not called when the checkpoints come from the cache
+	// (see Replayed).
+	Observe func(o *engine.Outcome)
 }
 
 // ErrSeekRange is a seek beyond the last event of the trace, or beyond
@@ -125,11 +132,14 @@ type Seeker struct {
 	form Form
 	hdr  Header
 	eng  SeekEngine
-	// scratch takes the outcomes of the events a seek replays, which
-	// nobody reads: one outcome, not a copy per event.
+	// scratch takes the outcomes of the events that building the
+	// checkpoints and seeking replay (only Observe reads them): one
+	// outcome, not a copy per event.
 	scratch engine.Outcome
-	virt    virtEngine // nil when eng cannot list its virtual handlers
-	opt     SeekOptions
+	// replayed: open built the checkpoints by replaying the trace.
+	replayed bool
+	virt     virtEngine // nil when eng cannot list its virtual handlers
+	opt      SeekOptions
 
 	base *BinaryReader // the binary header, to resume readers from
 	rd   Reader        // reader of the events from next on
@@ -229,6 +239,7 @@ func (s *Seeker) open() error {
 			return s.Seek(0)
 		}
 	}
+	s.replayed = true
 	if err := s.build(cp0, st.Size()); err != nil {
 		return err
 	}
@@ -286,6 +297,9 @@ func (s *Seeker) build(cp0 *checkpoint, size int64) error {
 		if err := s.eng.ApplyTo(&ev, &s.scratch); err != nil {
 			s.damage = &applyError{fmt.Errorf("%s: %s: %w", s.rd.Position(), AppendEvent(nil, ev), err)}
 			break
+		}
+		if o.Observe != nil {
+			o.Observe(&s.scratch)
 		}
 		if ev.Kind == engine.EvSave {
 			b, err := s.save()
@@ -363,6 +377,11 @@ func (s *Seeker) Len() uint64 { return s.total }
 // ErrTruncated or ErrCorrupt, naming where), or an event the engine
 // refused; nil for a sound trace.
 func (s *Seeker) Damage() error { return s.damage }
+
+// Replayed reports whether opening replayed the trace to build the
+// checkpoints (calling SeekOptions.Observe for each event) rather than
+// reading them from the cache.
+func (s *Seeker) Replayed() bool { return s.replayed }
 
 // Interval is the spacing of the checkpoints in events (the largest
 // uint64 for a text trace, which has checkpoint 0 only).

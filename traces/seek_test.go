@@ -743,3 +743,43 @@ func appendMsgpackUint(b []byte, v uint64) []byte {
 	}
 	return b
 }
+
+// TestSeekObserve: the replay that builds the checkpoints shows Observe
+// every event's outcome, in order, as a replay from the start gives them
+// (with the checkpoints it saves in between changing nothing); opened
+// again from the cache, the Seeker replays nothing and says so.
+func TestSeekObserve(t *testing.T) {
+	t.Parallel()
+	const n = 6000
+	evs := seekTestEvents(n, nil)
+	path := filepath.Join(t.TempDir(), "t.pgmt")
+	writeTrace(t, path, evs)
+	_, want := straightStates(t, seekEngines[0].new, evs, nil)
+	for i, replayed := range []bool{true, false} {
+		eng, _ := seekEngines[0].new(synth.Config())
+		var got []engine.Outcome
+		opt := smallSeek()
+		opt.Observe = func(o *engine.Outcome) { got = append(got, *o) }
+		s, err := OpenSeeker(path, eng, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Replayed() != replayed {
+			t.Errorf("open %d: Replayed %v, want %v", i+1, s.Replayed(), replayed)
+		}
+		if !replayed {
+			if len(got) != 0 {
+				t.Errorf("open %d, from the cache: Observe saw %d events", i+1, len(got))
+			}
+		} else if len(got) != len(want) {
+			t.Errorf("open %d: Observe saw %d events, want %d", i+1, len(got), len(want))
+		} else {
+			for k := range want {
+				if got[k] != want[k] {
+					t.Fatalf("open %d: event %d: Observe saw %+v, want %+v", i+1, k, got[k], want[k])
+				}
+			}
+		}
+		s.Close()
+	}
+}

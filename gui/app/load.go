@@ -52,37 +52,69 @@ func (p *player) startLoad(want uint64) error {
 }
 
 func (j *loadJob) run(path string, ovr Overrides) error {
+	// One pass when the checkpoints are built: their replay feeds the
+	// timeline and the labels too. When they come from the cache, the
+	// timeline needs a replay of its own.
+	tl := viz.NewTimeline(512)
+	j.phase.Store("reading the trace and building checkpoints")
+	ss, err := session.OpenFile(path, session.Options{Overrides: ovr,
+		Seek: &traces.SeekOptions{Progress: func(done, total uint64) {
+			if total > 0 {
+				j.progress.Store(done * 1000 / total)
+			}
+		}},
+		Observe: func(o *engine.Outcome, eng engine.Engine) { j.observe(tl, o, eng) }})
+	if err != nil {
+		return err
+	}
+	if err := ss.Damage(); err != nil {
+		ss.Close()
+		return err
+	}
+	if !ss.Replayed() {
+		total, _ := ss.Total()
+		j.phase.Store("reading the trace")
+		if err := j.timelinePass(path, ovr, tl, total); err != nil {
+			ss.Close()
+			return err
+		}
+	}
+	j.ss, j.timeline, j.total = ss, tl, tl.Events
+	return nil
+}
+
+// observe adds one event to the timeline and the labels.
+func (j *loadJob) observe(tl *viz.Timeline, o *engine.Outcome, eng engine.Engine) {
+	if o.Event.Kind == engine.EvLabel {
+		j.labels = append(j.labels, Label{o.Index, o.Event.Text})
+	}
+	tl.Add(o)
+	if sh, ok := eng.(*engine.Shadow); ok {
+		tl.SampleStats(sh)
+	}
+}
+
+// timelinePass replays the trace for the timeline alone, when the
+// checkpoints came from the cache.
+func (j *loadJob) timelinePass(path string, ovr Overrides, tl *viz.Timeline, total uint64) error {
 	s, err := session.OpenFile(path, session.Options{Overrides: ovr})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	tl := viz.NewTimeline(512)
 	for {
 		o, err := s.Step()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if o.Event.Kind == engine.EvLabel {
-			j.labels = append(j.labels, Label{o.Index, o.Event.Text})
-		}
-		tl.Add(&o)
-		tl.SampleStats(s.Shadow())
-		if tl.Events&0xffff == 0 {
-			j.progress.Store(min(tl.Events/20_000, 400))
+		j.observe(tl, &o, s.Engine())
+		if total > 0 && tl.Events&0xffff == 0 {
+			j.progress.Store(min(tl.Events*1000/total, 1000))
 		}
 	}
-	j.timeline, j.total = tl, tl.Events
-	j.phase.Store("building checkpoints")
-	j.ss, err = session.OpenFile(path, session.Options{Overrides: ovr, Seek: &traces.SeekOptions{Progress: func(done, total uint64) {
-		if total > 0 {
-			j.progress.Store(400 + done*600/total)
-		}
-	}}})
-	return err
 }
 
 // pollLoad adopts a finished background load; it reports whether the

@@ -2,6 +2,7 @@ package app
 
 import (
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -551,5 +552,32 @@ func TestDescribeModern(t *testing.T) {
 	}
 	if l := strings.Join(entryLines(v, false), "\n"); strings.Contains(l, "protection key") {
 		t.Errorf("a PAE entry's bits 62:59 read as a key: %q", l)
+	}
+}
+
+// TestFileLoadOnePass: opening a binary trace builds its checkpoints and
+// its timeline in one replay; opening it again takes the checkpoints
+// from the cache and replays once for the timeline. Both give the
+// timeline and labels of the same trace opened as a sample.
+func TestFileLoadOnePass(t *testing.T) {
+	want := newTest(t, State{Source: Source{Sample: "multiprocess.txt"}})
+	if want.p.timeline == nil || want.p.timeline.Events == 0 {
+		t.Fatal("the sample has no timeline")
+	}
+	bin := filepath.Join(t.TempDir(), "multiprocess.pgmt")
+	convert(t, filepath.Join("..", "..", "traces", "samples", "multiprocess.txt"), bin)
+	for i, replayed := range []bool{true, false} {
+		got := newTest(t, State{Source: Source{File: bin}})
+		if got.p.ss.Replayed() != replayed {
+			t.Errorf("open %d: checkpoints replayed %v, want %v", i+1, got.p.ss.Replayed(), replayed)
+		}
+		if !reflect.DeepEqual(got.p.timeline, want.p.timeline) {
+			t.Errorf("open %d: the timeline differs from the sample's: %d events, %d buckets; want %d, %d",
+				i+1, got.p.timeline.Events, len(got.p.timeline.Buckets), want.p.timeline.Events, len(want.p.timeline.Buckets))
+		}
+		if !reflect.DeepEqual(got.p.labels, want.p.labels) || len(got.p.labels) == 0 {
+			t.Errorf("open %d: %d labels, want the sample's %d", i+1, len(got.p.labels), len(want.p.labels))
+		}
+		got.p.close()
 	}
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// cache) so that Seek jumps instead of replaying from the start.
 	// nil: no checkpoints.
 	Seek *traces.SeekOptions
+	// Observe, with Seek, sees the outcome of every event of the replay
+	// that builds the checkpoints, with the engine as the event left it
+	// (see traces.SeekOptions.Observe and Replayed).
+	Observe func(o *engine.Outcome, eng engine.Engine)
 }
 
 // StepError is an event the engine refused (a trace error: a #GP on a
@@ -131,6 +135,9 @@ func OpenFile(path string, o Options) (*Session, error) {
 		// same for both engines, whose saved states differ.
 		so.Key = fmt.Sprintf("%T state v%d %+v", s.seng.cur, engine.SavedStateVersion, cfg)
 	}
+	if o.Observe != nil {
+		so.Observe = func(out *engine.Outcome) { o.Observe(out, s.seng.cur) }
+	}
 	if s.sk, err = traces.OpenSeeker(path, s.seng, &so); err != nil {
 		return nil, err
 	}
@@ -197,6 +204,20 @@ func (s *Session) StatsFrom() uint64 {
 
 // Checkpointed reports that Seek jumps through checkpoints.
 func (s *Session) Checkpointed() bool { return s.sk != nil }
+
+// Replayed reports whether OpenFile replayed the trace to build its
+// checkpoints, calling Options.Observe for every event, rather than
+// reading them from the cache.
+func (s *Session) Replayed() bool { return s.sk != nil && s.sk.Replayed() }
+
+// Damage is why the checkpoints' replay stopped before the end of the
+// file (a damaged trace, an event the engine refused), or nil.
+func (s *Session) Damage() error {
+	if s.sk == nil {
+		return nil
+	}
+	return s.sk.Damage()
+}
 
 // Last is the outcome of the last event applied, nil at the start and
 // after a seek.
