@@ -56,7 +56,7 @@ func (j *loadJob) run(path string, ovr Overrides) error {
 	// timeline and the labels too. When they come from the cache, the
 	// timeline needs a replay of its own.
 	tl := viz.NewTimeline(512)
-	j.phase.Store("reading the trace and building checkpoints")
+	j.phase.Store("indexing the trace")
 	ss, err := session.OpenFile(path, session.Options{Overrides: ovr,
 		Seek: &traces.SeekOptions{Progress: func(done, total uint64) {
 			if total > 0 {
@@ -73,7 +73,7 @@ func (j *loadJob) run(path string, ovr Overrides) error {
 	}
 	if !ss.Replayed() {
 		total, _ := ss.Total()
-		j.phase.Store("reading the trace")
+		j.phase.Store("building the timeline")
 		if err := j.timelinePass(path, ovr, tl, total); err != nil {
 			ss.Close()
 			return err
