@@ -41,7 +41,7 @@ func (p *player) startLoad(want uint64) error {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	j := &loadJob{done: make(chan struct{})}
-	j.phase.Store("reading the trace")
+	j.phase.Store("indexing the trace")
 	p.loading, p.after = j, want
 	ovr := p.ovr
 	go func() {
