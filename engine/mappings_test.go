@@ -187,3 +187,29 @@ r4 0xff800000
 func TestDirtyBigPageSelfMap(t *testing.T) {
 	run(t, "pgmtrace 1\nram 0 16M\ncr0 0x11\ncr4 0x10\npw4 0x10000 0x83\ncr3 0x10000\ncr0 0x80000011\nr4 0x0\nw4 0x10004 0x4000e3\nr4 0x400000\n")
 }
+
+// A guest that writes a page directory entry where the mapping floats
+// after turning paging on and before its first access: no shadow root
+// (so no monitored page directory) exists yet to see the write, and the
+// root built for the access must not install the mapping over the
+// guest's table (found by the random differential tests: a PAE-NX host,
+// a 32-bit guest, a pw4 to its PD between cr0 and the first access).
+func TestMappingConflictBeforeFirstRoot(t *testing.T) {
+	for _, host := range []string{"32bit", "pae", "pae-nx"} {
+		t.Run(host, func(t *testing.T) {
+			trace := strings.Replace(strings.ReplaceAll(setup32, "HOST", host), "ram 0 16M\n", "ram 0 16M\nmapping hma 8M\n", 1)
+			const old = 0xff400000
+			pde := uint64(old>>22) * 4
+			e, out := run(t, trace+"pw4 "+hex(0x100000+pde)+" 0x101007\nr4 0x0\nr4 "+hex(old)+"\n")
+			if m := e.Mappings()[0]; m.Range().Contains(old) {
+				t.Errorf("the mapping stays at %v, over the guest's page table at %#x", m.Range(), old)
+			}
+			if err := e.Check(); err != nil {
+				t.Error(err)
+			}
+			if last := out[len(out)-1]; !last.OK || last.GPA != 0 {
+				t.Errorf("the guest's access through its own table: %s", traces.AppendOutcomeJSON(nil, &last))
+			}
+		})
+	}
+}

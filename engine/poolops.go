@@ -249,6 +249,10 @@ func (s *Shadow) ensureRoot() error {
 	if s.root != nilIdx {
 		return nil
 	}
+	// Without a root nothing monitored the guest's page directory: it
+	// may have grown into a mapping since the last check, and the
+	// mapping moves before the new root takes it.
+	s.resolveConflicts()
 	kind, key := s.rootSpec()
 	pg, _, err := s.poolAlloc(key, kind, userCR3, 0)
 	if err != nil {
