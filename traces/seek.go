@@ -8,7 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
-	"strings"
+	"sort"
 
 	"github.com/pgm-explorer/pgm-explorer/engine"
 	"github.com/pgm-explorer/pgm-explorer/engine/x86"
@@ -336,7 +336,9 @@ func (s *Seeker) addCheckpoint(k uint64, live map[string]*blob) error {
 	for name, b := range live {
 		cp.snaps = append(cp.snaps, namedBlob{name, b})
 	}
-	slices.SortFunc(cp.snaps, func(a, b namedBlob) int { return strings.Compare(a.name, b.name) })
+	// sort.Slice: a generic sort is compiled anew per element type (tens
+	// of KB in the browser's module), and a checkpoint has few snapshots.
+	sort.Slice(cp.snaps, func(i, j int) bool { return cp.snaps[i].name < cp.snaps[j].name })
 	s.cps = append(s.cps, cp)
 	for len(s.cps) > 1 && (len(s.cps) > s.opt.MaxCheckpoints || s.overBudget(live)) {
 		s.interval *= 2

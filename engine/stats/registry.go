@@ -3,7 +3,7 @@ package stats
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -184,7 +184,10 @@ func (r *Registry) sorted() []ref {
 				order = append(order, ref{e: e, i: i})
 			}
 		}
-		slices.SortFunc(order, func(a, b ref) int { return comparePaths(a.name(), b.name()) })
+		// sort.Slice rather than slices.SortFunc: not hot, and a generic
+		// sort is compiled anew for each element type (tens of KB in the
+		// browser's module).
+		sort.Slice(order, func(i, j int) bool { return comparePaths(order[i].name(), order[j].name()) < 0 })
 		r.order = order
 	}
 	return r.order
