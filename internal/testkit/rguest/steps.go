@@ -224,6 +224,16 @@ func (g *Gen) flags(kernel bool) uint64 {
 	if kernel {
 		bit(30, x86.G)
 	}
+	if f&uint64(x86.G) != 0 {
+		// Every space holds its own copy of a kernel entry, and a walk
+		// sets A and D in the copy it reads only; a global translation
+		// filled from one copy then outlives CR3 loads into a space whose
+		// copy is clean, and a write through it would set no D bit there,
+		// which a CPU without a TLB would. An OS keeps its global pages
+		// accessed and dirty from the start (Linux's kernel mappings are),
+		// and so do these guests.
+		f |= uint64(x86.A | x86.D)
+	}
 	if g.f.NX {
 		bit(25, x86.NX)
 	}
