@@ -83,6 +83,16 @@ bench-ui: build wasm gui browser-deps xvfb-deps
 	BENCH_UI=1 xvfb-run -a -s "-screen 0 1400x900x24" $(GO) test -tags e2e -count=1 -run '^TestBenchUI$$' -v ./e2e
 	@echo "load:    $$(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
 
+## soak: the random differential tests with many more guests and longer
+## traces than make test gives them (40 guests of 12,000 events per
+## configuration against 2 of 2,500), then the workloads with their
+## default parameters: the runs that find what short ones miss. About 5
+## minutes on 2 cores; not part of make test.
+.PHONY: soak
+soak:
+	$(GO) test ./engine -count=1 -timeout 60m -run 'Diff|Differential|WellBehaved|DirtyPT|Matches' -diff.seeds 40 -diff.events 12000 -diff.full 128
+	$(GO) test ./traces/workload -count=1 -timeout 30m -workload.long
+
 ## traces: the large synthetic traces (package traces/internal/synth) in
 ## traces/large, which git ignores: 1M and 10M events in the binary form,
 ## 1M in the text form too, for benchmarks and long replays.
