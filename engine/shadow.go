@@ -47,10 +47,11 @@ type Shadow struct {
 	gw x86.Walk  // scratch guest walk
 	nm nestedMem // scratch 2D-walk reader
 	// outNotes and outRefs collect what the pool and the nested walker
-	// add to the outcome of the event being applied. The outcome itself
-	// stays in Apply's frame: kept in the engine, every event paid for
-	// copying it in and out of the heap (with write barriers for its
-	// strings), a third of a TLB hit's cost.
+	// add to the outcome of the event being applied, so that code deep
+	// in the pool need not be handed the outcome. The outcome itself is
+	// the caller's (ApplyTo): kept in the engine, every event paid for
+	// copying it in and out (with write barriers for its strings), a
+	// third of a TLB hit's cost.
 	outNotes   Notes
 	outRefs    uint16
 	guestWrite bool // the write being emulated comes from a guest instruction
