@@ -55,13 +55,14 @@ func (s *Shadow) resyncDirty(pg *poolPage) {
 	s.undirty(pg)
 	cur := s.mem.PageBytes(x86.PageDown(pg.key))
 	esize := int(pg.kind.info().guest / 8)
+	var zap tlbZap // not needed: the whole TLB goes below
 	for off := 0; off < int(x86.PageSize); off += esize {
 		changed := false
 		for i := 0; i < esize; i++ {
 			changed = changed || cur == nil || cur[off+i] != pg.copy[off+i]
 		}
 		if changed {
-			s.chainChanging(pg, off, esize)
+			s.chainChanging(pg, off, esize, &zap)
 		}
 	}
 	s.setPageState(x86.PageDown(pg.key))

@@ -80,6 +80,7 @@ func (s *Shadow) monitorWrite(gpa x86.GPA, src []byte) {
 	pt := prof.Begin()
 	defer prof.End(pt)
 	off := int(x86.PageOffset(gpa))
+	var zap tlbZap
 	// Collect the chain first: flushing edits it.
 	var chain []uint16
 	for idx := s.monitors[page]; idx != nilIdx; idx = s.pool.pages[idx].monNext {
@@ -110,11 +111,13 @@ func (s *Shadow) monitorWrite(gpa x86.GPA, src []byte) {
 			s.pool.modified++
 		}
 		pg.mods++
-		s.chainChanging(pg, off, len(src))
+		s.chainChanging(pg, off, len(src), &zap)
 		s.maybeDirty(pg, rz)
 	}
-	s.tlb.flushAll()
-	s.st.TLBFlushesAll.Inc()
+	// Only the translations through the entries cleared go (flushPage
+	// above flushed everything itself): a guest writing its page tables
+	// keeps the rest of its TLB, every PCID's, as on hardware.
+	zap.apply(s)
 }
 
 // reusedAsData applies the heuristics that tell a page-table update from
@@ -155,8 +158,9 @@ func (s *Shadow) reusedAsData(pg *poolPage, off int, src []byte, rz bool) bool {
 }
 
 // chainChanging clears the shadow entries of pg derived from the guest
-// bytes [off, off+n) of its guest page.
-func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
+// bytes [off, off+n) of its guest page, and notes in zap what the TLB
+// must drop for them.
+func (s *Shadow) chainChanging(pg *poolPage, off, n int, zap *tlbZap) {
 	pg.mirrors(off, n, func(si int) {
 		switch {
 		case pg.ents[si]&x86.Entry(x86.P) == 0:
@@ -168,9 +172,41 @@ func (s *Shadow) chainChanging(pg *poolPage, off, n int) {
 		case s.lazyDir(pg):
 			pg.markStale(si)
 		default:
+			zap.entry(pg, si)
 			s.setEntry(pg, si, 0)
 		}
 	})
+}
+
+// tlbZap collects the translations a monitored write takes away: those
+// of the guest pages whose shadow PTEs it cleared, which the TLB drops by
+// guest page, or everything (a directory entry went, and with it a
+// subtree of translations the TLB cannot find, or too many pages).
+type tlbZap struct {
+	gpas [8]x86.GPA
+	n    int
+	all  bool
+}
+
+func (z *tlbZap) entry(pg *poolPage, si int) {
+	if pg.kind.Level() != x86.LevelPT || z.n == len(z.gpas) {
+		z.all = true
+		return
+	}
+	z.gpas[z.n] = pg.gpas[si]
+	z.n++
+}
+
+// apply drops what z collected from the TLB.
+func (z *tlbZap) apply(s *Shadow) {
+	if z.all {
+		s.tlb.flushAll()
+		s.st.TLBFlushesAll.Inc()
+		return
+	}
+	for _, gpa := range z.gpas[:z.n] {
+		s.tlb.invalidateGPA(gpa)
+	}
 }
 
 // mirrors calls fn with the index of every shadow entry of pg derived

@@ -136,6 +136,18 @@ func (t *tlb) invalidate(va x86.GVA) {
 	}
 }
 
+// invalidateGPA drops every translation to guest page gpa, of every
+// PCID, global or not: the shadow entries that mapped it went. A scan of
+// the whole TLB costs less than the misses a flush would cost every
+// other page (a guest writing its page tables does so all the time).
+func (t *tlb) invalidateGPA(gpa x86.GPA) {
+	for i := range t.e {
+		if e := &t.e[i]; e.vpn != 0 && x86.PageDown(e.gpa) == gpa {
+			*e = tlbEntry{}
+		}
+	}
+}
+
 // invalidatePCID drops PCID p's non-global translation of one page
 // (INVPCID type 0).
 func (t *tlb) invalidatePCID(va x86.GVA, p uint16) {

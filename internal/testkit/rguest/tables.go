@@ -63,6 +63,7 @@ func (g *Gen) tableOf(lv *x86.Level, e uint64) x86.GPA { return lv.Table(x86.Ent
 func (g *Gen) mapPage(space int, va x86.GVA, leaf int, base x86.GPA, flags uint64) (changedLeaf, changedDir bool) {
 	f := g.f
 	table := x86.GPA(g.spaces[space].root & f.RootMask)
+	global := flags&uint64(x86.G) != 0
 	for l := 0; l < leaf; l++ {
 		lv := &f.Levels[l]
 		addr := table + x86.GPA(lv.Index(va)*uint64(lv.EntrySize))
@@ -82,6 +83,14 @@ func (g *Gen) mapPage(space int, va x86.GVA, leaf int, base x86.GPA, flags uint6
 			}
 			g.writeEntry(addr, lv.EntrySize, ne)
 			e = ne
+		}
+		if global && !lv.Register && e&uint64(x86.A) == 0 {
+			// The path to a global page is accessed from the start, as an
+			// OS's kernel tables are: each space has its own copy of it, and
+			// a global translation filled in one space serves the others
+			// without the walk that would set A in their copies.
+			e |= uint64(x86.A)
+			g.writeEntry(addr, lv.EntrySize, e)
 		}
 		table = g.tableOf(lv, e)
 	}
