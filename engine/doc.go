@@ -33,12 +33,15 @@
 // small table of what the current CPL, CR0.WP, CR4, AC and PKRU refuse,
 // so that the kernel's frequent ac and pkru changes cost no flush and
 // no resync; a refused hit traps and the fault is reflected (rights.go).
+//
 // Global translations outlive CR3 loads in the software TLB, as on
-// hardware: a guest that keeps the paths to its global pages accessed
+// hardware. A guest that keeps the paths to its global pages accessed
 // (and the pages accessed and dirty) in every address space, as an OS
-// does, sees the outcomes of a CPU without a TLB; one that leaves them
-// clean in some space gets, like on hardware, no A bit there from an
-// access the TLB answers. PCIDs tag the software TLB; shadow roots stay keyed by the guest
+// does, sees the outcomes of a CPU without a TLB. One that leaves them
+// clean in some space gets no A bit there from an access the TLB
+// answers, like on hardware.
+//
+// PCIDs tag the software TLB; shadow roots stay keyed by the guest
 // tables they mirror (write monitoring keeps them exact for every PCID),
 // and a CR3 load with bit 63 switches roots without SyncCR3 (pcid.go).
 package engine
