@@ -321,11 +321,38 @@ func (g *Gen) editLeaf(m mapping, edit func(old uint64) uint64) {
 		if !ok {
 			continue
 		}
-		g.writeEntry(addr, size, edit(g.mem[addr]))
+		v := edit(g.mem[addr])
+		if v&uint64(x86.P|x86.G) == uint64(x86.P|x86.G) {
+			g.accessPath(m)
+		}
+		g.writeEntry(addr, size, v)
 		changed = true
 	}
 	if changed {
 		g.afterChange(m.va, m.shift == 12, m.shift != 12)
+	}
+}
+
+// accessPath sets A in every directory entry on the way to mapping m's
+// leaf, as an OS keeps the paths to its global pages (see tables.go).
+func (g *Gen) accessPath(m mapping) {
+	f := g.f
+	table := x86.GPA(g.spaces[m.space].root & f.RootMask)
+	for l := 0; l < f.N; l++ {
+		lv := &f.Levels[l]
+		if lv.Shift == m.shift {
+			return
+		}
+		addr := table + x86.GPA(lv.Index(m.va)*uint64(lv.EntrySize))
+		e := g.mem[addr]
+		if e&uint64(x86.P) == 0 || (lv.BigPages && e&uint64(x86.PS) != 0) {
+			return
+		}
+		if !lv.Register && e&uint64(x86.A) == 0 {
+			e |= uint64(x86.A)
+			g.writeEntry(addr, lv.EntrySize, e)
+		}
+		table = g.tableOf(lv, e)
 	}
 }
 
@@ -342,7 +369,12 @@ func (g *Gen) unmap(m mapping) { g.editLeaf(m, func(uint64) uint64 { return 0 })
 // clearAD clears the accessed and dirty bits of a leaf, as an OS scanning
 // for idle pages does, then invalidates it.
 func (g *Gen) clearAD(m mapping) {
-	g.editLeaf(m, func(old uint64) uint64 { return old &^ uint64(x86.A|x86.D) })
+	g.editLeaf(m, func(old uint64) uint64 {
+		if old&uint64(x86.G) != 0 {
+			return old // an OS leaves its global pages accessed and dirty
+		}
+		return old &^ uint64(x86.A|x86.D)
+	})
 }
 
 // hypervisor emits what the machine around the guest does: a frame-buffer
