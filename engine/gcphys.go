@@ -187,8 +187,9 @@ func (s *Shadow) flushGCPhys(gpa x86.GPA) {
 			s.zapMappings(&s.pool.pages[k], gpa)
 		}
 	}
-	s.tlb.flushAll()
-	s.st.TLBFlushesAll.Inc()
+	// The TLB drops the page's translations, not everyone's: a guest's
+	// first write to each of its pages changes that page's backing.
+	s.tlb.invalidateGPA(gpa)
 }
 
 // zapMappings clears the PTEs of page table pt that map guest page gpa.

@@ -137,9 +137,9 @@ func (t *tlb) invalidate(va x86.GVA) {
 }
 
 // invalidateGPA drops every translation to guest page gpa, of every
-// PCID, global or not: the shadow entries that mapped it went. A scan of
-// the whole TLB costs less than the misses a flush would cost every
-// other page (a guest writing its page tables does so all the time).
+// PCID, global or not: the shadow entries that mapped it went, or its
+// backing frame changed. A scan of the whole TLB costs less than the
+// misses a flush would cost every other page.
 func (t *tlb) invalidateGPA(gpa x86.GPA) {
 	for i := range t.e {
 		if e := &t.e[i]; e.vpn != 0 && x86.PageDown(e.gpa) == gpa {
