@@ -43,6 +43,16 @@ func seekTestEvents(n int, extra map[int]engine.Event) []engine.Event {
 
 // writeTrace writes events as a trace file in dir, in the form its name
 // says.
+// seekTestTrace writes the n-event seek test trace to a temporary file
+// named name (its suffix picks the form) and returns its events and path.
+func seekTestTrace(t testing.TB, n int, name string) ([]engine.Event, string) {
+	t.Helper()
+	evs := seekTestEvents(n, nil)
+	path := filepath.Join(t.TempDir(), name)
+	writeTrace(t, path, evs)
+	return evs, path
+}
+
 func writeTrace(t testing.TB, path string, evs []engine.Event) {
 	t.Helper()
 	w, err := Create(path, Header{Config: synth.Config()})
@@ -142,9 +152,7 @@ func smallSeek() *SeekOptions {
 func TestSeekMatchesReplay(t *testing.T) {
 	t.Parallel()
 	const n = 24_000
-	evs := seekTestEvents(n, nil)
-	path := filepath.Join(t.TempDir(), "t.pgmt")
-	writeTrace(t, path, evs)
+	evs, path := seekTestTrace(t, n, "t.pgmt")
 	for _, e := range seekEngines {
 		t.Run(e.name, func(t *testing.T) {
 			eng, _ := e.new(synth.Config())
@@ -458,9 +466,7 @@ func TestSeekNoCacheDir(t *testing.T) {
 // TestSeekPastEnd: a seek beyond the last event fails and changes nothing.
 func TestSeekPastEnd(t *testing.T) {
 	const n = 5000
-	evs := seekTestEvents(n, nil)
-	path := filepath.Join(t.TempDir(), "t.pgmt")
-	writeTrace(t, path, evs)
+	evs, path := seekTestTrace(t, n, "t.pgmt")
 	eng, _ := engine.NewShadow(synth.Config())
 	s, err := OpenSeeker(path, eng, &SeekOptions{NoCache: true})
 	if err != nil {
@@ -577,9 +583,7 @@ func TestSeekRefusedEvent(t *testing.T) {
 // TestSeekText: a text trace seeks by replaying from the start.
 func TestSeekText(t *testing.T) {
 	const n = 4000
-	evs := seekTestEvents(n, nil)
-	path := filepath.Join(t.TempDir(), "t.txt")
-	writeTrace(t, path, evs)
+	evs, path := seekTestTrace(t, n, "t.txt")
 	eng, _ := engine.NewShadow(synth.Config())
 	s, err := OpenSeeker(path, eng, smallSeek())
 	if err != nil {
@@ -605,9 +609,7 @@ func TestSeekText(t *testing.T) {
 func TestSeekBudget(t *testing.T) {
 	t.Parallel()
 	const n = 30_000
-	evs := seekTestEvents(n, nil)
-	path := filepath.Join(t.TempDir(), "t.pgmt")
-	writeTrace(t, path, evs)
+	evs, path := seekTestTrace(t, n, "t.pgmt")
 	eng, _ := engine.NewShadow(synth.Config())
 	var calls []uint64
 	opt := &SeekOptions{MaxCheckpoints: 64, MinInterval: 500, MaxBytes: 200 << 10, NoCache: true,
@@ -751,9 +753,7 @@ func appendMsgpackUint(b []byte, v uint64) []byte {
 func TestSeekObserve(t *testing.T) {
 	t.Parallel()
 	const n = 6000
-	evs := seekTestEvents(n, nil)
-	path := filepath.Join(t.TempDir(), "t.pgmt")
-	writeTrace(t, path, evs)
+	evs, path := seekTestTrace(t, n, "t.pgmt")
 	_, want := straightStates(t, seekEngines[0].new, evs, nil)
 	for i, replayed := range []bool{true, false} {
 		eng, _ := seekEngines[0].new(synth.Config())
