@@ -28,16 +28,7 @@ func (a *App) drawChanges() {
 	// Over the statistics, or where a view has none (or too small), the
 	// event log, the memory map or the walk: not over the hierarchy,
 	// whose outlines it explains.
-	var r viz.Rect
-	ok := false
-	for _, name := range []string{"stats", "log", "memory", "walk"} {
-		if pr, found := a.panelRect(name); found {
-			r, ok = pr, true
-			if pr.H >= 10*u.lineH(u.small) {
-				break
-			}
-		}
-	}
+	r, ok := a.hostPanel([]string{"stats", "log", "memory", "walk"}, 10*u.lineH(u.small))
 	if !ok {
 		return
 	}

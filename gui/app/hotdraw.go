@@ -18,6 +18,21 @@ func (a *App) panelRect(name string) (viz.Rect, bool) {
 	return viz.Rect{}, false
 }
 
+// hostPanel is where an overlay draws: the first of names whose panel is
+// at least minH high, else the last of them on screen; ok is false when
+// none is.
+func (a *App) hostPanel(names []string, minH int) (r viz.Rect, ok bool) {
+	for _, name := range names {
+		if pr, found := a.panelRect(name); found {
+			r, ok = pr, true
+			if pr.H >= minH {
+				break
+			}
+		}
+	}
+	return r, ok
+}
+
 // cellRect is the rectangle of cell k of a grid region.
 func cellRect(r *viz.Region, k int) viz.Rect {
 	return viz.R(r.R.X+k%r.Cols*r.Pitch, r.R.Y+k/r.Cols*r.Pitch, r.Pitch, r.Pitch)
@@ -50,16 +65,7 @@ func (a *App) drawHotSpots() {
 		a.ringPoolPage(h.ring)
 		hosts = []string{"memory", "hierarchy", "walk", "log"}
 	}
-	var r viz.Rect
-	ok := false
-	for _, name := range hosts {
-		if pr, found := a.panelRect(name); found {
-			r, ok = pr, true
-			if pr.H >= 16*u.lineH(u.small) {
-				break
-			}
-		}
-	}
+	r, ok := a.hostPanel(hosts, 16*u.lineH(u.small))
 	if !ok {
 		return
 	}
