@@ -75,7 +75,7 @@ func NewSpaces(cap int) *Spaces { return &Spaces{Cap: cap, mode: map[uint64]x86.
 
 // Note records the CR3 in force after an event applied to eng.
 func (s *Spaces) Note(eng engine.Engine) {
-	cr3, m := eng.Regs().CR3, tableFormat(eng.Format().Mode)
+	cr3, m := eng.Regs().CR3, eng.Format().Mode.WithoutNX()
 	if s.Only != nil && !s.Only[cr3] {
 		return
 	}
@@ -96,7 +96,7 @@ func (s *Spaces) Note(eng engine.Engine) {
 // InMode lists the address spaces last loaded in paging mode m, in the
 // order first seen: those whose tables mean something in m.
 func (s *Spaces) InMode(m x86.Mode) []uint64 {
-	m = tableFormat(m)
+	m = m.WithoutNX() // NX changes what a bit means, not where the tables are
 	var out []uint64
 	for _, cr3 := range s.order {
 		if s.mode[cr3] == m {
@@ -104,20 +104,6 @@ func (s *Spaces) InMode(m x86.Mode) []uint64 {
 		}
 	}
 	return out
-}
-
-// tableFormat folds the modes whose tables have the same layout (NX
-// changes what a bit means, not where the tables are).
-func tableFormat(m x86.Mode) x86.Mode {
-	switch m {
-	case x86.ModePAENX:
-		return x86.ModePAE
-	case x86.ModeAMD64NX:
-		return x86.ModeAMD64
-	case x86.ModeLA57NX:
-		return x86.ModeLA57
-	}
-	return m
 }
 
 // TakeSnapshot reads eng's state: the guest tables of every address

@@ -256,12 +256,8 @@ func (s *Shadow) changeMode() error {
 	switch {
 	case mode == x86.ModeNested || mode == x86.ModeEPT:
 		shw = x86.ModeAMD64NX
-	case s.format.Mode.NX() && mode == x86.ModePAE:
-		shw = x86.ModePAENX
-	case s.format.Mode.NX() && mode == x86.ModeAMD64:
-		shw = x86.ModeAMD64NX
-	case s.format.Mode.NX() && mode == x86.ModeLA57:
-		shw = x86.ModeLA57NX
+	case s.format.Mode.NX():
+		shw = mode.WithNX()
 	}
 	f, err := x86.NewFormat(shw, 0, x86.MaxMaxPhys)
 	if err != nil {

@@ -53,6 +53,34 @@ func (m Mode) NX() bool {
 	return m == ModePAENX || m == ModeAMD64NX || m == ModeLA57NX
 }
 
+// WithNX is the NX variant of a PAE-format mode (the same tables, with
+// bit 63 meaning no-execute); other modes are returned as they are.
+func (m Mode) WithNX() Mode {
+	switch m {
+	case ModePAE:
+		return ModePAENX
+	case ModeAMD64:
+		return ModeAMD64NX
+	case ModeLA57:
+		return ModeLA57NX
+	}
+	return m
+}
+
+// WithoutNX is WithNX undone: the mode whose tables have m's layout,
+// without the NX bit.
+func (m Mode) WithoutNX() Mode {
+	switch m {
+	case ModePAENX:
+		return ModePAE
+	case ModeAMD64NX:
+		return ModeAMD64
+	case ModeLA57NX:
+		return ModeLA57
+	}
+	return m
+}
+
 // Control register bits the engine looks at.
 const (
 	CR0PE uint64 = 1 << 0

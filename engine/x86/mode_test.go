@@ -127,3 +127,22 @@ func TestIdentityWalk(t *testing.T) {
 		}
 	}
 }
+
+// WithNX and WithoutNX pair the PAE-format modes with their NX variants
+// and leave every other mode alone.
+func TestModeWithNX(t *testing.T) {
+	pairs := map[x86.Mode]x86.Mode{x86.ModePAE: x86.ModePAENX, x86.ModeAMD64: x86.ModeAMD64NX, x86.ModeLA57: x86.ModeLA57NX}
+	for plain, nx := range pairs {
+		if plain.WithNX() != nx || nx.WithNX() != nx || nx.WithoutNX() != plain || plain.WithoutNX() != plain {
+			t.Errorf("%v/%v: WithNX %v %v, WithoutNX %v %v", plain, nx, plain.WithNX(), nx.WithNX(), nx.WithoutNX(), plain.WithoutNX())
+		}
+		if !nx.NX() || plain.NX() {
+			t.Errorf("%v/%v: NX() %v %v", plain, nx, plain.NX(), nx.NX())
+		}
+	}
+	for _, m := range []x86.Mode{x86.ModeReal, x86.ModeProtected, x86.Mode32Bit} {
+		if m.WithNX() != m || m.WithoutNX() != m {
+			t.Errorf("%v changed: %v %v", m, m.WithNX(), m.WithoutNX())
+		}
+	}
+}

@@ -73,7 +73,7 @@ type Tables struct {
 // the engine's business when the trace is replayed. m is taken with NX
 // on so that bit 63 is not treated as reserved while reading.
 func ReadTables(mem PhysReader, m x86.Mode, cr3, cr4 uint64, maxPhys uint8) (*Tables, error) {
-	f, err := x86.NewFormat(withNX(m), cr4, maxPhys)
+	f, err := x86.NewFormat(m.WithNX(), cr4, maxPhys)
 	if err != nil {
 		return nil, err
 	}
@@ -132,19 +132,6 @@ func ReadTables(mem PhysReader, m x86.Mode, cr3, cr4 uint64, maxPhys uint8) (*Ta
 		}
 	}
 	return t, nil
-}
-
-// withNX is the NX variant of a PAE-format mode.
-func withNX(m x86.Mode) x86.Mode {
-	switch m {
-	case x86.ModePAE:
-		return x86.ModePAENX
-	case x86.ModeAMD64:
-		return x86.ModeAMD64NX
-	case x86.ModeLA57:
-		return x86.ModeLA57NX
-	}
-	return m
 }
 
 // Leaf is a present leaf reached from the root: a page and the rights
